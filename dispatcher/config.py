@@ -1,0 +1,231 @@
+"""Settings: one typed, frozen object built at the edge and passed down.
+
+Nothing else in the project reads ``os.environ``. Every field says its unit and
+default; ``settings.example.toml`` is the commented list of the environment names.
+Tests build :class:`Settings` directly.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from dispatcher.errors import ConfigurationError
+
+DEFAULT_DATA_DIR = Path("var")
+#: Used only when DISPATCHER_DEMO=1; any other run without SECRET_KEY is refused.
+DEMO_SECRET_KEY = "demo-only-secret-key-never-use-in-production"
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where and how to hand messages to the relay.
+
+    ``url`` is ``smtp://[user:pass@]host:port`` (plain, STARTTLS when ``starttls``),
+    ``smtps://...`` (TLS from the start) or ``file:///path`` (outbox folder).
+    """
+
+    url: str | None = None
+    starttls: bool = False  # SMTP_STARTTLS: require STARTTLS before MAIL
+    helo_name: str = "localhost"  # SMTP_HELO: name given in EHLO
+    connect_timeout: float = 10.0  # seconds to open the TCP connection and read the greeting
+    command_timeout: float = 30.0  # seconds for each EHLO/MAIL/RCPT/DATA reply
+    data_timeout: float = 60.0  # seconds to write a message's content
+    final_timeout: float = 120.0  # seconds for the reply after the final dot (silence = uncertain)
+    messages_per_connection: int = 1000  # reconnect after this many messages
+    pipelining: bool = True  # SMTP_PIPELINING: use RFC 2920 when the server offers it
+
+    @property
+    def scheme(self) -> str:
+        return urlsplit(self.url or "").scheme
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url or "").hostname or "127.0.0.1"
+
+    @property
+    def port(self) -> int:
+        parts = urlsplit(self.url or "")
+        return parts.port or (465 if parts.scheme == "smtps" else 25)
+
+    @property
+    def username(self) -> str | None:
+        user = urlsplit(self.url or "").username
+        return unquote(user) if user else None
+
+    @property
+    def password(self) -> str | None:
+        secret = urlsplit(self.url or "").password
+        return unquote(secret) if secret else None
+
+    @property
+    def outbox_path(self) -> Path:
+        return Path(unquote(urlsplit(self.url or "").path))
+
+    def __repr__(self) -> str:
+        # The URL may hold a password: never print it.
+        return f"SmtpSettings(scheme={self.scheme!r}, host={self.host!r}, port={self.port})"
+
+
+@dataclass(frozen=True)
+class SendingSettings:
+    """How sends are cut into batches, retried and recovered."""
+
+    batch_size: int = 500  # SEND_BATCH_SIZE: ledger rows per batch task
+    dispatch_window: int = 8  # SEND_WINDOW: batch tasks of one send in the broker at once
+    lease_seconds: float = 300.0  # SEND_LEASE: a claim not renewed for this long is dead
+    redispatch_after: float = 60.0  # SEND_REDISPATCH_AFTER: re-enqueue a batch not picked up
+    reconcile_interval: float = 5.0  # RECONCILE_INTERVAL: seconds between beat reconciler runs
+    retry_base: float = 60.0  # RETRY_BASE: first backoff after a 4xx, seconds; doubles
+    retry_max_interval: float = 3600.0  # RETRY_MAX_INTERVAL: backoff cap, seconds
+    retry_window: float = 48 * 3600.0  # RETRY_WINDOW: after this, a deferred row fails as expired
+    relay_backoff_base: float = 15.0  # RELAY_BACKOFF_BASE: hold after the relay was unreachable
+    relay_backoff_max: float = 600.0  # RELAY_BACKOFF_MAX: cap of that hold, seconds
+    uncertain_policy: str = "keep"  # UNCERTAIN_POLICY: keep (never resend) or resend
+    ledger_synchronous_commit: bool = False  # LEDGER_SYNC_COMMIT: PostgreSQL fsync per outcome
+    redirect_all_to: str | None = None  # REDIRECT_ALL_TO: dev switch, every message to this address
+
+    def __post_init__(self) -> None:
+        if self.uncertain_policy not in ("keep", "resend"):
+            raise ConfigurationError("UNCERTAIN_POLICY must be 'keep' or 'resend'")
+        if self.batch_size < 1 or self.dispatch_window < 1:
+            raise ConfigurationError("SEND_BATCH_SIZE and SEND_WINDOW must be at least 1")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a process needs to know, read once at its edge."""
+
+    database_url: str = f"sqlite:///{DEFAULT_DATA_DIR}/dispatcher.sqlite"
+    broker_url: str = f"sqla+sqlite:///{DEFAULT_DATA_DIR}/broker.sqlite"
+    broker_key_prefix: str = ""  # BROKER_KEY_PREFIX: Redis key prefix (tests use one per run)
+    redis_url: str | None = None  # REDIS_URL: rate limits and heartbeats; default BROKER_URL
+    public_url: str = "http://127.0.0.1:8000"  # PUBLIC_URL: base of links in emails
+    secret_keys: tuple[str, ...] = ()  # SECRET_KEY then SECRET_KEY_FALLBACKS (comma-separated)
+    bounce_domain: str | None = None  # BOUNCE_DOMAIN: VERP domain; default the From domain
+    demo: bool = False  # DISPATCHER_DEMO=1: allows the built-in secret key
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    sending: SendingSettings = field(default_factory=SendingSettings)
+
+    @property
+    def secret_key(self) -> str:
+        """The key that signs new tokens; older keys only verify."""
+        if self.secret_keys:
+            return self.secret_keys[0]
+        if self.demo:
+            return DEMO_SECRET_KEY
+        raise ConfigurationError("SECRET_KEY is not set (only the demo may run without one)")
+
+    @property
+    def all_secret_keys(self) -> tuple[str, ...]:
+        return self.secret_keys or (self.secret_key,)
+
+    @property
+    def redis(self) -> str | None:
+        if self.redis_url:
+            return self.redis_url
+        return self.broker_url if self.broker_url.startswith("redis") else None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from environment variables (see ``settings.example.toml``).
+
+        :raises ConfigurationError: naming the variable whose value cannot be used
+        """
+        env = _Env(os.environ if environ is None else environ)
+        keys = [env.str("SECRET_KEY", "")] + env.str("SECRET_KEY_FALLBACKS", "").split(",")
+        base = cls()
+        return cls(
+            database_url=_normalise_db_url(env.str("DATABASE_URL", base.database_url)),
+            broker_url=env.str("BROKER_URL", base.broker_url),
+            broker_key_prefix=env.str("BROKER_KEY_PREFIX", ""),
+            redis_url=env.str("REDIS_URL", "") or None,
+            public_url=env.str("PUBLIC_URL", base.public_url).rstrip("/"),
+            secret_keys=tuple(k.strip() for k in keys if k.strip()),
+            bounce_domain=env.str("BOUNCE_DOMAIN", "") or None,
+            demo=env.bool("DISPATCHER_DEMO", False),
+            smtp=_smtp_from_env(env),
+            sending=_sending_from_env(env),
+        )
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _smtp_from_env(env: _Env) -> SmtpSettings:
+    d = SmtpSettings()
+    return SmtpSettings(
+        url=env.str("SMTP_URL", "") or None,
+        starttls=env.bool("SMTP_STARTTLS", d.starttls),
+        helo_name=env.str("SMTP_HELO", d.helo_name),
+        connect_timeout=env.float("SMTP_CONNECT_TIMEOUT", d.connect_timeout),
+        command_timeout=env.float("SMTP_COMMAND_TIMEOUT", d.command_timeout),
+        data_timeout=env.float("SMTP_DATA_TIMEOUT", d.data_timeout),
+        final_timeout=env.float("SMTP_FINAL_TIMEOUT", d.final_timeout),
+        messages_per_connection=env.int("SMTP_MESSAGES_PER_CONNECTION", d.messages_per_connection),
+        pipelining=env.bool("SMTP_PIPELINING", d.pipelining),
+    )
+
+
+def _sending_from_env(env: _Env) -> SendingSettings:
+    d = SendingSettings()
+    return SendingSettings(
+        batch_size=env.int("SEND_BATCH_SIZE", d.batch_size),
+        dispatch_window=env.int("SEND_WINDOW", d.dispatch_window),
+        lease_seconds=env.float("SEND_LEASE", d.lease_seconds),
+        redispatch_after=env.float("SEND_REDISPATCH_AFTER", d.redispatch_after),
+        reconcile_interval=env.float("RECONCILE_INTERVAL", d.reconcile_interval),
+        retry_base=env.float("RETRY_BASE", d.retry_base),
+        retry_max_interval=env.float("RETRY_MAX_INTERVAL", d.retry_max_interval),
+        retry_window=env.float("RETRY_WINDOW", d.retry_window),
+        relay_backoff_base=env.float("RELAY_BACKOFF_BASE", d.relay_backoff_base),
+        relay_backoff_max=env.float("RELAY_BACKOFF_MAX", d.relay_backoff_max),
+        uncertain_policy=env.str("UNCERTAIN_POLICY", d.uncertain_policy),
+        ledger_synchronous_commit=env.bool("LEDGER_SYNC_COMMIT", d.ledger_synchronous_commit),
+        redirect_all_to=env.str("REDIRECT_ALL_TO", "") or None,
+    )
+
+
+def _normalise_db_url(url: str) -> str:
+    """Map the conventional ``postgresql://`` to SQLAlchemy's psycopg 3 dialect."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class _Env:
+    """Typed reads of environment variables, each error naming the variable."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+
+    def str(self, name: str, default: str) -> str:
+        return self._environ.get(name, default)
+
+    def bool(self, name: str, default: bool) -> bool:
+        raw = self._environ.get(name)
+        if raw is None or raw == "":
+            return default
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ConfigurationError(f"{name}={raw!r} is not a boolean (use 1/0, true/false)")
+
+    def int(self, name: str, default: int) -> int:
+        raw = self._environ.get(name)
+        try:
+            return default if raw in (None, "") else int(raw)  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise ConfigurationError(f"{name}={raw!r} is not a whole number") from exc
+
+    def float(self, name: str, default: float) -> float:
+        raw = self._environ.get(name)
+        try:
+            return default if raw in (None, "") else float(raw)  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise ConfigurationError(f"{name}={raw!r} is not a number") from exc
