@@ -136,17 +136,17 @@ class Settings:
         :raises ConfigurationError: naming the variable whose value cannot be used
         """
         env = _Env(os.environ if environ is None else environ)
-        keys = [env.str("SECRET_KEY", "")] + env.str("SECRET_KEY_FALLBACKS", "").split(",")
+        keys = [env.text("SECRET_KEY", "")] + env.text("SECRET_KEY_FALLBACKS", "").split(",")
         base = cls()
         return cls(
-            database_url=_normalise_db_url(env.str("DATABASE_URL", base.database_url)),
-            broker_url=env.str("BROKER_URL", base.broker_url),
-            broker_key_prefix=env.str("BROKER_KEY_PREFIX", ""),
-            redis_url=env.str("REDIS_URL", "") or None,
-            public_url=env.str("PUBLIC_URL", base.public_url).rstrip("/"),
+            database_url=_normalise_db_url(env.text("DATABASE_URL", base.database_url)),
+            broker_url=env.text("BROKER_URL", base.broker_url),
+            broker_key_prefix=env.text("BROKER_KEY_PREFIX", ""),
+            redis_url=env.text("REDIS_URL", "") or None,
+            public_url=env.text("PUBLIC_URL", base.public_url).rstrip("/"),
             secret_keys=tuple(k.strip() for k in keys if k.strip()),
-            bounce_domain=env.str("BOUNCE_DOMAIN", "") or None,
-            demo=env.bool("DISPATCHER_DEMO", False),
+            bounce_domain=env.text("BOUNCE_DOMAIN", "") or None,
+            demo=env.flag("DISPATCHER_DEMO", False),
             smtp=_smtp_from_env(env),
             sending=_sending_from_env(env),
         )
@@ -158,34 +158,36 @@ class Settings:
 def _smtp_from_env(env: _Env) -> SmtpSettings:
     d = SmtpSettings()
     return SmtpSettings(
-        url=env.str("SMTP_URL", "") or None,
-        starttls=env.bool("SMTP_STARTTLS", d.starttls),
-        helo_name=env.str("SMTP_HELO", d.helo_name),
-        connect_timeout=env.float("SMTP_CONNECT_TIMEOUT", d.connect_timeout),
-        command_timeout=env.float("SMTP_COMMAND_TIMEOUT", d.command_timeout),
-        data_timeout=env.float("SMTP_DATA_TIMEOUT", d.data_timeout),
-        final_timeout=env.float("SMTP_FINAL_TIMEOUT", d.final_timeout),
-        messages_per_connection=env.int("SMTP_MESSAGES_PER_CONNECTION", d.messages_per_connection),
-        pipelining=env.bool("SMTP_PIPELINING", d.pipelining),
+        url=env.text("SMTP_URL", "") or None,
+        starttls=env.flag("SMTP_STARTTLS", d.starttls),
+        helo_name=env.text("SMTP_HELO", d.helo_name),
+        connect_timeout=env.number("SMTP_CONNECT_TIMEOUT", d.connect_timeout),
+        command_timeout=env.number("SMTP_COMMAND_TIMEOUT", d.command_timeout),
+        data_timeout=env.number("SMTP_DATA_TIMEOUT", d.data_timeout),
+        final_timeout=env.number("SMTP_FINAL_TIMEOUT", d.final_timeout),
+        messages_per_connection=env.integer(
+            "SMTP_MESSAGES_PER_CONNECTION", d.messages_per_connection
+        ),
+        pipelining=env.flag("SMTP_PIPELINING", d.pipelining),
     )
 
 
 def _sending_from_env(env: _Env) -> SendingSettings:
     d = SendingSettings()
     return SendingSettings(
-        batch_size=env.int("SEND_BATCH_SIZE", d.batch_size),
-        dispatch_window=env.int("SEND_WINDOW", d.dispatch_window),
-        lease_seconds=env.float("SEND_LEASE", d.lease_seconds),
-        redispatch_after=env.float("SEND_REDISPATCH_AFTER", d.redispatch_after),
-        reconcile_interval=env.float("RECONCILE_INTERVAL", d.reconcile_interval),
-        retry_base=env.float("RETRY_BASE", d.retry_base),
-        retry_max_interval=env.float("RETRY_MAX_INTERVAL", d.retry_max_interval),
-        retry_window=env.float("RETRY_WINDOW", d.retry_window),
-        relay_backoff_base=env.float("RELAY_BACKOFF_BASE", d.relay_backoff_base),
-        relay_backoff_max=env.float("RELAY_BACKOFF_MAX", d.relay_backoff_max),
-        uncertain_policy=env.str("UNCERTAIN_POLICY", d.uncertain_policy),
-        ledger_synchronous_commit=env.bool("LEDGER_SYNC_COMMIT", d.ledger_synchronous_commit),
-        redirect_all_to=env.str("REDIRECT_ALL_TO", "") or None,
+        batch_size=env.integer("SEND_BATCH_SIZE", d.batch_size),
+        dispatch_window=env.integer("SEND_WINDOW", d.dispatch_window),
+        lease_seconds=env.number("SEND_LEASE", d.lease_seconds),
+        redispatch_after=env.number("SEND_REDISPATCH_AFTER", d.redispatch_after),
+        reconcile_interval=env.number("RECONCILE_INTERVAL", d.reconcile_interval),
+        retry_base=env.number("RETRY_BASE", d.retry_base),
+        retry_max_interval=env.number("RETRY_MAX_INTERVAL", d.retry_max_interval),
+        retry_window=env.number("RETRY_WINDOW", d.retry_window),
+        relay_backoff_base=env.number("RELAY_BACKOFF_BASE", d.relay_backoff_base),
+        relay_backoff_max=env.number("RELAY_BACKOFF_MAX", d.relay_backoff_max),
+        uncertain_policy=env.text("UNCERTAIN_POLICY", d.uncertain_policy),
+        ledger_synchronous_commit=env.flag("LEDGER_SYNC_COMMIT", d.ledger_synchronous_commit),
+        redirect_all_to=env.text("REDIRECT_ALL_TO", "") or None,
     )
 
 
@@ -203,10 +205,10 @@ class _Env:
     def __init__(self, environ: Mapping[str, str]) -> None:
         self._environ = environ
 
-    def str(self, name: str, default: str) -> str:
+    def text(self, name: str, default: str) -> str:
         return self._environ.get(name, default)
 
-    def bool(self, name: str, default: bool) -> bool:
+    def flag(self, name: str, default: bool) -> bool:
         raw = self._environ.get(name)
         if raw is None or raw == "":
             return default
@@ -216,16 +218,16 @@ class _Env:
             return False
         raise ConfigurationError(f"{name}={raw!r} is not a boolean (use 1/0, true/false)")
 
-    def int(self, name: str, default: int) -> int:
+    def integer(self, name: str, default: int) -> int:
         raw = self._environ.get(name)
         try:
-            return default if raw in (None, "") else int(raw)  # type: ignore[arg-type]
+            return default if raw is None or raw == "" else int(raw)
         except ValueError as exc:
             raise ConfigurationError(f"{name}={raw!r} is not a whole number") from exc
 
-    def float(self, name: str, default: float) -> float:
+    def number(self, name: str, default: float) -> float:
         raw = self._environ.get(name)
         try:
-            return default if raw in (None, "") else float(raw)  # type: ignore[arg-type]
+            return default if raw is None or raw == "" else float(raw)
         except ValueError as exc:
             raise ConfigurationError(f"{name}={raw!r} is not a number") from exc

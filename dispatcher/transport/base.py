@@ -10,7 +10,7 @@ dies leaves at most the message in flight in doubt.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -62,8 +62,11 @@ class Outcome:
 class Transport(Protocol):
     """Delivers messages and reports one outcome for each."""
 
-    def deliver(self, messages: Iterable[OutgoingMessage]) -> Iterator[Outcome]:
+    def deliver(self, messages: Iterable[OutgoingMessage]) -> Generator[Outcome, None, None]:
         """Send ``messages`` in order and yield an outcome for each, as it is known.
+
+        A generator, so that the caller can ``close()`` it: no further message is
+        finished after that.
 
         :raises RelayUnavailableError: before any outcome is yielded for the current
             message, when the relay cannot be reached or refuses the session (421);

@@ -1,0 +1,180 @@
+"""Editions, sends, their batches and the delivery ledger.
+
+The ``deliveries`` table is the truth about every message: one row per
+(send, subscriber), whose status moves ``queued -> sending -> sent | deferred |
+failed | uncertain``, ``skipped`` for people suppressed or gone at send time, and
+later ``bounced`` or ``complained``. ``batches`` cuts a send's ledger into id
+ranges that one task claims at a time and keeps per-status counts of its rows, so
+progress is read without a GROUP BY over a million rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from subscribers.orm import Base, BigId, intpk, status_values, timestamp
+
+
+class DeliveryStatus(enum.StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    DEFERRED = "deferred"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    UNCERTAIN = "uncertain"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+
+
+#: Rows still to be settled: a send is finished only when none is left in these.
+ACTIVE_STATUSES = (DeliveryStatus.QUEUED, DeliveryStatus.SENDING, DeliveryStatus.DEFERRED)
+
+
+class SendState(enum.StrEnum):
+    SCHEDULED = "scheduled"  # waiting for scheduled_at
+    RUNNING = "running"  # ledger written, batches being delivered
+    PAUSED = "paused"  # workers stop at the next group; resumable
+    CANCELLED = "cancelled"  # rows not yet sent are skipped
+    FINISHED = "finished"  # no row queued, sending or deferred
+
+
+class BatchState(enum.StrEnum):
+    PENDING = "pending"  # has rows to deliver, no task enqueued
+    ENQUEUED = "enqueued"  # a task is (believed to be) in the broker
+    RUNNING = "running"  # a task claimed it
+    DONE = "done"  # nothing left to deliver now (may reopen for due deferred rows)
+
+
+class Edition(Base):
+    """One issue of a newsletter: the file as written, its parsed content and compiled output."""
+
+    __tablename__ = "editions"
+    __table_args__ = (UniqueConstraint("list_id", "number"),)
+
+    id: Mapped[intpk]
+    list_id: Mapped[int] = mapped_column(BigId, ForeignKey("lists.id"))
+    number: Mapped[int]
+    issue_date: Mapped[dt.date]
+    subject: Mapped[str] = mapped_column(String(300))
+    source_name: Mapped[str] = mapped_column(String(300))
+    source: Mapped[str] = mapped_column(Text)
+    content: Mapped[dict[str, Any]]
+    content_hash: Mapped[str] = mapped_column(String(64))
+    html: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    compiled_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[timestamp]
+    updated_at: Mapped[timestamp]
+
+    def __repr__(self) -> str:
+        return f"Edition(id={self.id!r}, list_id={self.list_id!r}, number={self.number!r})"
+
+
+class Send(Base):
+    """An edition going to an audience (one or more lists) at a time."""
+
+    __tablename__ = "sends"
+    __table_args__ = (CheckConstraint(f"state IN ({status_values(SendState)})", name="state"),)
+
+    id: Mapped[intpk]
+    edition_id: Mapped[int] = mapped_column(BigId, ForeignKey("editions.id"))
+    state: Mapped[str] = mapped_column(String(16), default=SendState.SCHEDULED.value)
+    scheduled_at: Mapped[dt.datetime]
+    started_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]
+    again: Mapped[bool] = mapped_column(default=False)
+    # The relay was unreachable: nothing is dispatched before hold_until.
+    hold_until: Mapped[dt.datetime | None]
+    relay_failures: Mapped[int] = mapped_column(default=0)
+    state_reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[timestamp]
+
+    def __repr__(self) -> str:
+        return f"Send(id={self.id!r}, edition_id={self.edition_id!r}, state={self.state!r})"
+
+
+class SendList(Base):
+    """The lists a send goes to; a person on several of them gets one copy."""
+
+    __tablename__ = "send_lists"
+
+    send_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("sends.id", ondelete="CASCADE"), primary_key=True
+    )
+    list_id: Mapped[int] = mapped_column(BigId, ForeignKey("lists.id"), primary_key=True)
+
+    def __repr__(self) -> str:
+        return f"SendList(send_id={self.send_id!r}, list_id={self.list_id!r})"
+
+
+class Batch(Base):
+    """A range of one send's ledger rows, delivered by one task, with its rows' counts."""
+
+    __tablename__ = "batches"
+    __table_args__ = (
+        CheckConstraint(f"state IN ({status_values(BatchState)})", name="state"),
+        Index("ix_batches_send_state", "send_id", "state"),
+    )
+
+    id: Mapped[intpk]
+    send_id: Mapped[int] = mapped_column(BigId, ForeignKey("sends.id", ondelete="CASCADE"))
+    first_id: Mapped[int] = mapped_column(BigId)
+    last_id: Mapped[int] = mapped_column(BigId)
+    state: Mapped[str] = mapped_column(String(16), default=BatchState.PENDING.value)
+    touched_at: Mapped[dt.datetime | None]  # when the state last changed
+    finished_at: Mapped[dt.datetime | None]
+    n_queued: Mapped[int] = mapped_column(default=0)
+    n_sending: Mapped[int] = mapped_column(default=0)
+    n_sent: Mapped[int] = mapped_column(default=0)
+    n_deferred: Mapped[int] = mapped_column(default=0)
+    n_failed: Mapped[int] = mapped_column(default=0)
+    n_skipped: Mapped[int] = mapped_column(default=0)
+    n_uncertain: Mapped[int] = mapped_column(default=0)
+    n_bounced: Mapped[int] = mapped_column(default=0)
+    n_complained: Mapped[int] = mapped_column(default=0)
+
+    def __repr__(self) -> str:
+        return f"Batch(id={self.id!r}, send_id={self.send_id!r}, state={self.state!r})"
+
+
+class Delivery(Base):
+    """The ledger: one message to one person for one send, and what the relay answered.
+
+    ``due_at`` is the next attempt time of a deferred row and the lease expiry of a
+    row being sent, so one index serves both of the reconciler's questions.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("subscriber_id", "send_id"),
+        CheckConstraint(f"status IN ({status_values(DeliveryStatus)})", name="status"),
+        Index("ix_deliveries_send_status", "send_id", "status"),
+        Index("ix_deliveries_status_due", "status", "due_at"),
+    )
+
+    id: Mapped[intpk]
+    send_id: Mapped[int] = mapped_column(BigId, ForeignKey("sends.id", ondelete="CASCADE"))
+    subscriber_id: Mapped[int] = mapped_column(BigId, ForeignKey("subscribers.id"))
+    # The list through which this person gets it (no foreign key: it is always one of
+    # the send's lists, and each key checked costs time when a million rows are written).
+    list_id: Mapped[int] = mapped_column(BigId)
+    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.QUEUED.value)
+    attempts: Mapped[int] = mapped_column(default=0)
+    due_at: Mapped[dt.datetime | None]
+    owner: Mapped[str | None] = mapped_column(String(64))
+    smtp_code: Mapped[int | None]
+    smtp_reply: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str | None] = mapped_column(String(200))
+    in_doubt: Mapped[bool] = mapped_column(default=False)  # was uncertain at least once
+    created_at: Mapped[timestamp]
+    first_attempt_at: Mapped[dt.datetime | None]
+    last_attempt_at: Mapped[dt.datetime | None]
+
+    def __repr__(self) -> str:
+        return f"Delivery(id={self.id!r}, send_id={self.send_id!r}, status={self.status!r})"

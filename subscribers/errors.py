@@ -1,0 +1,30 @@
+"""The subscribers package's exception tree (the dispatcher has its own)::
+
+SubscribersError
+├── InvalidTokenError       a token that is forged, altered, expired or for something else
+├── ImportFileError         a CSV file that cannot be read at all (names file and line)
+├── UnknownListError        a list slug or id that does not exist
+└── InvalidAddressError     an address that is not a valid email address
+"""
+
+from __future__ import annotations
+
+
+class SubscribersError(Exception):
+    """Base of every error the subscribers package raises on purpose."""
+
+
+class InvalidTokenError(SubscribersError):
+    """The token does not verify, has expired, or was made for another purpose."""
+
+
+class ImportFileError(SubscribersError):
+    """A CSV file cannot be imported at all; the message names the file and line."""
+
+
+class UnknownListError(SubscribersError):
+    """No list has this slug or id."""
+
+
+class InvalidAddressError(SubscribersError):
+    """The text is not a valid email address."""

@@ -1,0 +1,128 @@
+"""Lists, subscribers, subscriptions and the suppression list."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from subscribers.orm import (
+    Base,
+    BigId,
+    ConsentSource,
+    SubscriptionStatus,
+    email_str,
+    intpk,
+    status_values,
+    timestamp,
+)
+
+
+class MailingList(Base):
+    """A list people subscribe to; a newsletter is a list with newsletter settings.
+
+    ``settings`` holds what belongs to the newsletter rather than one edition
+    (From, Reply-To, List-Id, masthead, colours, legal footer) as JSON, loaded
+    from the newsletter's TOML file.
+    """
+
+    __tablename__ = "lists"
+
+    id: Mapped[intpk]
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[timestamp]
+
+    def __repr__(self) -> str:
+        return f"MailingList(id={self.id!r}, slug={self.slug!r})"
+
+
+class Subscriber(Base):
+    """A person, known by one address; attributes hold name, language, sections and the like."""
+
+    __tablename__ = "subscribers"
+    __table_args__ = (Index("uq_subscribers_email_lower", func.lower("email"), unique=True),)
+
+    id: Mapped[intpk]
+    email: Mapped[email_str]
+    name: Mapped[str] = mapped_column(String(200), default="")
+    language: Mapped[str] = mapped_column(String(8), default="it")
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[timestamp]
+    erased_at: Mapped[dt.datetime | None]
+
+    subscriptions: Mapped[list[Subscription]] = relationship(back_populates="subscriber")
+
+    def __repr__(self) -> str:
+        return f"Subscriber(id={self.id!r})"  # no address: reprs end up in logs
+
+
+class Subscription(Base):
+    """One person on one list, with the record of their consent."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (
+        UniqueConstraint("list_id", "subscriber_id"),
+        CheckConstraint(f"status IN ({status_values(SubscriptionStatus)})", name="status"),
+        CheckConstraint(f"source IN ({status_values(ConsentSource)})", name="source"),
+        Index("ix_subscriptions_subscriber", "subscriber_id"),
+    )
+
+    id: Mapped[intpk]
+    list_id: Mapped[int] = mapped_column(BigId, ForeignKey("lists.id", ondelete="CASCADE"))
+    subscriber_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("subscribers.id", ondelete="CASCADE")
+    )
+    status: Mapped[str] = mapped_column(String(16), default=SubscriptionStatus.PENDING.value)
+    source: Mapped[str] = mapped_column(String(16), default=ConsentSource.ADMIN.value)
+    consent_ip: Mapped[str | None] = mapped_column(String(64))
+    privacy_version: Mapped[str | None] = mapped_column(String(64))
+    consented_at: Mapped[timestamp]
+    confirmed_at: Mapped[dt.datetime | None]
+    unsubscribed_at: Mapped[dt.datetime | None]
+    soft_bounces: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[timestamp]
+
+    subscriber: Mapped[Subscriber] = relationship(back_populates="subscriptions")
+    mailing_list: Mapped[MailingList] = relationship()
+
+    def __repr__(self) -> str:
+        return (
+            f"Subscription(id={self.id!r}, list_id={self.list_id!r}, "
+            f"subscriber_id={self.subscriber_id!r}, status={self.status!r})"
+        )
+
+
+class Suppression(Base):
+    """An address never to send to again, whatever its subscriptions say.
+
+    ``email_hmac`` is an HMAC of the lower-cased address, so an erased person's
+    address is not kept while a later import still recognises it.
+    """
+
+    __tablename__ = "suppressions"
+
+    id: Mapped[intpk]
+    email_hmac: Mapped[str] = mapped_column(String(64), unique=True)
+    # Set while the person is still in the database, so sends can exclude them in SQL.
+    subscriber_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("subscribers.id", ondelete="SET NULL"), index=True
+    )
+    reason: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[timestamp]
+
+    def __repr__(self) -> str:
+        return f"Suppression(id={self.id!r}, reason={self.reason!r})"
