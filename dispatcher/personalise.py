@@ -1,0 +1,80 @@
+"""Per-recipient values: tokens, the VERP return path, To and Message-ID.
+
+Pure: it signs with :class:`subscribers.tokens.Signer` and fills a
+:class:`~dispatcher.messages.MessageTemplate`; no database or network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dispatcher import headers
+from dispatcher.messages import MessageTemplate, message_id
+from dispatcher.slots import Slot
+from dispatcher.transport.base import OutgoingMessage
+from subscribers.tokens import Purpose, Signer
+
+BOUNCE_PREFIX = "b-"  # VERP local part: b-<token naming the delivery>
+UNSUBSCRIBE_PREFIX = "u-"  # mailto unsubscribe local part: u-<unsubscribe token>
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """One ledger row's person, as the worker read it."""
+
+    delivery_id: int
+    subscriber_id: int
+    list_id: int
+    email: str
+    name: str
+
+
+class Personaliser:
+    """Fills one send's template for each of its recipients."""
+
+    def __init__(
+        self,
+        template: MessageTemplate,
+        signer: Signer,
+        send_id: int,
+        bounce_domain: str,
+        redirect_to: str | None = None,
+    ) -> None:
+        self._template = template
+        self._signer = signer
+        self._send_id = send_id
+        self._bounce_domain = bounce_domain
+        self._redirect_to = redirect_to
+
+    def message(self, recipient: Recipient, date: str) -> OutgoingMessage:
+        """The filled message for ``recipient``, with ``date`` as its Date header.
+
+        :raises MessageError: when the recipient's address or name cannot be written safely
+        """
+        msgid = message_id(self._template, recipient.delivery_id, self._send_id)
+        data = self._template.fill(
+            {
+                Slot.TO: headers.mailbox(recipient.name, recipient.email),
+                Slot.MESSAGE_ID: msgid,
+                Slot.DATE: date,
+                Slot.UNSUBSCRIBE_TOKEN: self.unsubscribe_token(recipient),
+                Slot.PREFERENCES_TOKEN: self._signer.sign(
+                    Purpose.PREFERENCES, recipient.subscriber_id
+                ),
+            }
+        )
+        return OutgoingMessage(
+            delivery_id=recipient.delivery_id,
+            envelope_from=self.return_path(recipient.delivery_id),
+            recipient=self._redirect_to or recipient.email,
+            data=data,
+            message_id=msgid,
+        )
+
+    def unsubscribe_token(self, recipient: Recipient) -> str:
+        return self._signer.sign(Purpose.UNSUBSCRIBE, recipient.subscriber_id, recipient.list_id)
+
+    def return_path(self, delivery_id: int) -> str:
+        """The VERP envelope sender: bounces to it name the delivery, and forgeries fail."""
+        token = self._signer.sign(Purpose.BOUNCE, delivery_id)
+        return f"{BOUNCE_PREFIX}{token}@{self._bounce_domain}"
