@@ -1,0 +1,65 @@
+"""The Celery application: configuration, per-process runtime, beat schedule.
+
+``worker.py`` at the top of the repository calls :func:`create_celery` with the
+settings read from the environment. Tasks live in :mod:`dispatcher.tasks`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_process_init, worker_process_shutdown
+
+from dispatcher import tasks
+from dispatcher.config import Settings
+
+# Countdowns of Celery's own retries stay far below this, so a retried task is
+# never redelivered a second time by the Redis transport (kombu#337).
+VISIBILITY_TIMEOUT = 3600
+
+
+def create_celery(settings: Settings) -> Celery:
+    """Build the Celery app for ``settings`` and register the tasks and the beat schedule."""
+    app = Celery("dispatcher", broker=settings.broker_url, set_as_current=True)
+    app.conf.update(_conf(settings))
+    tasks.configure(settings)
+    tasks.register(app)
+    return app
+
+
+def _conf(settings: Settings) -> dict[str, Any]:
+    transport_options: dict[str, Any] = {"visibility_timeout": VISIBILITY_TIMEOUT}
+    if settings.broker_key_prefix:
+        transport_options["global_keyprefix"] = settings.broker_key_prefix
+    return {
+        "task_ignore_result": True,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "broker_transport_options": transport_options,
+        "broker_connection_retry_on_startup": True,
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+        "timezone": "UTC",
+        "beat_schedule": {
+            "reconcile": {
+                "task": tasks.RECONCILE,
+                "schedule": settings.sending.reconcile_interval,
+                # A tick that waited longer than the interval is stale: the next one comes.
+                "options": {"expires": settings.sending.reconcile_interval},
+            }
+        },
+    }
+
+
+@worker_process_init.connect
+def _open_runtime(**_: object) -> None:
+    tasks.reset_runtime()
+
+
+@worker_process_shutdown.connect
+def _close_runtime(**_: object) -> None:
+    tasks.close_runtime()

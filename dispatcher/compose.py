@@ -1,0 +1,126 @@
+"""From a send's stored edition and newsletter settings to its message template.
+
+This is the edge between the database and the pure message code: it reads the
+edition's compiled output and the list's settings, and hands plain values to
+:func:`dispatcher.messages.build_template`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from dispatcher.config import Settings
+from dispatcher.editions.newsletter import NewsletterSettings
+from dispatcher.errors import NotFoundError
+from dispatcher.messages import MessageContent, MessageTemplate, build_template, format_date
+from dispatcher.models import Edition, Send
+from dispatcher.personalise import Personaliser, Recipient
+from dispatcher.slots import Slot, unsubscribe_path
+from subscribers.models import MailingList
+from subscribers.tokens import Purpose, Signer
+
+
+@dataclass(frozen=True)
+class SendMessages:
+    """What a worker needs to fill one send's messages."""
+
+    template: MessageTemplate
+    bounce_domain: str
+
+
+def message_content(
+    edition: Edition,
+    newsletter: NewsletterSettings,
+    settings: Settings,
+    slug: str,
+    send_id: int | None,
+    subject_prefix: str = "",
+) -> MessageContent:
+    """The message's fixed values for an edition of a newsletter."""
+    return MessageContent(
+        subject=subject_prefix + edition.subject,
+        text=edition.text,
+        html=edition.html,
+        from_name=newsletter.from_name,
+        from_address=newsletter.from_address,
+        reply_to=newsletter.reply_to,
+        list_name=newsletter.name,
+        list_identifier=newsletter.list_id,
+        unsubscribe_url_prefix=settings.public_url + unsubscribe_path(""),
+        unsubscribe_mailto_domain=bounce_domain(newsletter, settings),
+        archive_url=f"{settings.public_url}/archive/{slug}",
+        feedback_id=f"{send_id}:{slug}:dispatcher" if send_id is not None else None,
+    )
+
+
+def bounce_domain(newsletter: NewsletterSettings, settings: Settings) -> str:
+    """The domain of VERP return paths and of the unsubscribe mailto."""
+    return settings.bounce_domain or newsletter.from_address.rsplit("@", 1)[1]
+
+
+def send_messages(session: Session, send_id: int, settings: Settings) -> SendMessages:
+    """Build the message template of a send, once per worker process and send.
+
+    :raises NotFoundError: if the send does not exist
+    """
+    send = session.get(Send, send_id)
+    if send is None:
+        raise NotFoundError(f"no send with id {send_id}")
+    edition = session.get_one(Edition, send.edition_id)
+    mailing_list = session.get_one(MailingList, edition.list_id)
+    newsletter = NewsletterSettings.from_dict(mailing_list.settings)
+    content = message_content(edition, newsletter, settings, mailing_list.slug, send_id)
+    template = build_template(content, boundary_seed=f"{edition.compiled_hash}:{send_id}")
+    return SendMessages(template, bounce_domain(newsletter, settings))
+
+
+def personaliser_for(
+    session: Session, send_id: int, settings: Settings, signer: Signer
+) -> Personaliser:
+    """A :class:`Personaliser` for one send."""
+    built = send_messages(session, send_id, settings)
+    return Personaliser(
+        built.template,
+        signer,
+        send_id,
+        built.bounce_domain,
+        redirect_to=settings.sending.redirect_all_to,
+    )
+
+
+@dataclass(frozen=True)
+class Preview:
+    """An edition as one sample recipient would get it."""
+
+    html: str
+    text: str
+    eml: bytes
+
+
+PREVIEW_RECIPIENT = ("Mario Rossi", "mario.rossi@example.org")
+
+
+def preview(session: Session, edition: Edition, settings: Settings, signer: Signer) -> Preview:
+    """Fill an edition's message for a sample recipient (ids 0: the links lead nowhere)."""
+    mailing_list = session.get_one(MailingList, edition.list_id)
+    newsletter = NewsletterSettings.from_dict(mailing_list.settings)
+    content = message_content(edition, newsletter, settings, mailing_list.slug, None)
+    template = build_template(content, boundary_seed=edition.compiled_hash)
+    personaliser = Personaliser(template, signer, 0, bounce_domain(newsletter, settings))
+    name, address = PREVIEW_RECIPIENT
+    recipient = Recipient(0, 0, mailing_list.id, address, name)
+    message = personaliser.message(recipient, format_date(time.time()))
+    tokens = {
+        Slot.UNSUBSCRIBE_TOKEN.sentinel: personaliser.unsubscribe_token(recipient),
+        Slot.PREFERENCES_TOKEN.sentinel: signer.sign(Purpose.PREFERENCES, 0),
+    }
+    return Preview(_replace(edition.html, tokens), _replace(edition.text, tokens), message.data)
+
+
+def _replace(text: str, values: dict[str, str]) -> str:
+    for sentinel, value in values.items():
+        text = text.replace(sentinel, value)
+    return text

@@ -1,0 +1,188 @@
+"""Delivering one batch: claim, fill, send, record each outcome, close the batch.
+
+This is the plain function behind the ``deliver_batch`` task. The claim, the
+closing of the batch and the topping-up of the send's window are short
+transactions; each outcome is its own, written before the transport may finish
+the next message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from dispatcher.errors import MessageError, RelayUnavailableError
+from dispatcher.messages import format_date
+from dispatcher.models import DeliveryStatus, Send, SendState
+from dispatcher.personalise import Personaliser
+from dispatcher.runtime import Runtime
+from dispatcher.sends import claims, progress, reconcile
+from dispatcher.sends.claims import Claim
+from dispatcher.sends.outcomes import ClaimLostError, LedgerWriter, decide
+from dispatcher.transport.base import OutgoingMessage, Transport
+from subscribers.orm import utcnow
+
+log = logging.getLogger(__name__)
+
+STATE_CHECK_EVERY = 100  # messages between two looks at the send's state (pause, cancel)
+STATE_CHECK_SECONDS = 2.0  # ... or this many seconds, whichever comes first
+
+
+@dataclass
+class BatchReport:
+    """What one run of a batch did."""
+
+    batch_id: int
+    claimed: int = 0
+    statuses: Counter[str] = field(default_factory=Counter)
+    relay_down: str | None = None
+    stopped: str | None = None  # why the batch stopped early (pause, cancel, claim lost)
+
+
+def new_owner() -> str:
+    """A claim owner: which machine and process, and a nonce for this run."""
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+def run_batch(runtime: Runtime, batch_id: int, enqueue: Callable[[int], None]) -> BatchReport:
+    """Deliver what batch ``batch_id`` has to deliver now; enqueue follow-up batches.
+
+    :param enqueue: hands a batch id to the broker (called only after commits)
+    """
+    owner = new_owner()
+    lease = dt.timedelta(seconds=runtime.settings.sending.lease_seconds)
+    report = BatchReport(batch_id)
+    transport = runtime.transport  # a configuration error surfaces before anything is claimed
+    with runtime.sessions.begin() as session:
+        claim = claims.claim_batch(session, batch_id, owner, utcnow(), lease)
+        personaliser = (
+            runtime.personaliser(session, claim.send_id) if claim and claim.rows else None
+        )
+    if claim is None:
+        return report
+    report.claimed = len(claim.rows)
+    try:
+        if personaliser is not None:
+            _deliver(runtime, transport, claim, personaliser, report)
+    except BaseException:
+        _abandon(runtime, claim)
+        raise
+    _close_batch(runtime, claim, report, enqueue)
+    return report
+
+
+def _deliver(
+    runtime: Runtime,
+    transport: Transport,
+    claim: Claim,
+    personaliser: Personaliser,
+    report: BatchReport,
+) -> None:
+    """Send the claimed rows over the process's transport, recording each outcome."""
+    policy = runtime.settings.sending
+    writer = LedgerWriter(runtime.engine, claim.owner, policy)
+    rows = {row.recipient.delivery_id: row for row in claim.rows}
+    message_ids: dict[int, str] = {}
+    outcomes = transport.deliver(_messages(claim, personaliser, writer, message_ids, report))
+    checker = _StateChecker(runtime, claim.send_id)
+    try:
+        for outcome in outcomes:
+            now = utcnow()
+            update = decide(outcome, rows[outcome.delivery_id], now, policy)
+            writer.record(update, message_ids.pop(outcome.delivery_id, None), now)
+            report.statuses[update.status.value] += 1
+            if (stop := checker.stop_reason()) is not None:
+                report.stopped = stop
+                break
+    except RelayUnavailableError as exc:
+        report.relay_down = str(exc)
+        log.warning("relay unavailable, send %s held back: %s", claim.send_id, exc)
+    except ClaimLostError as exc:
+        report.stopped = str(exc)
+        log.error("batch %s stopped: %s", claim.batch_id, exc)
+    finally:
+        outcomes.close()  # the transport finishes no further message
+        writer.close()
+
+
+def _messages(
+    claim: Claim,
+    personaliser: Personaliser,
+    writer: LedgerWriter,
+    message_ids: dict[int, str],
+    report: BatchReport,
+) -> Iterator[OutgoingMessage]:
+    """Fill each row's message as the transport asks for it; unbuildable rows fail here."""
+    date = format_date(time.time())
+    for row in claim.rows:
+        try:
+            message = personaliser.message(row.recipient, date)
+        except MessageError as exc:
+            writer.fail_unbuilt(row.recipient.delivery_id, f"not sent: {exc}", utcnow())
+            report.statuses[DeliveryStatus.FAILED.value] += 1
+            continue
+        message_ids[message.delivery_id] = message.message_id
+        yield message
+
+
+class _StateChecker:
+    """Looks at the send's state every so many messages or seconds."""
+
+    def __init__(self, runtime: Runtime, send_id: int) -> None:
+        self._runtime = runtime
+        self._send_id = send_id
+        self._count = 0
+        self._last = time.monotonic()
+
+    def stop_reason(self) -> str | None:
+        self._count += 1
+        if self._count % STATE_CHECK_EVERY and time.monotonic() - self._last < STATE_CHECK_SECONDS:
+            return None
+        self._last = time.monotonic()
+        with self._runtime.sessions.begin() as session:
+            state = session.scalar(select(Send.state).where(Send.id == self._send_id))
+        return None if state == SendState.RUNNING.value else f"send is {state}"
+
+
+def _close_batch(
+    runtime: Runtime, claim: Claim, report: BatchReport, enqueue: Callable[[int], None]
+) -> None:
+    """Give back unsent rows, update counts and state, top up the send's window."""
+    policy = runtime.settings.sending
+    now = utcnow()
+    with runtime.sessions.begin() as session:
+        released = claims.release(session, claim.owner)
+        if report.relay_down is not None:
+            claims.hold_send(
+                session, claim.send_id, now, policy.relay_backoff_base, policy.relay_backoff_max
+            )
+        elif report.statuses[DeliveryStatus.SENT.value]:
+            claims.clear_hold(session, claim.send_id)
+        progress.refresh_batch(session, claim.batch_id)
+        progress.close_batch(session, claim.batch_id, reopen=released > 0, now=now)
+        follow_up = reconcile.take_pending(session, claim.send_id, policy.dispatch_window, now)
+        progress.finish_if_done(session, claim.send_id, now)
+    for batch_id in follow_up:
+        enqueue(batch_id)
+
+
+def _abandon(runtime: Runtime, claim: Claim) -> None:
+    """After an unexpected error: the first unrecorded row may be in flight, the rest go back.
+
+    If the database is unreachable too, the lease will expire and the reconciler
+    does the same later.
+    """
+    try:
+        with runtime.sessions.begin() as session:
+            reconcile.take_back_owner(session, claim.owner, runtime.settings.sending, utcnow())
+    except Exception:  # noqa: BLE001 - the original error is the one worth raising
+        log.exception("could not give back the rows of %s; the reconciler will", claim.owner)

@@ -1,0 +1,139 @@
+"""Storing editions: parse the file, compile it once, keep source, content and output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dispatcher.config import Settings
+from dispatcher.editions.model import Edition as EditionContent
+from dispatcher.editions.newsletter import NewsletterSettings
+from dispatcher.editions.parse import parse_edition
+from dispatcher.errors import ContentError, EditionFileError, NotFoundError, StateError
+from dispatcher.models import Edition
+from dispatcher.render import CompiledEdition, EditionLinks, compile_edition
+from subscribers.models import MailingList
+from subscribers.orm import utcnow
+
+
+def read_source(path: Path) -> str:
+    """The text of an edition file.
+
+    :raises EditionFileError: naming the file if it is missing or not UTF-8
+    """
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise EditionFileError(str(path), None, None, "no such file") from exc
+    except UnicodeDecodeError as exc:
+        raise EditionFileError(str(path), None, None, "is not UTF-8 text") from exc
+    except OSError as exc:
+        raise EditionFileError(str(path), None, None, f"cannot be read: {exc}") from exc
+
+
+def add_edition(session: Session, source: str, source_name: str, settings: Settings) -> Edition:
+    """Parse, compile and store a new edition.
+
+    :raises EditionFileError: when the file is wrong (names file, line and field)
+    :raises NotFoundError: when no list has the edition's newsletter slug
+    :raises StateError: when the newsletter already has an edition with this number
+    """
+    content = parse_edition(source, source_name)
+    mailing_list = _newsletter_list(session, content, source_name)
+    taken = session.scalar(
+        select(Edition.id).where(
+            Edition.list_id == mailing_list.id, Edition.number == content.number
+        )
+    )
+    if taken is not None:
+        raise StateError(
+            f"{source_name}: {mailing_list.slug} already has edition number {content.number} "
+            f"(id {taken}); use 'dispatcher editions update {taken} FILE' to change it"
+        )
+    edition = Edition(list_id=mailing_list.id, number=content.number, source_name=source_name)
+    _fill(edition, content, source, mailing_list, settings)
+    session.add(edition)
+    session.flush()
+    return edition
+
+
+def update_edition(
+    session: Session, edition_id: int, source: str, source_name: str, settings: Settings
+) -> Edition:
+    """Replace an edition's file; it is parsed and compiled again.
+
+    :raises NotFoundError: if the edition does not exist
+    :raises EditionFileError: when the new file is wrong
+    """
+    edition = get_edition(session, edition_id)
+    content = parse_edition(source, source_name)
+    mailing_list = _newsletter_list(session, content, source_name)
+    if mailing_list.id != edition.list_id:
+        raise StateError(f"{source_name}: an edition cannot move to another newsletter")
+    edition.number, edition.source_name = content.number, source_name
+    _fill(edition, content, source, mailing_list, settings)
+    edition.updated_at = utcnow()
+    session.flush()
+    return edition
+
+
+def get_edition(session: Session, edition_id: int) -> Edition:
+    """:raises NotFoundError: if there is no edition with this id"""
+    edition = session.get(Edition, edition_id)
+    if edition is None:
+        raise NotFoundError(f"no edition with id {edition_id}")
+    return edition
+
+
+def newsletter_of(session: Session, edition: Edition) -> tuple[MailingList, NewsletterSettings]:
+    """The list an edition belongs to and its newsletter settings."""
+    mailing_list = session.get_one(MailingList, edition.list_id)
+    return mailing_list, newsletter_settings(mailing_list)
+
+
+def newsletter_settings(mailing_list: MailingList) -> NewsletterSettings:
+    """:raises ContentError: if the list has no newsletter settings"""
+    if not mailing_list.settings:
+        raise ContentError(
+            f"list {mailing_list.slug!r} has no newsletter settings: "
+            f"dispatcher lists configure {mailing_list.slug} --settings FILE.toml"
+        )
+    return NewsletterSettings.from_dict(mailing_list.settings)
+
+
+def compile_for(
+    content: EditionContent, mailing_list: MailingList, settings: Settings
+) -> CompiledEdition:
+    """Compile an edition's content with its newsletter's settings and the public URL."""
+    links = EditionLinks.for_edition(settings.public_url, mailing_list.slug, content.number)
+    return compile_edition(content, newsletter_settings(mailing_list), links)
+
+
+def _fill(
+    edition: Edition,
+    content: EditionContent,
+    source: str,
+    mailing_list: MailingList,
+    settings: Settings,
+) -> None:
+    compiled = compile_for(content, mailing_list, settings)
+    edition.issue_date = content.date
+    edition.subject = content.subject
+    edition.source = source
+    edition.content = content.to_dict()
+    edition.content_hash = compiled.content_hash
+    edition.html = compiled.html
+    edition.text = compiled.text
+    edition.compiled_hash = compiled.compiled_hash
+
+
+def _newsletter_list(session: Session, content: EditionContent, source_name: str) -> MailingList:
+    found = session.scalar(select(MailingList).where(MailingList.slug == content.newsletter))
+    if found is None:
+        raise NotFoundError(
+            f"{source_name}: [newsletter] no list with slug {content.newsletter!r}; "
+            f"create it with 'dispatcher lists create {content.newsletter} NAME --settings FILE'"
+        )
+    return found

@@ -1,0 +1,61 @@
+"""What one process holds while it works: engine, sessions, transport, templates.
+
+A worker process builds its :class:`Runtime` after the fork (Celery's
+``worker_process_init``), so no database connection, Redis client or SMTP
+connection is ever shared between processes.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session
+
+from dispatcher.compose import personaliser_for
+from dispatcher.config import Settings
+from dispatcher.db import create_db_engine, create_session_factory
+from dispatcher.personalise import Personaliser
+from dispatcher.transport import create_transport
+from dispatcher.transport.base import Transport
+from subscribers.tokens import Signer
+
+TEMPLATE_CACHE_SIZE = 8
+
+
+class Runtime:
+    """A process's connections and caches, created lazily and closed together."""
+
+    def __init__(
+        self, settings: Settings, transport_factory: Callable[[], Transport] | None = None
+    ) -> None:
+        self.settings = settings
+        self.engine = create_db_engine(settings.database_url)
+        self.sessions = create_session_factory(self.engine)
+        self.signer = Signer(settings.all_secret_keys)
+        self._transport_factory = transport_factory or (lambda: create_transport(settings.smtp))
+        self._transport: Transport | None = None
+        self._personalisers: OrderedDict[int, Personaliser] = OrderedDict()
+
+    @property
+    def transport(self) -> Transport:
+        if self._transport is None:
+            self._transport = self._transport_factory()
+        return self._transport
+
+    def personaliser(self, session: Session, send_id: int) -> Personaliser:
+        """The send's personaliser, built on first use and kept for the next batches."""
+        cached = self._personalisers.get(send_id)
+        if cached is None:
+            cached = personaliser_for(session, send_id, self.settings, self.signer)
+            self._personalisers[send_id] = cached
+            if len(self._personalisers) > TEMPLATE_CACHE_SIZE:
+                self._personalisers.popitem(last=False)
+        self._personalisers.move_to_end(send_id)
+        return cached
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+        self.engine.dispose()
