@@ -1,0 +1,70 @@
+"""What every command shares: settings, sessions, the Celery app, error translation."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, ParamSpec, TypeVar
+
+import click
+from sqlalchemy.orm import Session, sessionmaker
+
+from dispatcher.config import Settings
+from dispatcher.db import create_db_engine, create_session_factory
+from dispatcher.errors import DispatcherError
+from subscribers.errors import SubscribersError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class AppContext:
+    """Created once per command run; database and broker are opened on first use."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._sessions: sessionmaker[Session] | None = None
+        self._celery: Any = None
+
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        if self._sessions is None:
+            self._sessions = create_session_factory(create_db_engine(self.settings.database_url))
+        return self._sessions
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        with self.sessions.begin() as session:
+            yield session
+
+    def enqueue(self, batch_ids: list[int]) -> None:
+        """Hand batches to the broker (after the transaction that marked them committed)."""
+        if not batch_ids:
+            return
+        if self._celery is None:
+            from dispatcher.celeryapp import create_celery  # the broker only when needed
+
+            self._celery = create_celery(self.settings)
+        from dispatcher.tasks import enqueue_batch
+
+        for batch_id in batch_ids:
+            enqueue_batch(batch_id)
+
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Print our errors as one plain line on stderr and exit 1; no stack trace for users."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except (DispatcherError, SubscribersError, ValueError) as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper

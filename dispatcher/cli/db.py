@@ -1,0 +1,47 @@
+"""``dispatcher db``: schema migrations with Alembic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from alembic import command
+from alembic.config import Config
+
+from dispatcher.cli.context import AppContext, handle_errors, pass_app
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def alembic_config(database_url: str) -> Config:
+    """Alembic's configuration for our migrations folder and a database URL."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+@click.group("db")
+def group() -> None:
+    """Create and migrate the database schema."""
+
+
+@group.command("upgrade")
+@click.argument("revision", default="head")
+@pass_app
+@handle_errors
+def upgrade(app: AppContext, revision: str) -> None:
+    """Apply migrations up to REVISION (default: the latest)."""
+    command.upgrade(alembic_config(app.settings.database_url), revision)
+    click.echo(f"database at {revision}")
+
+
+@group.command("current")
+@pass_app
+def current(app: AppContext) -> None:
+    """Show the schema revision the database is at."""
+    command.current(alembic_config(app.settings.database_url))
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(group)

@@ -1,0 +1,56 @@
+"""Printing a send's status as a table on the terminal."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import click
+
+from dispatcher.sends.report import SendStatus
+
+LOCAL_ZONE = ZoneInfo("Europe/Rome")
+ORDER = (
+    "queued",
+    "sending",
+    "deferred",
+    "sent",
+    "failed",
+    "uncertain",
+    "skipped",
+    "bounced",
+    "complained",
+)
+
+
+def print_status(status: SendStatus) -> None:
+    """Print one send: header, counts per status, rate and ETA, failures by reply."""
+    click.echo(
+        f'send {status.send_id}: edition {status.edition_id} "{status.subject}" '
+        f"to {', '.join(status.lists)} - {status.state.upper()}"
+        + (f" ({status.state_reason})" if status.state_reason else "")
+    )
+    click.echo(
+        f"  scheduled {_local(status.scheduled_at)}, started {_local(status.started_at)}, "
+        f"finished {_local(status.finished_at)}"
+    )
+    if status.hold_until:
+        click.echo(f"  held back until {_local(status.hold_until)}: the relay was unreachable")
+    width = max(len(s) for s in ORDER)
+    for name in ORDER:
+        click.echo(f"  {name:<{width}} {status.counts.get(name, 0):>9,}")
+    click.echo(f"  {'total':<{width}} {status.total:>9,}")
+    eta = f", ETA {status.eta_seconds:,.0f} s" if status.eta_seconds else ""
+    click.echo(f"  rate {status.rate:,.1f} messages/s{eta}")
+    if status.failures:
+        click.echo("  failures by reply:")
+        for group in status.failures:
+            code = group.code if group.code is not None else "---"
+            click.echo(f"    {group.count:>7,}  {group.status:<9} {code}  {group.reply[:100]}")
+
+
+def _local(when: dt.datetime | None) -> str:
+    if when is None:
+        return "-"
+    aware = when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+    return aware.astimezone(LOCAL_ZONE).strftime("%Y-%m-%d %H:%M:%S")
