@@ -1,0 +1,260 @@
+"""Read an edition's YAML front matter into typed values, locating every problem.
+
+PyYAML's composer gives each node the line it starts on, which a constructed Python dict
+would lose; so the front matter is composed (SafeLoader, nothing is ever constructed
+from tags) and read field by field. A problem with a field's value is reported on the
+line of the field's name, a missing field on the line of the mapping that lacks it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import NoReturn
+
+import yaml
+
+from dispatcher.editions.checks import (
+    IMAGE_SCHEMES,
+    WEB_SCHEMES,
+    collapse_whitespace,
+    text_problem,
+    url_problem,
+)
+from dispatcher.editions.model import Cover, Highlight
+from dispatcher.errors import EditionFileError
+
+TOP_FIELDS = ("newsletter", "number", "date", "subject", "preheader", "cover", "highlights")
+COVER_FIELDS = ("title", "image", "image_alt", "link", "caption", "summary")
+HIGHLIGHT_FIELDS = ("title", "link", "summary", "image", "image_alt")
+
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_NULL_TAG = "tag:yaml.org,2002:null"
+
+
+@dataclass(frozen=True)
+class FrontMatter:
+    """Everything the front matter says about an edition."""
+
+    newsletter: str
+    number: int
+    date: datetime.date
+    subject: str
+    preheader: str
+    cover: Cover
+    highlights: tuple[Highlight, ...]
+
+
+def read_front_matter(text: str, path: str, first_line: int) -> FrontMatter:
+    """Compose and check the front matter of an edition file.
+
+    :param text: the YAML between the two ``---`` lines
+    :param path: the file, for error messages
+    :param first_line: the file's 1-based line number of the YAML's first line
+    :returns: the checked values
+    :raises EditionFileError: on a YAML syntax error or any wrong, missing or unknown field
+    """
+    root = _compose(text, path, first_line)
+    if root is None:
+        raise EditionFileError(path, first_line - 1, None, "the front matter is empty")
+    # A missing top-level field is reported on the opening "---" line.
+    top = _Fields.of(root, _Place(path, first_line, ""), TOP_FIELDS, first_line - 1)
+    return FrontMatter(
+        newsletter=_slug(top, "newsletter"),
+        number=top.positive_int("number"),
+        date=top.date("date"),
+        subject=top.text("subject"),
+        preheader=top.text("preheader"),
+        cover=_cover(top.mapping("cover", COVER_FIELDS)),
+        highlights=tuple(_highlight(item) for item in top.mappings("highlights", HIGHLIGHT_FIELDS)),
+    )
+
+
+def _compose(text: str, path: str, first_line: int) -> yaml.Node | None:
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = first_line + mark.line if mark else first_line
+        problem = exc.problem or exc.context or "syntax error"
+        if "'\\t'" in problem:
+            problem += " (indent with spaces, not tabs)"
+        problem = f"the front matter is not valid YAML: {problem}"
+        raise EditionFileError(path, line, None, problem) from exc
+    except yaml.YAMLError as exc:
+        problem = f"the front matter cannot be read: {exc}"
+        raise EditionFileError(path, first_line, None, problem) from exc
+
+
+def _slug(fields: _Fields, name: str) -> str:
+    value = fields.text(name)
+    if not _SLUG.fullmatch(value):
+        fields.fail(name, f'"{value}" is not a newsletter name (use lower-case letters, digits, -)')
+    return value
+
+
+def _cover(fields: _Fields) -> Cover:
+    image = fields.url("image", IMAGE_SCHEMES)
+    return Cover(
+        title=fields.text("title"),
+        image=image,
+        image_alt=_alt_text(fields, image),
+        link=fields.url("link", WEB_SCHEMES),
+        caption=fields.optional_paragraph("caption"),
+        summary=fields.optional_paragraph("summary"),
+    )
+
+
+def _highlight(fields: _Fields) -> Highlight:
+    image = fields.optional_url("image", IMAGE_SCHEMES)
+    if image is None and "image_alt" in fields.nodes:
+        fields.fail("image_alt", "alt text is given but there is no image")
+    return Highlight(
+        title=fields.text("title"),
+        link=fields.optional_url("link", WEB_SCHEMES),
+        summary=fields.optional_paragraph("summary"),
+        image=image,
+        image_alt=None if image is None else _alt_text(fields, image),
+    )
+
+
+def _alt_text(fields: _Fields, image: str) -> str:
+    if "image_alt" not in fields.nodes:
+        line = fields.nodes["image"][0]
+        problem = "the image has no alt text: say in a few words what it shows"
+        raise EditionFileError(fields.place.path, line, fields.place.name("image_alt"), problem)
+    return fields.text("image_alt")
+
+
+@dataclass(frozen=True)
+class _Place:
+    """Where a mapping is: the file, the YAML's first line in it, and the field prefix."""
+
+    path: str
+    first_line: int
+    prefix: str
+
+    def line(self, node: yaml.Node) -> int:
+        return self.first_line + node.start_mark.line
+
+    def name(self, field: str) -> str:
+        return f"{self.prefix}{field}"
+
+
+@dataclass(frozen=True)
+class _Fields:
+    """A YAML mapping's values by field name, each with the line of its name."""
+
+    place: _Place
+    line: int
+    nodes: dict[str, tuple[int, yaml.Node]]
+
+    @classmethod
+    def of(cls, node: yaml.Node, place: _Place, allowed: tuple[str, ...], line: int) -> _Fields:
+        """Check that ``node`` is a mapping with known, unrepeated field names.
+
+        ``line`` is where a missing field is reported: the mapping's own name, or its item.
+        """
+        if not isinstance(node, yaml.MappingNode):
+            where = place.prefix.rstrip(".") or None
+            problem = "must be a list of `name: value` lines"
+            raise EditionFileError(place.path, place.line(node), where, problem)
+        nodes: dict[str, tuple[int, yaml.Node]] = {}
+        for key, value in node.value:
+            key_line = place.line(key)
+            name = str(key.value) if isinstance(key, yaml.ScalarNode) else "?"
+            if name in nodes:
+                problem = f"appears twice (first on line {nodes[name][0]})"
+            elif name not in allowed:
+                problem = _unknown(name, allowed)
+            else:
+                nodes[name] = (key_line, value)
+                continue
+            raise EditionFileError(place.path, key_line, place.name(name), problem)
+        return cls(place, line, nodes)
+
+    def fail(self, name: str, problem: str) -> NoReturn:
+        """Refuse the value of field ``name``.
+
+        :raises EditionFileError: always
+        """
+        line = self.nodes[name][0] if name in self.nodes else self.line
+        raise EditionFileError(self.place.path, line, self.place.name(name), problem)
+
+    def _node(self, name: str) -> yaml.Node:
+        if name not in self.nodes:
+            self.fail(name, "is missing")
+        return self.nodes[name][1]
+
+    def _scalar(self, name: str, kind: str) -> str:
+        node = self._node(name)
+        if not isinstance(node, yaml.ScalarNode):
+            self.fail(name, f"must be {kind}, not a list or a group of fields")
+        # Text fields take what was written, so `subject: 2024` or `title: yes` stay text.
+        return "" if node.tag == _NULL_TAG else str(node.value).strip()
+
+    def text(self, name: str) -> str:
+        value = self._scalar(name, "text")
+        problem = text_problem(value, one_line=True)
+        if problem:
+            self.fail(name, problem)
+        return value
+
+    def optional_paragraph(self, name: str) -> str | None:
+        if name not in self.nodes:
+            return None
+        value = collapse_whitespace(self._scalar(name, "text"))
+        problem = text_problem(value, one_line=True)
+        if problem:
+            self.fail(name, problem)
+        return value
+
+    def url(self, name: str, schemes: tuple[str, ...]) -> str:
+        value = self._scalar(name, "a web address")
+        problem = "is empty" if not value else url_problem(value, schemes)
+        if problem:
+            self.fail(name, problem)
+        return value
+
+    def optional_url(self, name: str, schemes: tuple[str, ...]) -> str | None:
+        return self.url(name, schemes) if name in self.nodes else None
+
+    def positive_int(self, name: str) -> int:
+        value = self._scalar(name, "a whole number")
+        if not value.isdigit() or not value.isascii() or int(value) < 1:
+            self.fail(name, f'"{value}" is not a whole number above zero, such as 42')
+        return int(value)
+
+    def date(self, name: str) -> datetime.date:
+        value = self._scalar(name, "a date")
+        if not _DATE.fullmatch(value):
+            self.fail(name, f'"{value}" is not a date (use YYYY-MM-DD, such as 2024-12-06)')
+        try:
+            return datetime.date.fromisoformat(value)
+        except ValueError:
+            self.fail(name, f'"{value}" is not a real date (use YYYY-MM-DD)')
+
+    def mapping(self, name: str, allowed: tuple[str, ...]) -> _Fields:
+        place = _Place(self.place.path, self.place.first_line, self.place.name(name) + ".")
+        return _Fields.of(self._node(name), place, allowed, self.nodes[name][0])
+
+    def mappings(self, name: str, allowed: tuple[str, ...]) -> Iterator[_Fields]:
+        if name not in self.nodes or self.nodes[name][1].tag == _NULL_TAG:
+            return
+        node = self.nodes[name][1]
+        if not isinstance(node, yaml.SequenceNode):
+            self.fail(name, "must be a list of items, each starting with `- title:`")
+        for index, item in enumerate(node.value):
+            prefix = self.place.name(f"{name}[{index + 1}].")
+            place = _Place(self.place.path, self.place.first_line, prefix)
+            yield _Fields.of(item, place, allowed, place.line(item))
+
+
+def _unknown(name: str, allowed: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(name, allowed, n=1)
+    hint = f'did you mean "{close[0]}"?' if close else f"known fields: {', '.join(allowed)}"
+    return f"unknown field ({hint})"

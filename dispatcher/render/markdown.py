@@ -1,0 +1,72 @@
+"""Turn an article's Markdown into the HTML fragment the email template places.
+
+Raw HTML is off (see :mod:`dispatcher.editions.markup`), so whatever an editor typed is
+escaped. mjml-python cannot inline CSS rules, so the few styles that matter in mail
+clients without ``<style>`` support are written on the elements themselves.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Sequence
+
+from markdown_it.token import Token
+
+from dispatcher.editions.markup import EditionMarkdown
+
+ARTICLE_IMAGE_WIDTH = 552  # the 600 px body less the text's 24 px side padding
+
+_BLOCK_STYLES = {
+    "ol": "margin:13px 0;padding-left:28px;",
+    "ul": "margin:13px 0;padding-left:28px;",
+    "li": "margin:0 0 4px;",
+    "blockquote": "margin:16px 0;padding:0 0 0 14px;border-left:3px solid {primary};",
+    "h3": "margin:20px 0 8px;font-size:19px;line-height:1.3;color:{primary};",
+    "h4": "margin:16px 0 6px;font-size:17px;line-height:1.3;",
+    "h5": "margin:16px 0 6px;font-size:16px;",
+    "h6": "margin:16px 0 6px;font-size:16px;",
+}
+_IMAGE_STYLE = f"display:block;width:100%;max-width:{ARTICLE_IMAGE_WIDTH}px;height:auto;border:0;"
+
+
+@functools.cache
+def _markdown() -> EditionMarkdown:
+    return EditionMarkdown()
+
+
+def parse_markdown(source: str) -> list[Token]:
+    """Parse an article body with the editions' Markdown dialect.
+
+    :param source: the Markdown text
+    :returns: markdown-it's block tokens
+    """
+    return _markdown().parse(source)
+
+
+def markdown_to_html(source: str, *, link: str, primary: str) -> str:
+    """Render an article body as HTML for the email.
+
+    :param source: the Markdown text
+    :param link: the #rrggbb colour of links
+    :param primary: the #rrggbb colour of subheadings and quotation rules
+    :returns: the HTML fragment, with the editor's text escaped and images given a width
+    """
+    tokens = parse_markdown(source)
+    for token in _all_tokens(tokens):
+        if token.type == "link_open":
+            token.attrSet("style", f"color:{link};text-decoration:underline;")
+        elif token.type == "image":
+            token.attrSet("width", str(ARTICLE_IMAGE_WIDTH))
+            token.attrSet("style", _IMAGE_STYLE)
+        elif token.nesting == 1 and token.tag in _BLOCK_STYLES:
+            token.attrSet("style", _BLOCK_STYLES[token.tag].format(primary=primary))
+    md = _markdown()
+    html: str = md.renderer.render(tokens, md.options, {})
+    return html
+
+
+def _all_tokens(tokens: Sequence[Token]) -> Iterator[Token]:
+    for token in tokens:
+        yield token
+        if token.children:
+            yield from _all_tokens(token.children)
