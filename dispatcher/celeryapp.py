@@ -28,10 +28,19 @@ def create_celery(settings: Settings) -> Celery:
     return app
 
 
-def _conf(settings: Settings) -> dict[str, Any]:
-    transport_options: dict[str, Any] = {"visibility_timeout": VISIBILITY_TIMEOUT}
+def _transport_options(settings: Settings) -> dict[str, Any]:
+    if not settings.broker_url.startswith(("redis://", "rediss://")):
+        # kombu's SQLAlchemy transport hands its options to create_engine(): give it
+        # only what SQLite needs to wait for the other process's writes.
+        return {"connect_args": {"timeout": 30}}
+    options: dict[str, Any] = {"visibility_timeout": VISIBILITY_TIMEOUT}
     if settings.broker_key_prefix:
-        transport_options["global_keyprefix"] = settings.broker_key_prefix
+        options["global_keyprefix"] = settings.broker_key_prefix
+    return options
+
+
+def _conf(settings: Settings) -> dict[str, Any]:
+    transport_options = _transport_options(settings)
     return {
         "task_ignore_result": True,
         "task_acks_late": True,

@@ -1,0 +1,50 @@
+# The two commands a new user needs: `make demo` and `make test`.
+# Everything else here is what those two rely on.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+APT_PACKAGES := chromium spamassassin postfix
+
+.PHONY: demo test lint typecheck unit integration bench system-packages clean
+
+# The virtualenv, from the committed lock file (every version pinned).
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.lock
+	$(BIN)/pip install -q --no-deps -e .
+	touch $(STAMP)
+
+# Debian packages the tests need: chromium (browser tests), spamassassin (preflight),
+# postfix (smtp-sink and smtp-source for the benchmarks). Skipped when present.
+system-packages:
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v spamassassin >/dev/null || missing="$$missing spamassassin"; \
+	[ -x /usr/sbin/smtp-sink ] || missing="$$missing postfix"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
+
+# The main job on embedded defaults: SQLite, an embedded broker, an outbox folder.
+demo: $(STAMP)
+	bash examples/demo.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: $(STAMP) system-packages lint typecheck
+	$(BIN)/python -m pytest
+
+bench: $(STAMP) system-packages
+	$(BIN)/python bench/throughput.py
+
+clean:
+	rm -rf $(VENV) var outbox preview
