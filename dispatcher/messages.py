@@ -67,7 +67,9 @@ class MessageTemplate:
     """A whole message as fixed byte pieces around slot uses.
 
     ``pieces`` has one more element than ``uses``; the filled message is
-    ``pieces[0] + value(uses[0]) + pieces[1] + ...``.
+    ``pieces[0] + value(uses[0]) + pieces[1] + ...``. No line of a filled message
+    starts with a dot: pieces are checked when the template is built, header values
+    never start a line, and body values are refused if they start with a dot.
     """
 
     pieces: tuple[bytes, ...]
@@ -181,6 +183,9 @@ def _assemble(chunks: list[bytes | str], domain: str) -> MessageTemplate:
         else:
             current += chunk
     pieces.append(bytes(current))
+    if any(b"\n." in piece for piece in pieces):
+        # Cannot happen with our encoder: parts write a leading dot as =2E.
+        raise MessageError("a line of the message starts with a dot")
     return MessageTemplate(tuple(pieces), tuple(uses), domain)
 
 

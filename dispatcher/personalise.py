@@ -69,6 +69,7 @@ class Personaliser:
             recipient=self._redirect_to or recipient.email,
             data=data,
             message_id=msgid,
+            dot_safe=True,
         )
 
     def unsubscribe_token(self, recipient: Recipient) -> str:

@@ -1,0 +1,64 @@
+"""The outbox transport: one ``.eml`` file per message in a folder.
+
+Chosen explicitly (``SMTP_URL=file:///path``) for the demo and for dry runs; it is
+never a silent fallback for a missing relay. Each file is named by its delivery id
+and appears whole or not at all (written to a temporary name, then renamed), with
+the message's CRLF line ends kept as they are.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Generator, Iterable
+from pathlib import Path
+
+from dispatcher.errors import RelayUnavailableError
+from dispatcher.transport.base import Outcome, OutcomeKind, OutgoingMessage
+
+
+class OutboxTransport:
+    """Writes each message to ``<folder>/<delivery_id>.eml`` and reports it delivered.
+
+    :param folder: where the files go; created (with its parents) on first use
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+
+    def __repr__(self) -> str:
+        return f"OutboxTransport({str(self.folder)!r})"
+
+    def deliver(self, messages: Iterable[OutgoingMessage]) -> Generator[Outcome, None, None]:
+        """Write each message and yield a DELIVERED outcome (code 250) naming its file.
+
+        A message sent again (a retry) replaces its earlier file.
+
+        :param messages: the messages, in order
+        :returns: a generator of one outcome per message
+        :raises RelayUnavailableError: when the folder cannot be created or written;
+            the message concerned and the ones after it were not written
+        """
+        for message in messages:
+            path = self._write(message)
+            yield Outcome(message.delivery_id, OutcomeKind.DELIVERED, 250, f"2.0.0 Ok: {path}")
+
+    def close(self) -> None:
+        """Nothing to close: files are complete when :meth:`deliver` yields."""
+
+    def _write(self, message: OutgoingMessage) -> Path:
+        target = self.folder / f"{message.delivery_id}.eml"
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".tmp")
+            try:
+                with os.fdopen(handle, "wb") as file:
+                    file.write(message.data)
+                os.replace(temporary, target)
+            except BaseException:
+                os.unlink(temporary)
+                raise
+        except OSError as exc:
+            reason = f"cannot write to the outbox {self.folder}: {exc}"
+            raise RelayUnavailableError(0, reason) from exc
+        return target
