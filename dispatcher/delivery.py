@@ -29,7 +29,6 @@ from dispatcher.sends import claims, progress, reconcile
 from dispatcher.sends.claims import Claim
 from dispatcher.sends.outcomes import ClaimLostError, LedgerWriter, decide
 from dispatcher.transport.base import OutgoingMessage, Transport
-from subscribers.orm import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +62,7 @@ def run_batch(runtime: Runtime, batch_id: int, enqueue: Callable[[int], None]) -
     report = BatchReport(batch_id)
     transport = runtime.transport  # a configuration error surfaces before anything is claimed
     with runtime.sessions.begin() as session:
-        claim = claims.claim_batch(session, batch_id, owner, utcnow(), lease)
+        claim = claims.claim_batch(session, batch_id, owner, runtime.clock(), lease)
         personaliser = (
             runtime.personaliser(session, claim.send_id) if claim and claim.rows else None
         )
@@ -92,11 +91,12 @@ def _deliver(
     writer = LedgerWriter(runtime.engine, claim.owner, policy)
     rows = {row.recipient.delivery_id: row for row in claim.rows}
     message_ids: dict[int, str] = {}
-    outcomes = transport.deliver(_messages(claim, personaliser, writer, message_ids, report))
+    messages = _messages(claim, personaliser, writer, message_ids, report, runtime.clock)
+    outcomes = transport.deliver(messages)
     checker = _StateChecker(runtime, claim.send_id)
     try:
         for outcome in outcomes:
-            now = utcnow()
+            now = runtime.clock()
             update = decide(outcome, rows[outcome.delivery_id], now, policy)
             writer.record(update, message_ids.pop(outcome.delivery_id, None), now)
             report.statuses[update.status.value] += 1
@@ -120,6 +120,7 @@ def _messages(
     writer: LedgerWriter,
     message_ids: dict[int, str],
     report: BatchReport,
+    clock: Callable[[], dt.datetime],
 ) -> Iterator[OutgoingMessage]:
     """Fill each row's message as the transport asks for it; unbuildable rows fail here."""
     date = format_date(time.time())
@@ -127,7 +128,7 @@ def _messages(
         try:
             message = personaliser.message(row.recipient, date)
         except MessageError as exc:
-            writer.fail_unbuilt(row.recipient.delivery_id, f"not sent: {exc}", utcnow())
+            writer.fail_unbuilt(row.recipient.delivery_id, f"not sent: {exc}", clock())
             report.statuses[DeliveryStatus.FAILED.value] += 1
             continue
         message_ids[message.delivery_id] = message.message_id
@@ -158,7 +159,7 @@ def _close_batch(
 ) -> None:
     """Give back unsent rows, update counts and state, top up the send's window."""
     policy = runtime.settings.sending
-    now = utcnow()
+    now = runtime.clock()
     with runtime.sessions.begin() as session:
         released = claims.release(session, claim.owner)
         if report.relay_down is not None:
@@ -183,6 +184,7 @@ def _abandon(runtime: Runtime, claim: Claim) -> None:
     """
     try:
         with runtime.sessions.begin() as session:
-            reconcile.take_back_owner(session, claim.owner, runtime.settings.sending, utcnow())
+            policy = runtime.settings.sending
+            reconcile.take_back_owner(session, claim.owner, policy, runtime.clock())
     except Exception:  # noqa: BLE001 - the original error is the one worth raising
         log.exception("could not give back the rows of %s; the reconciler will", claim.owner)

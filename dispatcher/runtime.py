@@ -7,6 +7,7 @@ connection is ever shared between processes.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -18,6 +19,7 @@ from dispatcher.db import create_db_engine, create_session_factory
 from dispatcher.personalise import Personaliser
 from dispatcher.transport import create_transport
 from dispatcher.transport.base import Transport
+from subscribers.orm import utcnow
 from subscribers.tokens import Signer
 
 TEMPLATE_CACHE_SIZE = 8
@@ -36,6 +38,8 @@ class Runtime:
         self._transport_factory = transport_factory or (lambda: create_transport(settings.smtp))
         self._transport: Transport | None = None
         self._personalisers: OrderedDict[int, Personaliser] = OrderedDict()
+        #: The time used for leases, backoffs and due dates (tests move it forward).
+        self.clock: Callable[[], dt.datetime] = utcnow
 
     @property
     def transport(self) -> Transport:

@@ -1,0 +1,172 @@
+"""The whole pipeline against real services: PostgreSQL, Redis, a Celery worker process, SMTP.
+
+Each test starts its own worker process (prefork pool, beat embedded) with its
+own Redis key prefix, and an SMTP server on a free port; what the server
+received is compared with what the ledger says.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from dispatcher.celeryapp import create_celery
+from dispatcher.config import SendingSettings, Settings
+from dispatcher.tasks import enqueue_batch
+from tests.smtpd import SmtpServer
+from tests.support.data import add_example_edition, add_subscribers, address, create_newsletter
+from tests.support.sending import (
+    claiming_pids,
+    ledger_rows,
+    start_send,
+    wait_finished,
+    wait_until,
+)
+from tests.support.worker import WorkerProcess
+
+pytestmark = pytest.mark.integration
+
+FAST = SendingSettings(
+    batch_size=200,
+    dispatch_window=4,
+    lease_seconds=6,
+    redispatch_after=10,
+    reconcile_interval=1,
+    retry_base=1,
+    retry_max_interval=2,
+    relay_backoff_base=1,
+    relay_backoff_max=2,
+)
+
+
+@pytest.fixture
+def smtpd() -> Iterator[SmtpServer]:
+    with SmtpServer(pipelining=True) as server:
+        yield server
+
+
+@pytest.fixture
+def settings(
+    make_settings: Callable[..., Settings], pg_url: str, smtpd: SmtpServer, broker_prefix: str
+) -> Settings:
+    settings = make_settings(
+        database_url=pg_url, smtp_url=smtpd.url, sending=FAST, broker_key_prefix=broker_prefix
+    )
+    create_celery(settings)  # this process enqueues, as the CLI does
+    return settings
+
+
+@pytest.fixture
+def worker(settings: Settings, tmp_path: Path) -> Iterator[WorkerProcess]:
+    with WorkerProcess(settings, tmp_path, concurrency=2) as process:
+        yield process
+
+
+def _newsletter(sessions: sessionmaker[Session], settings: Settings, count: int) -> int:
+    with sessions.begin() as session:
+        newsletter = create_newsletter(session)
+        add_subscribers(session, newsletter.id, count)
+        return add_example_edition(session, settings)
+
+
+def test_two_thousand_subscribers_each_get_exactly_one_copy(
+    pg_sessions: sessionmaker[Session], settings: Settings, smtpd: SmtpServer, worker: WorkerProcess
+) -> None:
+    edition_id = _newsletter(pg_sessions, settings, 2000)
+    send_id = start_send(pg_sessions, edition_id, ("cronache",), 4, 200, enqueue_batch)
+
+    assert wait_finished(pg_sessions, send_id, timeout=180) == "finished", worker.log()
+    received = Counter(rcpt for m in smtpd.accepted for rcpt in m.rcpt_tos)
+    assert received == Counter({address(i): 1 for i in range(2000)})
+    rows = ledger_rows(pg_sessions, send_id)
+    assert {row.status for row in rows} == {"sent"}
+    assert all(row.smtp_code == 250 and row.attempts == 1 for row in rows)
+    # The ledger's Message-ID and reply are the ones the server saw and said.
+    by_id = {row.message_id: row for row in rows}
+    for message in smtpd.accepted[:50]:
+        parsed = email.message_from_bytes(message.data or b"", policy=email.policy.SMTP)
+        row = by_id[parsed["Message-ID"]]
+        assert (row.smtp_code, row.smtp_reply) == (message.code, message.reply)
+        assert parsed["To"].addresses[0].addr_spec == message.rcpt_tos[0]
+
+
+def test_a_451_then_250_ends_with_the_row_sent(
+    pg_sessions: sessionmaker[Session], settings: Settings, smtpd: SmtpServer, worker: WorkerProcess
+) -> None:
+    edition_id = _newsletter(pg_sessions, settings, 5)
+    smtpd.fail_rcpt(address(2), [(451, "4.7.1 Greylisted, try again later")])
+    send_id = start_send(pg_sessions, edition_id, ("cronache",), 4, 200, enqueue_batch)
+
+    assert wait_finished(pg_sessions, send_id, timeout=60) == "finished", worker.log()
+    row = next(r for r in ledger_rows(pg_sessions, send_id) if r.attempts == 2)
+    assert (row.status, row.smtp_code) == ("sent", 250)
+    assert sorted(Counter(r for m in smtpd.accepted for r in m.rcpt_tos).values()) == [1] * 5
+
+
+def test_a_550_ends_failed_with_the_reply_kept(
+    pg_sessions: sessionmaker[Session], settings: Settings, smtpd: SmtpServer, worker: WorkerProcess
+) -> None:
+    edition_id = _newsletter(pg_sessions, settings, 5)
+    smtpd.fail_rcpt(address(3), [(550, "5.1.1 <reader000003@example.org>: User unknown")])
+    send_id = start_send(pg_sessions, edition_id, ("cronache",), 4, 200, enqueue_batch)
+
+    assert wait_finished(pg_sessions, send_id, timeout=60) == "finished", worker.log()
+    statuses = Counter(r.status for r in ledger_rows(pg_sessions, send_id))
+    assert statuses == Counter({"sent": 4, "failed": 1})
+    failed = next(r for r in ledger_rows(pg_sessions, send_id) if r.status == "failed")
+    assert failed.smtp_code == 550
+    assert failed.smtp_reply == "5.1.1 <reader000003@example.org>: User unknown"
+    assert address(3) not in {r for m in smtpd.accepted for r in m.rcpt_tos}
+
+
+def test_the_same_batch_enqueued_twice_sends_nothing_twice(
+    pg_sessions: sessionmaker[Session], settings: Settings, smtpd: SmtpServer, worker: WorkerProcess
+) -> None:
+    edition_id = _newsletter(pg_sessions, settings, 600)
+
+    def twice(batch_id: int) -> None:
+        enqueue_batch(batch_id)
+        enqueue_batch(batch_id)
+
+    send_id = start_send(pg_sessions, edition_id, ("cronache",), 4, 200, twice)
+
+    assert wait_finished(pg_sessions, send_id, timeout=120) == "finished", worker.log()
+    received = Counter(rcpt for m in smtpd.accepted for rcpt in m.rcpt_tos)
+    assert len(received) == 600 and set(received.values()) == {1}
+
+
+def test_a_worker_killed_mid_batch_leaves_a_send_that_completes(
+    pg_sessions: sessionmaker[Session], settings: Settings, smtpd: SmtpServer, worker: WorkerProcess
+) -> None:
+    edition_id = _newsletter(pg_sessions, settings, 1500)
+    smtpd.delay("dot", 0.004, times=10_000)  # slow enough to be caught in the middle
+    send_id = start_send(pg_sessions, edition_id, ("cronache",), 4, 200, enqueue_batch)
+    assert wait_until(lambda: len(smtpd.accepted) > 300, timeout=60)
+    pids: set[int] = set()
+    assert wait_until(lambda: bool(pids.update(claiming_pids(pg_sessions)) or pids), timeout=30)
+
+    worker.kill(min(pids))  # a pool process in the middle of a batch
+
+    assert wait_finished(pg_sessions, send_id, timeout=180) == "finished", worker.log()
+    rows = ledger_rows(pg_sessions, send_id)
+    statuses = Counter(row.status for row in rows)
+    assert statuses["sent"] + statuses["uncertain"] == 1500
+    assert statuses["uncertain"] == 1  # the message in flight, and only that one
+    received = Counter(rcpt for m in smtpd.accepted for rcpt in m.rcpt_tos)
+    sent = {a for row, a in _addresses(pg_sessions, rows) if row.status == "sent"}
+    assert all(received[a] == 1 for a in sent)  # nobody sent twice, nobody marked sent lost
+    assert max(received.values()) == 1
+
+
+def _addresses(sessions: sessionmaker[Session], rows: list) -> list:  # type: ignore[type-arg]
+    from subscribers.models import Subscriber
+
+    with sessions() as session:
+        emails = {s.id: s.email for s in session.query(Subscriber)}
+    return [(row, emails[row.subscriber_id]) for row in rows]

@@ -1,0 +1,59 @@
+"""Test data: the example newsletter, its edition, and many subscribers quickly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from dispatcher.config import Settings
+from dispatcher.edition_store import add_edition, read_source
+from dispatcher.editions.newsletter import load_newsletter_settings
+from subscribers.models import MailingList, Subscriber, Subscription
+from subscribers.service import create_list
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EDITION_FILE = EXAMPLES / "cronache-da-palazzo-cisterna.md"
+NEWSLETTER_FILE = EXAMPLES / "cronache.toml"
+
+
+def create_newsletter(session: Session, slug: str = "cronache") -> MailingList:
+    """The example newsletter's list (the edition file names ``cronache``)."""
+    settings = load_newsletter_settings(NEWSLETTER_FILE).to_dict()
+    return create_list(session, slug, "Cronache da Palazzo Cisterna", settings)
+
+
+def add_example_edition(session: Session, settings: Settings) -> int:
+    return add_edition(session, read_source(EDITION_FILE), str(EDITION_FILE), settings).id
+
+
+def address(index: int, domain: str = "example.org") -> str:
+    return f"reader{index:06d}@{domain}"
+
+
+def add_subscribers(
+    session: Session,
+    list_id: int,
+    count: int,
+    *,
+    start: int = 0,
+    domain: str = "example.org",
+    status: str = "confirmed",
+) -> list[int]:
+    """Insert ``count`` subscribers on a list in a few statements; returns their ids."""
+    rows = [
+        {"email": address(i, domain), "name": f"Lettore {i}", "language": "it", "attributes": {}}
+        for i in range(start, start + count)
+    ]
+    session.execute(insert(Subscriber), rows)
+    emails = [row["email"] for row in rows]
+    ids = list(session.scalars(select(Subscriber.id).where(Subscriber.email.in_(emails))))
+    session.execute(
+        insert(Subscription),
+        [
+            {"list_id": list_id, "subscriber_id": i, "status": status, "source": "import"}
+            for i in ids
+        ],
+    )
+    return ids
