@@ -178,3 +178,38 @@ class Delivery(Base):
 
     def __repr__(self) -> str:
         return f"Delivery(id={self.id!r}, send_id={self.send_id!r}, status={self.status!r})"
+
+
+class BounceKind(enum.StrEnum):
+    HARD = "hard"  # permanent failure: the subscription is marked bounced
+    SOFT = "soft"  # temporary: counted; bounced past the threshold
+    COMPLAINT = "complaint"  # ARF feedback report: the person is unsubscribed
+    UNSUBSCRIBE = "unsubscribe"  # mail to the List-Unsubscribe mailto address
+
+
+class BounceEvent(Base):
+    """One bounce, complaint or mailto unsubscribe that came back, and what it concerned."""
+
+    __tablename__ = "bounce_events"
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({status_values(BounceKind)})", name="kind"),
+        Index("ix_bounce_events_delivery", "delivery_id"),
+        Index("ix_bounce_events_subscriber", "subscriber_id"),
+    )
+
+    id: Mapped[intpk]
+    kind: Mapped[str] = mapped_column(String(16))
+    delivery_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("deliveries.id", ondelete="SET NULL")
+    )
+    subscriber_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("subscribers.id", ondelete="SET NULL")
+    )
+    list_id: Mapped[int | None] = mapped_column(BigId)
+    status_code: Mapped[str | None] = mapped_column(String(16))  # enhanced code, e.g. 5.1.1
+    diagnostic: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(32), default="")  # verp, mailto, file name...
+    received_at: Mapped[timestamp]
+
+    def __repr__(self) -> str:
+        return f"BounceEvent(id={self.id!r}, kind={self.kind!r}, delivery_id={self.delivery_id!r})"
