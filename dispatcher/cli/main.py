@@ -6,7 +6,7 @@ import logging
 
 import click
 
-from dispatcher.cli import db, editions, lists, sending, subscribers
+from dispatcher.cli import db, editions, lists, sending, subscribers, web
 from dispatcher.cli.context import AppContext
 from dispatcher.config import Settings
 from dispatcher.errors import ConfigurationError
@@ -28,7 +28,7 @@ def cli(ctx: click.Context, verbose: bool) -> None:
         raise click.ClickException(str(exc)) from exc
 
 
-for module in (db, lists, subscribers, editions, sending):
+for module in (db, lists, subscribers, editions, sending, web):
     module.register(cli)
 
 

@@ -1,0 +1,22 @@
+"""``dispatcher web``: serve the web app (public pages, admin, console, API, metrics)."""
+
+from __future__ import annotations
+
+import click
+import uvicorn
+
+from dispatcher.cli.context import AppContext, pass_app
+from dispatcher.web import create_app
+
+
+@click.command("web")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@pass_app
+def web(app: AppContext, host: str, port: int) -> None:
+    """Serve the web app with uvicorn (behind a TLS-terminating proxy in production)."""
+    uvicorn.run(create_app(app.settings), host=host, port=port, proxy_headers=True)
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(web)

@@ -1,0 +1,50 @@
+"""The app factory: one ASGI app for public pages, admin, console, API and metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import Session, sessionmaker
+
+from dispatcher.config import Settings
+from dispatcher.db import create_db_engine, create_session_factory
+from dispatcher.transport import create_transport
+from dispatcher.transport.base import Transport
+from dispatcher.web import errors
+from dispatcher.web.routes import ROUTERS
+from dispatcher.web.state import WebState
+from dispatcher.web.templating import WEB_TEMPLATES
+from subscribers.tokens import Signer
+
+
+def create_app(
+    settings: Settings,
+    *,
+    sessions: sessionmaker[Session] | None = None,
+    transport_factory: Callable[[], Transport] | None = None,
+) -> FastAPI:
+    """Build the web app for ``settings``.
+
+    :param sessions: a session factory to use instead of one on ``settings.database_url``
+    :param transport_factory: makes the transport for confirmation mails and proofs
+    """
+    app = FastAPI(
+        title="Newsletter dispatcher",
+        version="1.0",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.web = WebState(
+        settings=settings,
+        sessions=sessions or create_session_factory(create_db_engine(settings.database_url)),
+        signer=Signer(settings.all_secret_keys),
+        transport_factory=transport_factory or (lambda: create_transport(settings.smtp)),
+    )
+    errors.install(app)
+    app.mount("/static", StaticFiles(directory=WEB_TEMPLATES / "static"), name="static")
+    for install in ROUTERS:
+        install(app)
+    return app

@@ -1,0 +1,46 @@
+"""What the web app's handlers share, built once by the app factory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session, sessionmaker
+
+from dispatcher.config import Settings
+from dispatcher.transport.base import Transport
+from subscribers.tokens import Signer
+
+
+@dataclass
+class WebState:
+    """Settings, database sessions, token signer and a transport for transactional mail.
+
+    ``transport_factory`` makes a transport for one message (confirmation mails,
+    proofs); the web app never holds an SMTP connection between requests.
+    """
+
+    settings: Settings
+    sessions: sessionmaker[Session]
+    signer: Signer
+    transport_factory: Callable[[], Transport]
+    extras: dict[str, object] = field(default_factory=dict)
+
+
+def web_state(request: Request) -> WebState:
+    """FastAPI dependency: the app's shared state."""
+    state: WebState = request.app.state.web
+    return state
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    """FastAPI dependency: one transaction per request, committed when the handler returns."""
+    with web_state(request).sessions.begin() as session:
+        yield session
+
+
+#: Handler parameter types: ``def page(session: DbSession, state: State)``.
+DbSession = Annotated[Session, Depends(db_session)]
+State = Annotated[WebState, Depends(web_state)]

@@ -1,0 +1,52 @@
+"""Server-rendered pages: one Jinja2 environment, autoescaped, with the page's language."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from dispatcher.web.i18n import choose_language, translate
+
+WEB_TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "web"
+
+_environment = Environment(
+    loader=FileSystemLoader(WEB_TEMPLATES),
+    autoescape=select_autoescape(["html", "xml"]),  # pages are .html / .xml
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """Render a page in the request's language; ``t`` translates, ``lang`` is the language."""
+    language = choose_language(request)
+    values = {
+        "request": request,
+        "lang": language,
+        "t": lambda key, **kw: translate(language, key, **kw),
+        "csrf_token": getattr(request.state, "csrf_token", ""),
+        "user": getattr(request.state, "user", None),
+        **(context or {}),
+    }
+    body = _environment.get_template(template).render(values)
+    response = HTMLResponse(body, status_code=status_code, headers=headers)
+    if request.query_params.get("lang") == language:
+        response.set_cookie("lang", language, max_age=365 * 86400, samesite="lax")
+    return response
+
+
+def environment() -> Environment:
+    """The shared environment (routers may add filters or globals at start-up)."""
+    return _environment
