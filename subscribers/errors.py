@@ -4,6 +4,8 @@ SubscribersError
 ├── InvalidTokenError       a token that is forged, altered, expired or for something else
 ├── ImportFileError         a CSV file that cannot be read at all (names file and line)
 ├── UnknownListError        a list slug or id that does not exist
+├── UnknownSubscriberError  nobody has this address or id
+├── SubscriptionStateError  a consent step not allowed in the subscription's current state
 └── InvalidAddressError     an address that is not a valid email address
 """
 
@@ -24,6 +26,14 @@ class ImportFileError(SubscribersError):
 
 class UnknownListError(SubscribersError):
     """No list has this slug or id."""
+
+
+class UnknownSubscriberError(SubscribersError):
+    """No subscriber has this address or id, or the person is not on the list."""
+
+
+class SubscriptionStateError(SubscribersError):
+    """The subscription cannot take this step now (e.g. confirming one that was left)."""
 
 
 class InvalidAddressError(SubscribersError):

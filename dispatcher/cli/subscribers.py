@@ -1,19 +1,33 @@
-"""``dispatcher subscribers``: bring people in from the office's spreadsheets."""
+"""``dispatcher subscribers``: the office's spreadsheets in and out, and people's data rights."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 import click
 
 from dispatcher.cli.context import AppContext, handle_errors, pass_app
-from subscribers.importer import import_csv
+from dispatcher.privacy import erase_person, export_person
+from subscribers.csvfile import read_csv
+from subscribers.export import export_csv
+from subscribers.importer import (
+    ImportReport,
+    Person,
+    ProgressHook,
+    collect_people,
+    new_report,
+    store_people,
+)
+from subscribers.orm import SubscriptionStatus
+
+PROGRESS_FROM = 5000  # people; smaller imports finish before a bar would help
 
 
 @click.group("subscribers")
 def group() -> None:
-    """Import and manage subscribers."""
+    """Import, export and erase subscribers."""
 
 
 @group.command("import")
@@ -22,21 +36,125 @@ def group() -> None:
 @click.option(
     "--confirmed",
     is_flag=True,
-    help="They already consented (e.g. an existing list): subscribe them confirmed.",
+    help="The office vouches that they consented: subscribe them confirmed, not pending.",
 )
 @pass_app
 @handle_errors
 def import_command(app: AppContext, file: Path, list_slug: str, confirmed: bool) -> None:
-    """Import FILE (CSV with email and name columns) into a list."""
-    with app.transaction() as session:
-        report = import_csv(session, file, list_slug, confirmed=confirmed)
-    for line, why in report.skipped:
-        click.echo(f"{file}:{line}: skipped: {why}", err=True)
-    click.echo(
-        f"imported {report.imported}, updated {report.updated}, skipped {len(report.skipped)}"
-    )
-    if report.imported + report.updated == 0:
+    """Import FILE (CSV: email, name, language columns, in Italian or English) into a list.
+
+    Exits 0 when at least one line was imported or updated, 1 when none was.
+    """
+    source = read_csv(file)
+    report = new_report(source)
+    people = collect_people(source.records, report)
+    if len(people) < PROGRESS_FROM:
+        _store(app, people, list_slug, report, confirmed, None)
+    else:
+        with click.progressbar(length=len(people), label="subscribing", file=sys.stderr) as bar:
+            _store(app, people, list_slug, report, confirmed, bar.update)
+    _print_report(report)
+    if report.valid_rows == 0:
+        click.echo(f"error: {file}: no valid row: nothing imported", err=True)
         sys.exit(1)
+
+
+def _store(
+    app: AppContext,
+    people: list[Person],
+    list_slug: str,
+    report: ImportReport,
+    confirmed: bool,
+    progress: ProgressHook | None,
+) -> None:
+    keys = app.settings.all_secret_keys
+    with app.transaction() as session:
+        store_people(
+            session, people, list_slug, report, keys=keys, confirmed=confirmed, progress=progress
+        )
+
+
+def _print_report(report: ImportReport) -> None:
+    columns = ", ".join(f"{field} <- {header!r}" for field, header in report.columns.items())
+    delimiter = "tab" if report.delimiter == "\t" else repr(report.delimiter)
+    click.echo(f"{report.path}: encoding {report.encoding}, delimiter {delimiter}; {columns}")
+    if report.ignored_columns:
+        click.echo(f"columns not imported: {', '.join(report.ignored_columns)}")
+    for note in report.skipped:
+        click.echo(f"{report.path}:{note.line}: skipped: {note.reason}: {note.detail}", err=True)
+    for note in report.notes:
+        click.echo(f"{report.path}:{note.line}: note: {note.reason}: {note.detail}", err=True)
+    click.echo(
+        f"imported {len(report.imported)}, updated {len(report.updated)}, "
+        f"skipped {len(report.skipped)}"
+    )
+
+
+@group.command("export")
+@click.option("--list", "list_slug", required=True, help="Slug of the list to export.")
+@click.option(
+    "--status",
+    type=click.Choice([s.value for s in SubscriptionStatus]),
+    help="Only subscriptions in this state (default: all).",
+)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Default: stdout.")
+@click.option(
+    "--delimiter",
+    type=click.Choice(["semicolon", "comma", "tab"]),
+    default="semicolon",
+    show_default=True,
+    help="Italian Excel reads semicolons.",
+)
+@pass_app
+@handle_errors
+def export_command(
+    app: AppContext, list_slug: str, status: str | None, out: Path | None, delimiter: str
+) -> None:
+    """Export a list as CSV (UTF-8 with BOM: Excel opens it right) that imports back."""
+    separator = {"semicolon": ";", "comma": ",", "tab": "\t"}[delimiter]
+    wanted = SubscriptionStatus(status) if status else None
+    with app.transaction() as session:
+        if out is None:
+            count = export_csv(session, list_slug, sys.stdout, status=wanted, delimiter=separator)
+        else:
+            with out.open("w", encoding="utf-8", newline="") as handle:
+                count = export_csv(session, list_slug, handle, status=wanted, delimiter=separator)
+    click.echo(f"exported {count} people" + (f" to {out}" if out else ""), err=True)
+
+
+@group.command("export-person")
+@click.argument("email")
+@pass_app
+@handle_errors
+def export_person_command(app: AppContext, email: str) -> None:
+    """Print as JSON everything held about the person with address EMAIL (GDPR art. 15)."""
+    with app.transaction() as session:
+        record = export_person(session, app.settings.all_secret_keys, email)
+    click.echo(json.dumps(record, ensure_ascii=False, indent=2))
+
+
+@group.command("erase")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_app
+@handle_errors
+def erase_command(app: AppContext, email: str, yes: bool) -> None:
+    """Forget the person with address EMAIL (GDPR art. 17); the ledger's counts are kept.
+
+    Their address stays only as an HMAC on the suppression list, so no import
+    brings them back; a new sign-up of their own through the web form can.
+    """
+    if not yes:
+        click.confirm(f"Erase everything about {email}? This cannot be undone", abort=True)
+    with app.transaction() as session:
+        done = erase_person(session, app.settings.all_secret_keys, email)
+    if done.subscriber_id is None:
+        click.echo("already erased: the address is on the suppression list as erased")
+        return
+    click.echo(
+        f"erased subscriber {done.subscriber_id}: {done.subscriptions} subscriptions closed, "
+        f"{done.deliveries} deliveries and {done.bounce_events} bounce events scrubbed"
+    )
 
 
 def register(cli: click.Group) -> None:

@@ -1,0 +1,120 @@
+"""``dispatcher suppressions`` and ``dispatcher privacy``: who is never mailed, and retention."""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy import func, select
+
+from dispatcher.cli.context import AppContext, handle_errors, pass_app
+from dispatcher.privacy import purge_ledger
+from subscribers.models import Suppression
+from subscribers.suppression import (
+    SuppressionReason,
+    counts_by_reason,
+    find_suppression,
+    lift,
+    suppress,
+)
+
+
+@click.group("suppressions")
+def suppressions() -> None:
+    """The addresses never to send to, whatever their subscriptions say."""
+
+
+@suppressions.command("add")
+@click.argument("email")
+@click.option(
+    "--reason",
+    type=click.Choice([r.value for r in SuppressionReason if r is not SuppressionReason.ERASED]),
+    default=SuppressionReason.MANUAL.value,
+    show_default=True,
+)
+@click.option("--detail", default="", help="Why, for the office (not the address).")
+@pass_app
+@handle_errors
+def add(app: AppContext, email: str, reason: str, detail: str) -> None:
+    """Never send to EMAIL again (imports will not subscribe it either)."""
+    with app.transaction() as session:
+        keys = app.settings.all_secret_keys
+        row = suppress(session, keys, email, SuppressionReason(reason), detail)
+    linked = f"subscriber {row.subscriber_id}" if row.subscriber_id else "no subscriber has it now"
+    click.echo(f"suppressed ({reason}; {linked})")
+
+
+@suppressions.command("list")
+@pass_app
+def list_command(app: AppContext) -> None:
+    """Count the suppressed addresses by reason (the addresses themselves are not kept)."""
+    with app.transaction() as session:
+        counts = counts_by_reason(session)
+        linked = session.scalar(select(func.count()).where(Suppression.subscriber_id.is_not(None)))
+    for reason, count in sorted(counts.items()):
+        click.echo(f"{reason}\t{count}")
+    click.echo(f"total\t{sum(counts.values())} ({linked or 0} linked to a subscriber)")
+
+
+@suppressions.command("check")
+@click.argument("email")
+@pass_app
+@handle_errors
+def check(app: AppContext, email: str) -> None:
+    """Say whether EMAIL is suppressed, and why."""
+    with app.transaction() as session:
+        row = find_suppression(session, app.settings.all_secret_keys, email)
+        found = None if row is None else (row.reason, row.detail, row.created_at)
+    if found is None:
+        click.echo("not suppressed")
+    else:
+        reason, detail, since = found
+        why = f" ({detail})" if detail else ""
+        click.echo(f"suppressed: {reason} since {since:%Y-%m-%d}{why}")
+
+
+@suppressions.command("remove")
+@click.argument("email")
+@pass_app
+@handle_errors
+def remove(app: AppContext, email: str) -> None:
+    """Allow mail to EMAIL again (its subscriptions decide)."""
+    with app.transaction() as session:
+        removed = lift(session, app.settings.all_secret_keys, email)
+    click.echo("removed from the suppression list" if removed else "was not suppressed")
+
+
+@click.group("privacy")
+def privacy() -> None:
+    """Data protection: retention of the delivery ledger's personal data."""
+
+
+@privacy.command("purge")
+@click.option(
+    "--older-than",
+    "days",
+    type=click.IntRange(min=0),
+    help="Age in days of the ledger rows to purge (default: the LEDGER_RETENTION_DAYS setting).",
+)
+@pass_app
+@handle_errors
+def purge(app: AppContext, days: int | None) -> None:
+    """Scrub addresses and Message-IDs from old ledger rows; statuses and counts stay."""
+    days = days if days is not None else _retention_days(app)
+    with app.transaction() as session:
+        done = purge_ledger(session, days)
+    click.echo(
+        f"purged rows older than {done.cutoff:%Y-%m-%d %H:%M} UTC: "
+        f"{done.deliveries} deliveries, {done.bounce_events} bounce events"
+    )
+
+
+def _retention_days(app: AppContext) -> int:
+    # LEDGER_RETENTION_DAYS is read by dispatcher.config once it is added there.
+    days = getattr(app.settings, "ledger_retention_days", None)
+    if not isinstance(days, int):
+        raise click.UsageError("give --older-than DAYS (LEDGER_RETENTION_DAYS is not set)")
+    return days
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(suppressions)
+    cli.add_command(privacy)

@@ -1,0 +1,66 @@
+"""Email addresses as people type them: cleaned, validated and keyed for comparison.
+
+One person per address whatever its case: the database's unique index is on
+``lower(email)``, and :func:`address_key` is the same key in Python.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from email_validator import EmailNotValidError, validate_email
+
+from subscribers.errors import InvalidAddressError
+
+MAX_LENGTH = 254  # RFC 3696 errata / RFC 5321 path limit, as email-validator enforces
+# An unquoted ASCII local part (RFC 5322 dot-atom): the case of nearly every address.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_DOT_ATOM = re.compile(rf"{_ATOM}(?:\.{_ATOM})*")
+# Zero-width characters that come along when addresses are pasted from web pages or Word.
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+
+
+def clean(raw: str) -> str:
+    """``raw`` without surrounding spaces, invisible characters, ``<...>`` or ``mailto:``."""
+    text = raw.translate({ord(c): None for c in _INVISIBLE}).strip()
+    if text.startswith("<") and text.endswith(">"):
+        text = text[1:-1].strip()
+    if text[:7].lower() == "mailto:":
+        text = text[7:].strip()
+    return text
+
+
+def normalise(raw: str) -> str:
+    """The address in ``raw``, cleaned and in normal form (domain lower-cased).
+
+    No DNS query is made: deliverability is learnt from bounces, not guessed.
+
+    :raises InvalidAddressError: if it is not a valid address; the message says why
+    """
+    text = clean(raw)
+    if not text:
+        raise InvalidAddressError("no address")
+    local, at, domain = text.rpartition("@")
+    if at and len(text) <= MAX_LENGTH and len(local) <= 64 and _DOT_ATOM.fullmatch(local):
+        # Fast path: a plain local part needs no normalising, and the domain's
+        # check is the costly part (IDNA), made once per domain in a file.
+        return f"{local}@{_domain(domain)}"
+    return _validate(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _domain(domain: str) -> str:
+    return _validate(f"postmaster@{domain}").rpartition("@")[2]
+
+
+def _validate(text: str) -> str:
+    try:
+        return validate_email(text, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise InvalidAddressError(str(exc)) from exc
+
+
+def address_key(email: str) -> str:
+    """The key two spellings of one address share (the unique index's ``lower(email)``)."""
+    return email.strip().lower()

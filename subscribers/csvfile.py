@@ -1,0 +1,261 @@
+"""Reading the office's CSV files as they really are: any encoding, delimiter and header.
+
+Spreadsheets saved by Italian Excel use ``;`` and Windows-1252, LibreOffice writes
+UTF-8 with or without a BOM, "Unicode text" is UTF-16 with tabs, and headers come
+in Italian or English with any case, spacing and accents. This module turns such a
+file into records keyed by a small set of known fields, each with the physical line
+it starts on (the header is line 1; a quoted field may span lines). It is pure: bytes
+in, records out; what the values mean is the importer's business.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import enum
+import io
+import re
+import unicodedata
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from subscribers.errors import ImportFileError
+
+if TYPE_CHECKING:
+    from _csv import Reader
+
+DELIMITERS = (";", ",", "\t")  # in order of preference on a tie: Italian Excel first
+SNIFF_LINES = 20  # data lines looked at when the header alone does not tell the delimiter
+CONTROL_RATIO = 0.01  # more control characters than this and it is not a text file
+SNIFF_CHARS = 65536
+
+
+class Field(enum.StrEnum):
+    """The columns the importer understands; any other column is ignored."""
+
+    EMAIL = "email"
+    NAME = "name"
+    SURNAME = "surname"
+    LANGUAGE = "language"
+    SECTIONS = "sections"
+
+
+#: What makes a spreadsheet take a cell for a formula.
+FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+def guard_cell(text: str) -> str:
+    """``text`` made safe to open in a spreadsheet: an apostrophe before a formula start."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def unguard_cell(text: str) -> str:
+    """The inverse of :func:`guard_cell`, for files we exported."""
+    return text[1:] if text[:1] == "'" and text[1:2] in FORMULA_STARTS else text
+
+
+def header_key(text: str) -> str:
+    """A header cell reduced to lower-case ASCII letters and digits ("E-mail " -> "email")."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if c.isascii() and c.isalnum())
+
+
+_ALIASES: dict[Field, tuple[str, ...]] = {
+    Field.EMAIL: (
+        "email", "mail", "emailaddress", "indirizzoemail", "indirizzomail", "postaelettronica",
+        "indirizzopostaelettronica", "indirizzodipostaelettronica",
+    ),
+    Field.NAME: (
+        "nome", "name", "nomeecognome", "nomecognome", "cognomeenome", "fullname",
+        "nominativo", "firstname", "givenname",
+    ),
+    Field.SURNAME: ("cognome", "surname", "lastname", "familyname"),
+    Field.LANGUAGE: ("lingua", "language", "lang", "linguapreferita"),
+    Field.SECTIONS: ("sezioni", "sections", "rubriche", "argomenti", "topics"),
+}  # fmt: skip
+HEADER_FIELDS: dict[str, Field] = {
+    alias: field for field, aliases in _ALIASES.items() for alias in aliases
+}
+
+# What other files look like, for a message that says what to do instead.
+_FOREIGN_FORMATS = (
+    (b"PK\x03\x04", "an Excel workbook (.xlsx) or another zip file"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls)"),
+    (b"%PDF", "a PDF document"),
+)
+
+
+@dataclass(frozen=True)
+class Record:
+    """One data row: the physical line it starts on and its known fields' raw values."""
+
+    line: int
+    values: dict[Field, str]
+
+
+@dataclass(frozen=True)
+class CsvFile:
+    """A CSV file as read: how it was decoded and split, and its records.
+
+    :param encoding: ``utf-8``, ``utf-8-sig`` (with BOM), ``utf-16``, ``cp1252`` or ``latin-1``
+    :param columns: each known field and the header cell it was found under
+    :param ignored: header cells of the columns not imported
+    """
+
+    path: Path
+    encoding: str
+    delimiter: str
+    columns: dict[Field, str]
+    ignored: tuple[str, ...]
+    records: list[Record]
+
+
+def read_csv(path: Path) -> CsvFile:
+    """Read and split a CSV file.
+
+    :raises ImportFileError: if it cannot be read, is not text, or has no email column
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImportFileError(f"{path}:1: cannot be read: {exc.strerror}") from exc
+    return parse_csv(data, path)
+
+
+def parse_csv(data: bytes, path: Path) -> CsvFile:
+    """Decode and split ``data``, the content of ``path`` (named in error messages).
+
+    :raises ImportFileError: naming the file and line, when it cannot be used at all
+    """
+    text, encoding = decode(data, path)
+    lines = io.StringIO(text, newline="")
+    delimiter = detect_delimiter(text)
+    first = lines.readline()
+    start = 1
+    if re.fullmatch(r"sep=(.)\r?\n?", first):  # Excel's hint line: "sep=;"
+        delimiter, start = first[4], 2
+    else:
+        lines.seek(0)
+    rows = _rows(csv.reader(lines, delimiter=delimiter), path, start)
+    header_line, header = next(rows, (start, []))
+    columns, positions, ignored = map_header(header, path, header_line)
+    records = [Record(line, {f: _cell(row, i) for f, i in positions.items()}) for line, row in rows]
+    return CsvFile(path, encoding, delimiter, columns, ignored, records)
+
+
+def decode(data: bytes, path: Path) -> tuple[str, str]:
+    """The text of ``data`` and the encoding used: UTF-8 if it is valid, else Windows-1252.
+
+    :raises ImportFileError: for empty, binary or otherwise non-text content
+    """
+    if not data.strip():
+        raise ImportFileError(f"{path}:1: the file is empty")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return _checked(_strict(data, "utf-16", path), path), "utf-16"
+    for signature, kind in _FOREIGN_FORMATS:
+        if data.startswith(signature):
+            raise ImportFileError(
+                f"{path}:1: this is {kind}, not CSV: save it as CSV (UTF-8) and import that"
+            )
+    if b"\x00" in data:
+        raise ImportFileError(f"{path}:1: binary data, not a CSV text file")
+    if data.startswith(codecs.BOM_UTF8):
+        return _checked(_strict(data, "utf-8-sig", path), path), "utf-8-sig"
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            return _checked(data.decode(encoding), path), encoding
+        except UnicodeDecodeError:
+            continue
+    # cp1252 leaves five bytes undefined; Latin-1 defines every byte.
+    return _checked(data.decode("latin-1"), path), "latin-1"
+
+
+def detect_delimiter(text: str) -> str:
+    """The delimiter of a CSV text: the candidate that splits the header and data alike.
+
+    Quoted parts are left out of the count, so ``"Rossi, Mario";mario@example.org``
+    is split on ``;``.
+    """
+    sample = re.sub(r'"[^"]*"', '""', text[:SNIFF_CHARS])
+    lines = [line for line in sample.splitlines() if line.strip()][: SNIFF_LINES + 1]
+    if lines and re.fullmatch(r"sep=.", lines[0]):
+        lines = lines[1:]
+    if not lines:
+        return DELIMITERS[0]
+
+    def score(delimiter: str) -> tuple[bool, int, int]:
+        header = lines[0].count(delimiter)
+        alike = sum(1 for line in lines[1:] if line.count(delimiter) == header)
+        data = sum(line.count(delimiter) for line in lines[1:])
+        return header > 0 or data > 0, alike if header else 0, header or data
+
+    return max(DELIMITERS, key=score)
+
+
+def map_header(
+    header: Sequence[str], path: Path, line: int
+) -> tuple[dict[Field, str], dict[Field, int], tuple[str, ...]]:
+    """Find the known fields among the header cells.
+
+    :returns: each field's header cell, each field's column index, the ignored cells
+    :raises ImportFileError: if no column holds email addresses
+    """
+    columns: dict[Field, str] = {}
+    positions: dict[Field, int] = {}
+    ignored: list[str] = []
+    for index, cell in enumerate(header):
+        found = HEADER_FIELDS.get(header_key(cell))
+        if found is None or found in positions:
+            if cell.strip():
+                ignored.append(cell.strip())
+            continue
+        columns[found], positions[found] = cell.strip(), index
+    if Field.EMAIL not in positions:
+        raise ImportFileError(_no_email_column(header, path, line))
+    return columns, positions, tuple(ignored)
+
+
+def _no_email_column(header: Sequence[str], path: Path, line: int) -> str:
+    found = ", ".join(repr(cell.strip()) for cell in header if cell.strip())[:200]
+    message = f"{path}:{line}: no email column in the header (found: {found or 'nothing'})"
+    if any("@" in cell for cell in header):
+        message += "; the first line looks like data: add a header line such as 'email;nome'"
+    return message + "; expected a column named email, e-mail or indirizzo email"
+
+
+def _rows(reader: Reader, path: Path, start: int) -> Iterator[tuple[int, list[str]]]:
+    """The non-blank rows with the physical line each starts on.
+
+    Excel writes an empty spreadsheet row as ``;;;``: that is blank too.
+    """
+    previous = start - 1
+    try:
+        for row in reader:
+            line, previous = previous + 1, reader.line_num + start - 1
+            if any(cell.strip() for cell in row):
+                yield line, row
+    except csv.Error as exc:
+        raise ImportFileError(f"{path}:{previous + 1}: not valid CSV: {exc}") from exc
+
+
+def _cell(row: Sequence[str], index: int) -> str:
+    return row[index] if index < len(row) else ""
+
+
+def _strict(data: bytes, encoding: str, path: Path) -> str:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ImportFileError(f"{path}:{line}: not valid {encoding} text") from exc
+
+
+def _checked(text: str, path: Path) -> str:
+    """``text`` if it looks like text; binary files decode as cp1252 too, full of controls."""
+    sample = text[:SNIFF_CHARS]
+    controls = sum(1 for c in sample if unicodedata.category(c) == "Cc" and c not in "\t\r\n")
+    if "\x00" in sample or controls > CONTROL_RATIO * len(sample):
+        raise ImportFileError(f"{path}:1: binary data, not a CSV text file")
+    return text
