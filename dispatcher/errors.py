@@ -12,6 +12,7 @@ from mjml-python, PyYAML, smtplib-level sockets or SQLAlchemy::
     ├── MessageError                a message cannot be built (bad header value, line too long)
     ├── NotFoundError               a list, edition, send or subscriber id that does not exist
     ├── StateError                  an operation not allowed in the object's current state
+    ├── BounceError                 a returned message (bounce, report, reply) cannot be read
     └── DeliveryError               the relay did not take a message
         ├── RelayUnavailableError   nobody answered, or 421 at connect: hold the whole send
         ├── TransientDeliveryError  4xx or a dropped connection before the final dot: retry later
@@ -74,6 +75,10 @@ class NotFoundError(DispatcherError):
 
 class StateError(DispatcherError):
     """The operation is not allowed in the object's current state."""
+
+
+class BounceError(DispatcherError):
+    """A message that came back to the bounce address cannot be read or classified."""
 
 
 @dataclass
