@@ -213,3 +213,47 @@ class BounceEvent(Base):
 
     def __repr__(self) -> str:
         return f"BounceEvent(id={self.id!r}, kind={self.kind!r}, delivery_id={self.delivery_id!r})"
+
+
+class Role(enum.StrEnum):
+    """What an office or IT user may do; ``admin`` may do everything."""
+
+    EDITOR = "editor"  # writes and uploads editions, sends proofs
+    APPROVER = "approver"  # approves editions, schedules sends
+    OPERATOR = "operator"  # watches and controls sends, the console
+    ADMIN = "admin"
+
+
+class User(Base):
+    """A person who logs in to the admin or the console."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(f"role IN ({status_values(Role)})", name="role"),)
+
+    id: Mapped[intpk]
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[timestamp]
+    disabled_at: Mapped[dt.datetime | None]
+
+    def __repr__(self) -> str:
+        return f"User(id={self.id!r}, username={self.username!r}, role={self.role!r})"
+
+
+class AuditEntry(Base):
+    """Who did what, when: kept for every change made in the admin or the CLI."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_target", "target_type", "target_id"),)
+
+    id: Mapped[intpk]
+    at: Mapped[timestamp]
+    username: Mapped[str] = mapped_column(String(64))  # kept even if the user is removed
+    action: Mapped[str] = mapped_column(String(64))
+    target_type: Mapped[str] = mapped_column(String(32), default="")
+    target_id: Mapped[int | None] = mapped_column(BigId)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    def __repr__(self) -> str:
+        return f"AuditEntry(id={self.id!r}, action={self.action!r}, username={self.username!r})"

@@ -6,7 +6,17 @@ import logging
 
 import click
 
-from dispatcher.cli import db, editions, lists, sending, subscribers, web
+from dispatcher.cli import (
+    bounces,
+    db,
+    editions,
+    lists,
+    privacy,
+    sending,
+    subscribers,
+    users,
+    web,
+)
 from dispatcher.cli.context import AppContext
 from dispatcher.config import Settings
 from dispatcher.errors import ConfigurationError
@@ -28,7 +38,7 @@ def cli(ctx: click.Context, verbose: bool) -> None:
         raise click.ClickException(str(exc)) from exc
 
 
-for module in (db, lists, subscribers, editions, sending, web):
+for module in (db, lists, subscribers, privacy, editions, sending, bounces, users, web):
     module.register(cli)
 
 

@@ -6,6 +6,6 @@ from collections.abc import Callable
 
 from fastapi import FastAPI
 
-from dispatcher.web.routes import health
+from dispatcher.web.routes import health, login
 
-ROUTERS: tuple[Callable[[FastAPI], None], ...] = (health.install,)
+ROUTERS: tuple[Callable[[FastAPI], None], ...] = (health.install, login.install)

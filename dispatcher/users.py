@@ -1,0 +1,86 @@
+"""Users, passwords and the audit log (services: a session in, nothing committed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dispatcher.errors import NotFoundError, StateError
+from dispatcher.models import AuditEntry, Role, User
+
+_hasher = PasswordHasher()  # argon2id with the library's current parameters
+MIN_PASSWORD_LENGTH = 12
+# Verified against when the user does not exist, so both cases take the same time.
+_DUMMY_HASH = _hasher.hash("not a real password, only for timing")
+
+
+def create_user(session: Session, username: str, password: str, role: str) -> User:
+    """:raises StateError: if the name is taken, the role unknown or the password too short"""
+    if role not in {r.value for r in Role}:
+        raise StateError(f"unknown role {role!r}: use one of {', '.join(r.value for r in Role)}")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise StateError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise StateError(f"user {username!r} already exists")
+    user = User(username=username, password_hash=_hasher.hash(password), role=role)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    """The active user with this name and password, or None (same answer for either mistake)."""
+    user = session.scalar(select(User).where(User.username == username))
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return None
+    if user is None or user.disabled_at is not None:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return user
+
+
+def get_user(session: Session, user_id: int) -> User | None:
+    user = session.get(User, user_id)
+    return user if user is not None and user.disabled_at is None else None
+
+
+def set_password(session: Session, username: str, password: str) -> None:
+    """:raises NotFoundError: if there is no such user; StateError if the password is short"""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFoundError(f"no user {username!r}")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise StateError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    user.password_hash = _hasher.hash(password)
+
+
+def has_role(user: User, *roles: str) -> bool:
+    """Admins may do everything; others only what their role allows."""
+    return user.role == Role.ADMIN.value or user.role in roles
+
+
+def audit(
+    session: Session,
+    username: str,
+    action: str,
+    target_type: str = "",
+    target_id: int | None = None,
+    **detail: Any,
+) -> AuditEntry:
+    """Record who did what; call it in the same transaction as the change itself."""
+    entry = AuditEntry(
+        username=username,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        detail=detail,
+    )
+    session.add(entry)
+    return entry

@@ -1,0 +1,136 @@
+"""Logging in to the admin and console: sessions, roles and CSRF protection.
+
+Admin routers are built with :func:`admin_router`, whose dependencies require a
+logged-in user with a role and check the CSRF token of every unsafe request, so
+a new route cannot forget either. The session is a signed cookie (Starlette's
+SessionMiddleware); passwords are argon2id hashes (:mod:`dispatcher.users`).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Awaitable, Callable, Sequence
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.middleware.sessions import SessionMiddleware
+
+from dispatcher.models import User
+from dispatcher.users import get_user, has_role
+from dispatcher.web.state import web_state
+
+SESSION_SECONDS = 12 * 3600
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+
+
+class LoginRequired(Exception):
+    """Nobody is logged in: pages redirect to the login form, the API answers 401."""
+
+
+class Forbidden(Exception):
+    """Logged in, but without the role this needs (403)."""
+
+
+class CsrfFailed(Exception):
+    """An unsafe request without the session's CSRF token (403)."""
+
+
+def install_sessions(app: FastAPI, secret_key: str, https_only: bool) -> None:
+    """Signed session cookies: HttpOnly, SameSite=Lax, Secure when served over https."""
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=secret_key,
+        session_cookie="dispatcher_session",
+        max_age=SESSION_SECONDS,
+        same_site="lax",
+        https_only=https_only,
+    )
+    app.add_exception_handler(LoginRequired, _login_required)
+    app.add_exception_handler(Forbidden, _forbidden)
+    app.add_exception_handler(CsrfFailed, _forbidden)
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, made on first use; put it in every form."""
+    token = request.session.get("csrf")
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    request.state.csrf_token = token
+    return token
+
+
+async def csrf_protect(request: Request) -> None:
+    """Dependency: unsafe requests must carry the session's token (form field or header)."""
+    expected = csrf_token(request)
+    if request.method not in UNSAFE_METHODS:
+        return
+    given = request.headers.get(CSRF_HEADER)
+    if given is None:
+        form = await request.form()
+        field = form.get(CSRF_FIELD)
+        given = field if isinstance(field, str) else None
+    if not given or not hmac.compare_digest(given, expected):
+        raise CsrfFailed()
+
+
+def current_user(request: Request) -> User | None:
+    """The logged-in user, or None."""
+    user_id = request.session.get("user_id")
+    if not isinstance(user_id, int):
+        return None
+    with web_state(request).sessions() as session:
+        user = get_user(session, user_id)
+    request.state.user = user
+    return user
+
+
+def require_role(*roles: str) -> Callable[[Request], Awaitable[User]]:
+    """Dependency: a logged-in user with one of ``roles`` (admins always pass)."""
+
+    async def dependency(request: Request) -> User:
+        user = current_user(request)
+        if user is None:
+            raise LoginRequired()
+        if roles and not has_role(user, *roles):
+            raise Forbidden()
+        return user
+
+    return dependency
+
+
+def admin_router(prefix: str, roles: Sequence[str] = ()) -> APIRouter:
+    """A router whose every route needs login (with ``roles``) and CSRF on unsafe methods."""
+    return APIRouter(
+        prefix=prefix,
+        dependencies=[Depends(require_role(*roles)), Depends(csrf_protect)],
+        include_in_schema=prefix.startswith("/api"),
+    )
+
+
+def log_in(request: Request, user: User) -> None:
+    """Start a fresh session for ``user`` (a new CSRF token too: no fixation)."""
+    request.session.clear()
+    request.session["user_id"] = user.id
+    csrf_token(request)
+
+
+def log_out(request: Request) -> None:
+    request.session.clear()
+
+
+async def _login_required(request: Request, exc: Exception) -> Response:
+    if request.url.path.startswith("/api/") or request.method != "GET":
+        return JSONResponse({"error": "login required"}, status_code=401)
+    target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+    return RedirectResponse(f"/login?next={target}", status_code=303)
+
+
+async def _forbidden(request: Request, exc: Exception) -> Response:
+    from dispatcher.web.errors import error_response  # errors imports templating, not us
+
+    return error_response(request, 403)

@@ -1,0 +1,82 @@
+"""``/login`` and ``/logout`` for the office's admin and the operators' console."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from dispatcher.users import audit, authenticate
+from dispatcher.web.auth import csrf_protect, csrf_token, install_sessions, log_in, log_out
+from dispatcher.web.i18n import add_texts
+from dispatcher.web.state import DbSession
+from dispatcher.web.templating import render
+
+router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
+
+add_texts(
+    {
+        "it": {
+            "login.title": "Accesso",
+            "login.username": "Nome utente",
+            "login.password": "Password",
+            "login.submit": "Entra",
+            "login.failed": "Nome utente o password non corretti.",
+            "logout.submit": "Esci",
+        },
+        "en": {
+            "login.title": "Log in",
+            "login.username": "User name",
+            "login.password": "Password",
+            "login.submit": "Log in",
+            "login.failed": "Wrong user name or password.",
+            "logout.submit": "Log out",
+        },
+    }
+)
+
+
+@router.get("/login")
+def login_form(request: Request, next: str = "/admin") -> Response:
+    csrf_token(request)
+    return render(request, "login.html", {"next": _safe_next(next), "failed": False})
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    session: DbSession,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/admin",
+) -> Response:
+    user = authenticate(session, username.strip(), password)
+    if user is None:
+        audit(session, username.strip()[:64], "login.failed")
+        context = {"next": _safe_next(next), "failed": True}
+        return render(request, "login.html", context, status_code=401)
+    log_in(request, user)
+    audit(session, user.username, "login")
+    return RedirectResponse(_safe_next(next), status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    log_out(request)
+    return RedirectResponse("/login", status_code=303)
+
+
+def _safe_next(target: str) -> str:
+    """Only paths on this site: an open redirect would help phishing."""
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/admin"
+    return target
+
+
+def install(app: FastAPI) -> None:
+    settings = app.state.web.settings
+    install_sessions(app, settings.secret_key, settings.public_url.startswith("https"))
+    app.include_router(router)
