@@ -69,6 +69,11 @@ class Edition(Base):
     html: Mapped[str] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
     compiled_hash: Mapped[str] = mapped_column(String(64))
+    # Approval binds to one compiled edition: approved_hash must equal the current
+    # approval hash (compiled output + newsletter settings), or it no longer counts.
+    approved_hash: Mapped[str | None] = mapped_column(String(64))
+    approved_by: Mapped[str | None] = mapped_column(String(64))
+    approved_at: Mapped[dt.datetime | None]
     created_at: Mapped[timestamp]
     updated_at: Mapped[timestamp]
 
@@ -93,6 +98,10 @@ class Send(Base):
     hold_until: Mapped[dt.datetime | None]
     relay_failures: Mapped[int] = mapped_column(default=0)
     state_reason: Mapped[str] = mapped_column(Text, default="")
+    # normal, late (people who subscribed after a send), correction (to who got the original)
+    kind: Mapped[str] = mapped_column(String(16), default="normal", server_default="normal")
+    parent_send_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("sends.id"))
+    created_by: Mapped[str] = mapped_column(String(64), default="", server_default="")
     created_at: Mapped[timestamp]
 
     def __repr__(self) -> str:
@@ -257,3 +266,26 @@ class AuditEntry(Base):
 
     def __repr__(self) -> str:
         return f"AuditEntry(id={self.id!r}, action={self.action!r}, username={self.username!r})"
+
+
+class Image(Base):
+    """A picture uploaded for an edition, served from the public URL ``/images/<id>/<name>``."""
+
+    __tablename__ = "images"
+
+    id: Mapped[intpk]
+    edition_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("editions.id", ondelete="SET NULL")
+    )
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes]
+    width: Mapped[int]
+    height: Mapped[int]
+    alt: Mapped[str] = mapped_column(Text, default="")
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[timestamp]
+
+    def __repr__(self) -> str:
+        return f"Image(id={self.id!r}, filename={self.filename!r})"

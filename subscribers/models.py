@@ -43,6 +43,13 @@ class MailingList(Base):
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The weekly slot proposed for sends (e.g. Friday 10:00), kept as local time and
+    # zone so that it does not move when summer time starts or ends.
+    weekly_weekday: Mapped[int | None]  # 0 = Monday ... 6 = Sunday
+    weekly_time: Mapped[str | None] = mapped_column(String(5))  # "HH:MM"
+    timezone: Mapped[str] = mapped_column(
+        String(64), default="Europe/Rome", server_default="Europe/Rome"
+    )
     created_at: Mapped[timestamp]
 
     def __repr__(self) -> str:

@@ -1,4 +1,7 @@
-"""The app's routers; each module has ``install(app)`` that adds its routes and middleware."""
+"""The app's routers; each module has ``install(app)`` that adds its routes and middleware.
+
+The order matters only for middleware: ``login`` installs the session middleware.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,15 @@ from collections.abc import Callable
 
 from fastapi import FastAPI
 
-from dispatcher.web.routes import health, login
+from dispatcher.web.routes import admin, api, archive, console, health, login, metrics, public
 
-ROUTERS: tuple[Callable[[FastAPI], None], ...] = (health.install, login.install)
+ROUTERS: tuple[Callable[[FastAPI], None], ...] = (
+    health.install,
+    login.install,
+    public.install,
+    archive.install,
+    admin.install,
+    console.install,
+    api.install,
+    metrics.install,
+)
