@@ -107,6 +107,8 @@ class Settings:
     secret_keys: tuple[str, ...] = ()  # SECRET_KEY then SECRET_KEY_FALLBACKS (comma-separated)
     bounce_domain: str | None = None  # BOUNCE_DOMAIN: VERP domain; default the From domain
     demo: bool = False  # DISPATCHER_DEMO=1: allows the built-in secret key
+    ledger_retention_days: int = 365  # LEDGER_RETENTION_DAYS: personal data kept in the ledger
+    soft_bounce_threshold: int = 3  # SOFT_BOUNCE_THRESHOLD: soft bounces before "bounced"
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     sending: SendingSettings = field(default_factory=SendingSettings)
 
@@ -147,6 +149,8 @@ class Settings:
             secret_keys=tuple(k.strip() for k in keys if k.strip()),
             bounce_domain=env.text("BOUNCE_DOMAIN", "") or None,
             demo=env.flag("DISPATCHER_DEMO", False),
+            ledger_retention_days=env.integer("LEDGER_RETENTION_DAYS", base.ledger_retention_days),
+            soft_bounce_threshold=env.integer("SOFT_BOUNCE_THRESHOLD", base.soft_bounce_threshold),
             smtp=_smtp_from_env(env),
             sending=_sending_from_env(env),
         )

@@ -58,11 +58,11 @@ class _Who:
 class Policy:
     """What bounces do to subscriptions.
 
-    :param suppression_key: the secret key the suppression list's HMACs are made with
+    :param suppression_keys: the secret keys of the suppression list's HMACs, current first
     :param soft_bounce_threshold: soft bounces (deliveries) after which a subscription is bounced
     """
 
-    suppression_key: str
+    suppression_keys: tuple[str, ...]
     soft_bounce_threshold: int = 3
 
 
@@ -101,8 +101,8 @@ def record_bounce(session: Session, bounce: Bounce, policy: Policy, now: dt.date
         )
         return Outcome.SOFT
     subscriptions.mark_bounced(session, row.subscriber_id, now)
-    key = policy.suppression_key
-    subscriptions.suppress(session, row.subscriber_id, "hard_bounce", key, diagnostic)
+    keys = policy.suppression_keys
+    subscriptions.suppress(session, row.subscriber_id, "hard_bounce", keys, diagnostic)
     return Outcome.HARD
 
 
@@ -123,9 +123,9 @@ def record_complaint(
     if who.delivery is not None:
         complained_from = (*_RECEIVED, DeliveryStatus.BOUNCED.value)
         _mark_delivery(session, who.delivery, DeliveryStatus.COMPLAINED, complained_from)
-    subscriptions.unsubscribe(session, who.subscriber_id, who.list_id, now)
-    key = policy.suppression_key
-    subscriptions.suppress(session, who.subscriber_id, "complaint", key, complaint.reason)
+    subscriptions.unsubscribe(session, who.subscriber_id, who.list_id, "complaint")
+    keys = policy.suppression_keys
+    subscriptions.suppress(session, who.subscriber_id, "complaint", keys, complaint.reason)
     return Outcome.COMPLAINT
 
 
@@ -144,7 +144,7 @@ def record_unsubscribe(session: Session, request: Unsubscribe, now: dt.datetime)
     )
     if exists is None:
         return Outcome.UNMATCHED
-    if not subscriptions.unsubscribe(session, target.subscriber_id, target.list_id, now):
+    if not subscriptions.unsubscribe(session, target.subscriber_id, target.list_id, "mailto"):
         return Outcome.DUPLICATE
     who = _Who(target.subscriber_id, target.list_id, None)
     _add_event(session, BounceKind.UNSUBSCRIBE, who, "mailto", now)

@@ -1,52 +1,40 @@
 """The subscription and suppression changes that bounces and complaints cause.
 
-These are stand-ins for the ``subscribers`` package's services for suppression
-and unsubscribing, written in parallel: each is a small function with the
-signature such a service would have, so they can be replaced one by one. Like
-every service they take a session and never commit.
-
-The suppression list keys addresses by an HMAC-SHA256 of the lower-cased
-address, keyed with the first (current) secret key, in hexadecimal.
+Unsubscribing and suppressing go through the ``subscribers`` services (which
+keep the consent record and the keyed HMACs); marking subscriptions bounced and
+counting soft bounces are bounce-specific and live here. Like every service they
+take a session and never commit.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
+from collections.abc import Sequence
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from subscribers.models import Subscriber, Subscription, Suppression
+from subscribers import consent, suppression
+from subscribers.models import Subscriber, Subscription
 from subscribers.orm import SubscriptionStatus
 
 #: Subscriptions that still receive mail (or will, once confirmed).
 ACTIVE = (SubscriptionStatus.CONFIRMED.value, SubscriptionStatus.PENDING.value)
 
 
-def email_hmac(address: str, key: str) -> str:
-    """The suppression list's key for an address."""
-    return hmac.new(key.encode(), address.strip().lower().encode(), hashlib.sha256).hexdigest()
+def unsubscribe(session: Session, subscriber_id: int, list_id: int, how: str) -> bool:
+    """Take a person off one list (through the subscribers service, which keeps the record).
 
-
-def unsubscribe(session: Session, subscriber_id: int, list_id: int, now: dt.datetime) -> bool:
-    """Take a person off one list (a bounced subscription too: leaving is a clearer record).
-
+    :param how: ``mailto`` or ``complaint``
     :returns: whether the subscription changed (False if already unsubscribed or absent)
     """
-    leaving = (*ACTIVE, SubscriptionStatus.BOUNCED.value)
-    changed = session.execute(
-        update(Subscription)
-        .where(
-            Subscription.subscriber_id == subscriber_id,
-            Subscription.list_id == list_id,
-            Subscription.status.in_(leaving),
+    before = session.scalar(
+        select(Subscription.status).where(
+            Subscription.subscriber_id == subscriber_id, Subscription.list_id == list_id
         )
-        .values(status=SubscriptionStatus.UNSUBSCRIBED.value, unsubscribed_at=now, updated_at=now)
-        .returning(Subscription.id)
-    ).all()
-    return bool(changed)
+    )
+    consent.unsubscribe(session, subscriber_id, list_id, how=how)
+    return before is not None and before != SubscriptionStatus.UNSUBSCRIBED.value
 
 
 def mark_bounced(
@@ -87,23 +75,20 @@ def count_soft_bounce(
     return mark_bounced(session, subscriber_id, now, list_id) > 0
 
 
-def suppress(session: Session, subscriber_id: int, reason: str, key: str, detail: str = "") -> bool:
-    """Put a subscriber's address on the suppression list, unless it is there already.
+def suppress(
+    session: Session, subscriber_id: int, reason: str, keys: Sequence[str], detail: str = ""
+) -> bool:
+    """Put a subscriber's address on the suppression list (the subscribers service).
 
     :param reason: ``hard_bounce`` or ``complaint``
-    :param key: the secret key of the address HMAC (the current one)
-    :returns: whether a suppression was added
+    :param keys: the secret keys of the address HMAC, current first
+    :returns: whether the address was not suppressed before
     """
     address = session.scalar(select(Subscriber.email).where(Subscriber.id == subscriber_id))
     if address is None:
         return False
-    digest = email_hmac(address, key)
-    if session.scalar(select(Suppression.id).where(Suppression.email_hmac == digest)) is not None:
-        return False
-    session.add(
-        Suppression(
-            email_hmac=digest, subscriber_id=subscriber_id, reason=reason, detail=detail[:1000]
-        )
+    new = not suppression.is_suppressed(session, keys, address)
+    suppression.suppress(
+        session, keys, address, suppression.SuppressionReason(reason), detail[:1000]
     )
-    session.flush()
-    return True
+    return new

@@ -19,8 +19,6 @@ from dispatcher.cli.context import AppContext, handle_errors, pass_app
 from dispatcher.errors import ConfigurationError
 from subscribers.tokens import Signer
 
-DEFAULT_SOFT_THRESHOLD = 3  # wanted as a setting: SOFT_BOUNCE_THRESHOLD
-
 _domain_option = click.option(
     "--domain",
     "domains",
@@ -29,10 +27,10 @@ _domain_option = click.option(
 )
 _threshold_option = click.option(
     "--soft-threshold",
-    default=DEFAULT_SOFT_THRESHOLD,
-    show_default=True,
+    default=None,
     type=click.IntRange(min=1),
-    help="Soft bounces (one per delivery) after which a subscription is marked bounced.",
+    help="Soft bounces (one per delivery) after which a subscription is marked bounced "
+    "(default: SOFT_BOUNCE_THRESHOLD, 3).",
 )
 
 
@@ -67,7 +65,7 @@ def serve(
     lmtp: bool,
     domains: tuple[str, ...],
     local_parts: tuple[str, ...],
-    soft_threshold: int,
+    soft_threshold: int | None,
     quarantine: Path | None,
 ) -> None:
     """Receive the relay's bounces over SMTP (or LMTP) until SIGTERM or Ctrl-C."""
@@ -102,7 +100,7 @@ def process(
     app: AppContext,
     paths: tuple[Path, ...],
     domains: tuple[str, ...],
-    soft_threshold: int,
+    soft_threshold: int | None,
     dry_run: bool,
     show: bool,
 ) -> None:
@@ -120,7 +118,7 @@ def process(
 def _processor(
     app: AppContext,
     domains: tuple[str, ...],
-    soft_threshold: int,
+    soft_threshold: int | None,
     *,
     quarantine: Path | None = None,
     dry_run: bool = False,
@@ -135,7 +133,7 @@ def _processor(
     return BounceProcessor(
         app.sessions,
         Signer(settings.all_secret_keys),
-        Policy(settings.secret_key, soft_threshold),
+        Policy(settings.all_secret_keys, soft_threshold or settings.soft_bounce_threshold),
         names,
         quarantine=quarantine,
         dry_run=dry_run,

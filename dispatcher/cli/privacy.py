@@ -108,11 +108,7 @@ def purge(app: AppContext, days: int | None) -> None:
 
 
 def _retention_days(app: AppContext) -> int:
-    # LEDGER_RETENTION_DAYS is read by dispatcher.config once it is added there.
-    days = getattr(app.settings, "ledger_retention_days", None)
-    if not isinstance(days, int):
-        raise click.UsageError("give --older-than DAYS (LEDGER_RETENTION_DAYS is not set)")
-    return days
+    return app.settings.ledger_retention_days  # LEDGER_RETENTION_DAYS
 
 
 def register(cli: click.Group) -> None:

@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 from dispatcher.bounces.apply import Policy
 from dispatcher.bounces.intake import BounceProcessor
 from dispatcher.bounces.outcome import Outcome
-from dispatcher.bounces.subscriptions import email_hmac
 from dispatcher.cli.main import cli
 from dispatcher.config import SendingSettings, Settings
 from dispatcher.delivery import run_batch
@@ -31,6 +30,7 @@ from dispatcher.runtime import Runtime
 from dispatcher.transport.base import OutgoingMessage
 from dispatcher.transport.memory import MemoryTransport
 from subscribers.models import Subscription, Suppression
+from subscribers.suppression import email_hmac
 from subscribers.tokens import Purpose, Signer
 from tests.conftest import SECRET
 from tests.support.data import EDITION_FILE, add_subscribers, create_newsletter
@@ -67,7 +67,7 @@ def runtime(
 
 @pytest.fixture
 def processor(runtime: Runtime) -> BounceProcessor:
-    policy = Policy(runtime.settings.secret_key, soft_bounce_threshold=3)
+    policy = Policy(runtime.settings.all_secret_keys, soft_bounce_threshold=3)
     return BounceProcessor(runtime.sessions, runtime.signer, policy, frozenset({DOMAIN}))
 
 
@@ -146,7 +146,7 @@ def test_a_hard_bounce_marks_the_delivery_bounces_the_subscription_and_suppresse
         assert _batch_counts(session) == (4, 1, 0)
         assert _subscription(session, row).status == "bounced"
         [suppression] = session.scalars(select(Suppression)).all()
-        assert suppression.email_hmac == email_hmac(message.recipient, SECRET)
+        assert suppression.email_hmac == email_hmac(SECRET, message.recipient)
         assert (suppression.reason, suppression.subscriber_id) == ("hard_bounce", row.subscriber_id)
         [event] = _events(session)
         assert (event.kind, event.delivery_id, event.status_code) == ("hard", row.id, "5.1.1")

@@ -193,7 +193,7 @@ def test_serve_records_what_the_relay_hands_it_and_stops_on_sigterm(
 
 
 def test_lmtp_answers_once_per_recipient(runtime: Runtime, sent: list[OutgoingMessage]) -> None:
-    policy = Policy(SECRET)
+    policy = Policy((SECRET,))
     processor = BounceProcessor(runtime.sessions, runtime.signer, policy, frozenset({DOMAIN}))
     server = BounceServer(BounceHandler(processor, lmtp=True), "127.0.0.1", free_port())
     first, second = sent[0], sent[1]
@@ -212,7 +212,9 @@ def test_a_database_failure_answers_451_so_the_relay_retries(
     with unused_port() as dead:
         engine = create_db_engine(f"postgresql+psycopg://postgres@127.0.0.1:{dead}/none")
         sessions = create_session_factory(engine)
-        processor = BounceProcessor(sessions, runtime.signer, Policy(SECRET), frozenset({DOMAIN}))
+        processor = BounceProcessor(
+            sessions, runtime.signer, Policy((SECRET,)), frozenset({DOMAIN})
+        )
         message = sent[0]
         raw = build_dsn(message.data, to=message.envelope_from, recipient=message.recipient)
         server = BounceServer(BounceHandler(processor), "127.0.0.1", free_port())
