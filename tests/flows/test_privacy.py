@@ -350,9 +350,11 @@ def test_cli_person_export_erase_and_suppressions(
     assert "not suppressed" in invoke("suppressions", "check", "spam@example.org").stdout
 
 
-def test_cli_purge_needs_a_retention(invoke: Callable[..., Any], pg_sessions: Sessions) -> None:
-    history(pg_sessions, signup(pg_sessions).subscriber_id, old=True)
-    missing = invoke("privacy", "purge")
-    assert missing.exit_code == 2 and "--older-than" in missing.output
-    done = invoke("privacy", "purge", "--older-than", "30")
-    assert done.exit_code == 0 and "2 deliveries, 2 bounce events" in done.stdout
+def test_cli_purge_uses_the_retention_setting(
+    invoke: Callable[..., Any], pg_sessions: Sessions
+) -> None:
+    history(pg_sessions, signup(pg_sessions).subscriber_id, old=True)  # 400 days ago
+    longer = invoke("privacy", "purge", "--older-than", "500")
+    assert longer.exit_code == 0 and "0 deliveries, 0 bounce events" in longer.stdout
+    default = invoke("privacy", "purge")  # LEDGER_RETENTION_DAYS, 365 by default
+    assert default.exit_code == 0 and "2 deliveries, 2 bounce events" in default.stdout
