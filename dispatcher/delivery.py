@@ -88,7 +88,7 @@ def _deliver(
 ) -> None:
     """Send the claimed rows over the process's transport, recording each outcome."""
     policy = runtime.settings.sending
-    writer = LedgerWriter(runtime.engine, claim.owner, policy)
+    writer = LedgerWriter(runtime.ledger_sink, claim.owner, policy)
     rows = {row.recipient.delivery_id: row for row in claim.rows}
     message_ids: dict[int, str] = {}
     messages = _messages(claim, personaliser, writer, message_ids, report, runtime.clock)
@@ -109,9 +109,11 @@ def _deliver(
     except ClaimLostError as exc:
         report.stopped = str(exc)
         log.error("batch %s stopped: %s", claim.batch_id, exc)
+    except BaseException:
+        runtime.drop_ledger_sink()  # its connection may be broken: the next batch opens another
+        raise
     finally:
         outcomes.close()  # the transport finishes no further message
-        writer.close()
 
 
 def _messages(

@@ -17,6 +17,8 @@ from dispatcher.compose import personaliser_for
 from dispatcher.config import Settings
 from dispatcher.db import create_db_engine, create_session_factory
 from dispatcher.personalise import Personaliser
+from dispatcher.sends.ledger_sink import LedgerSink
+from dispatcher.sends.outcomes import open_sink
 from dispatcher.transport import create_transport
 from dispatcher.transport.base import Transport
 from subscribers.orm import utcnow
@@ -37,6 +39,7 @@ class Runtime:
         self.signer = Signer(settings.all_secret_keys)
         self._transport_factory = transport_factory or (lambda: create_transport(settings.smtp))
         self._transport: Transport | None = None
+        self._sink: LedgerSink | None = None
         self._personalisers: OrderedDict[int, Personaliser] = OrderedDict()
         #: The time used for leases, backoffs and due dates (tests move it forward).
         self.clock: Callable[[], dt.datetime] = utcnow
@@ -46,6 +49,21 @@ class Runtime:
         if self._transport is None:
             self._transport = self._transport_factory()
         return self._transport
+
+    @property
+    def ledger_sink(self) -> LedgerSink:
+        """The connection outcomes are written on, kept for the life of the process."""
+        if self._sink is None:
+            self._sink = open_sink(self.engine, self.settings.sending)
+        return self._sink
+
+    def drop_ledger_sink(self) -> None:
+        """Forget the outcome connection (after an error: the next batch opens a new one)."""
+        if self._sink is not None:
+            try:
+                self._sink.close()
+            finally:
+                self._sink = None
 
     def personaliser(self, session: Session, send_id: int) -> Personaliser:
         """The send's personaliser, built on first use and kept for the next batches."""
@@ -59,6 +77,7 @@ class Runtime:
         return cached
 
     def close(self) -> None:
+        self.drop_ledger_sink()
         if self._transport is not None:
             self._transport.close()
             self._transport = None

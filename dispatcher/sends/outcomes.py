@@ -13,12 +13,12 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, TextClause
+from sqlalchemy import Engine
 
 from dispatcher.config import SendingSettings
 from dispatcher.models import DeliveryStatus
 from dispatcher.sends.claims import ClaimedRow
-from dispatcher.sends.sql import sql
+from dispatcher.sends.ledger_sink import LedgerSink
 from dispatcher.transport.base import Outcome, OutcomeKind
 
 MAX_REPLY_CHARS = 2000
@@ -75,8 +75,7 @@ def _retry(
     return RowUpdate(outcome.delivery_id, DeliveryStatus.DEFERRED, code, reply, due, doubt)
 
 
-_RECORD = sql(
-    """
+_RECORD = """
 UPDATE deliveries
 SET status = :status, smtp_code = :code, smtp_reply = :reply, message_id = :message_id,
     attempts = attempts + 1, last_attempt_at = :now,
@@ -84,32 +83,28 @@ SET status = :status, smtp_code = :code, smtp_reply = :reply, message_id = :mess
     owner = NULL, due_at = :due, in_doubt = (in_doubt OR :in_doubt)
 WHERE id = :id AND owner = :owner AND status = 'sending'
 """
-)
 
-_FAIL_UNBUILT = sql(
-    """
+_FAIL_UNBUILT = """
 UPDATE deliveries SET status = 'failed', smtp_reply = :reply, owner = NULL, due_at = NULL,
        last_attempt_at = :now
 WHERE id = :id AND owner = :owner AND status = 'sending'
 """
-)
 
-_RENEW = sql("UPDATE deliveries SET due_at = :lease WHERE owner = :owner AND status = 'sending'")
+_RENEW = "UPDATE deliveries SET due_at = :lease WHERE owner = :owner AND status = 'sending'"
 
 
 class LedgerWriter:
-    """Records a claim's outcomes, each in its own short transaction.
+    """Records a claim's outcomes, each committed on its own before the next message ends.
 
     It also renews the claim's lease while the batch runs, so a slow relay does
     not make a live task look dead.
     """
 
-    def __init__(self, engine: Engine, owner: str, policy: SendingSettings) -> None:
-        self._engine = engine
+    def __init__(self, sink: LedgerSink, owner: str, policy: SendingSettings) -> None:
+        self._sink = sink
         self._owner = owner
         self._policy = policy
         self._renewed = time.monotonic()
-        self._connection: Connection | None = None
 
     def record(self, update: RowUpdate, message_id: str | None, now: dt.datetime) -> None:
         """Write one row's new state; :raises ClaimLostError: if the row is no longer ours."""
@@ -132,35 +127,22 @@ class LedgerWriter:
         params = {"reply": reason[:MAX_REPLY_CHARS], "now": now, "id": delivery_id}
         self._write(_FAIL_UNBUILT, params | {"owner": self._owner})
 
-    def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
-
-    def _write(self, statement: TextClause, params: Mapping[str, object]) -> None:
-        connection = self._connect()
-        with connection.begin():
-            result = connection.execute(statement, params)
-        if result.rowcount != 1:
+    def _write(self, statement: str, params: Mapping[str, object]) -> None:
+        if self._sink.execute(statement, params) != 1:
             raise ClaimLostError(f"delivery {params['id']} is no longer owned by {self._owner}")
 
     def _maybe_renew(self, now: dt.datetime) -> None:
         if time.monotonic() - self._renewed < self._policy.lease_seconds / 4:
             return
         lease = now + dt.timedelta(seconds=self._policy.lease_seconds)
-        connection = self._connect()
-        with connection.begin():
-            connection.execute(_RENEW, {"lease": lease, "owner": self._owner})
+        self._sink.execute(_RENEW, {"lease": lease, "owner": self._owner})
         self._renewed = time.monotonic()
 
-    def _connect(self) -> Connection:
-        if self._connection is None:
-            self._connection = self._engine.connect()
-            postgres = self._engine.dialect.name == "postgresql"
-            if postgres and not self._policy.ledger_synchronous_commit:
-                # A worker killed after the commit loses nothing (the server has it);
-                # only a crash of the database server itself could lose the last few
-                # hundred milliseconds of outcomes. LEDGER_SYNC_COMMIT=1 makes it wait.
-                self._connection.exec_driver_sql("SET synchronous_commit = off")
-                self._connection.commit()
-        return self._connection
+
+def open_sink(engine: Engine, policy: SendingSettings) -> LedgerSink:
+    """The fastest durable way to write outcomes on this database."""
+    from dispatcher.sends.ledger_sink import PsycopgSink, SqlAlchemySink
+
+    if engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
+        return PsycopgSink(engine, synchronous_commit=policy.ledger_synchronous_commit)
+    return SqlAlchemySink(engine)

@@ -1,0 +1,226 @@
+"""End-to-end sending rate through Celery + Redis + PostgreSQL, against smtp-sink.
+
+Dispatches N recipients (default 20,000) through the real path (ledger written
+with INSERT ... SELECT, batch tasks on a Redis broker, a Celery worker with one
+SMTP connection per pool process, every outcome recorded in PostgreSQL) to
+Postfix's smtp-sink, then measures this machine's SMTP limit with
+``../shared/tools/smtp-limit`` (Postfix's smtp-source against smtp-sink) at the
+same message size and number of connections, in the same run, and prints both
+rates and their ratio.
+
+    .venv/bin/python bench/throughput.py                      # 20,000, 2 connections
+    .venv/bin/python bench/throughput.py -n 100000 --runs 3   # the issue's figure
+    .venv/bin/python bench/throughput.py --no-pipelining      # one command at a time
+
+Not part of ``make test``: these machines are shared and noisy, so figures are
+quoted as ratios to smtp-limit measured in the same run (see BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, func, select, text
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # the tests' helpers (data, worker) are reused here
+
+from dispatcher.celeryapp import create_celery  # noqa: E402
+from dispatcher.config import SendingSettings, Settings, SmtpSettings  # noqa: E402
+from dispatcher.db import create_db_engine, create_session_factory  # noqa: E402
+from dispatcher.models import Delivery, Send  # noqa: E402
+from dispatcher.sends import ledger, reconcile  # noqa: E402
+from dispatcher.tasks import enqueue_batch  # noqa: E402
+from subscribers.orm import utcnow  # noqa: E402
+from tests.support.data import add_example_edition, add_subscribers, create_newsletter  # noqa: E402
+from tests.support.database import migrate  # noqa: E402
+from tests.support.web import free_port  # noqa: E402
+from tests.support.worker import WorkerProcess  # noqa: E402
+
+SMTP_LIMIT = REPO.parent / "shared" / "tools" / "smtp-limit"
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def main() -> None:
+    args = _arguments()
+    rates, limits = [], []
+    for run in range(1, args.runs + 1):
+        rate, size, seconds_ledger = dispatch_once(args)
+        limit = smtp_limit(args.n, args.connections, size)
+        rates.append(rate)
+        limits.append(limit)
+        print(
+            f"run {run}: dispatcher {rate:,.0f} msg/s, smtp-limit {limit:,.0f} msg/s, "
+            f"ratio {rate / limit:.2f} (n={args.n:,}, connections={args.connections}, "
+            f"message {size:,} bytes, pipelining {'on' if args.pipelining else 'off'}, "
+            f"ledger written in {seconds_ledger:.2f} s)",
+            flush=True,
+        )
+    ratios = [r / lim for r, lim in zip(rates, limits, strict=True)]
+    print(
+        f"median: dispatcher {statistics.median(rates):,.0f} msg/s, "
+        f"smtp-limit {statistics.median(limits):,.0f} msg/s, "
+        f"ratio {statistics.median(ratios):.2f} over {args.runs} run(s)"
+    )
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-n", type=int, default=20_000, help="recipients (default 20,000)")
+    parser.add_argument(
+        "--connections", type=int, default=2, help="worker processes = SMTP connections"
+    )
+    parser.add_argument("--runs", type=int, default=1, help="repeat and print the median")
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--window", type=int, default=8, help="batches in the broker per send")
+    parser.add_argument("--no-pipelining", dest="pipelining", action="store_false")
+    return parser.parse_args()
+
+
+def dispatch_once(args: argparse.Namespace) -> tuple[float, int, float]:
+    """One send of ``args.n`` messages to a fresh smtp-sink; returns (rate, size, ledger s)."""
+    with tempfile.TemporaryDirectory() as tmp, database() as url, smtp_sink() as port:
+        settings = Settings(
+            database_url=url,
+            broker_url="redis://127.0.0.1:6379/0",
+            broker_key_prefix=f"bench-{uuid.uuid4().hex[:8]}:",
+            public_url="https://newsletter.example.org",
+            secret_keys=("bench-secret",),
+            smtp=SmtpSettings(url=f"smtp://127.0.0.1:{port}", pipelining=args.pipelining),
+            sending=SendingSettings(batch_size=args.batch_size, dispatch_window=args.window),
+        )
+        sessions = create_session_factory(create_db_engine(url))
+        with sessions.begin() as session:
+            newsletter = create_newsletter(session)
+            add_subscribers(session, newsletter.id, args.n, domain="example.net")
+            edition_id = add_example_edition(session, settings)
+        create_celery(settings)
+        with WorkerProcess(settings, Path(tmp), concurrency=args.connections) as worker:
+            started, ledger_seconds = _start(sessions, edition_id, settings)
+            _wait(sessions, worker, timeout=max(600, args.n / 50))
+            last = _last_outcome(sessions)
+        return args.n / (last - started), _message_size(sessions), ledger_seconds
+
+
+def _start(sessions, edition_id: int, settings: Settings) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    with sessions.begin() as session:
+        send_id = ledger.create_send(session, edition_id, ["cronache"], utcnow()).id
+    began = time.time()
+    with sessions.begin() as session:
+        ledger.start_send(session, send_id, utcnow(), settings.sending.batch_size)
+    ledger_seconds = time.time() - began
+    started = time.time()
+    with sessions.begin() as session:
+        batch_ids = reconcile.take_pending(
+            session, send_id, settings.sending.dispatch_window, utcnow()
+        )
+    for batch_id in batch_ids:
+        enqueue_batch(batch_id)
+    return started, ledger_seconds
+
+
+def _wait(sessions, worker: WorkerProcess, timeout: float) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with sessions() as session:
+            state = session.scalar(select(Send.state))
+        if state == "finished":
+            return
+        time.sleep(0.25)
+    raise RuntimeError(f"send not finished after {timeout:.0f} s:\n{worker.log()}")
+
+
+def _last_outcome(sessions) -> float:  # type: ignore[no-untyped-def]
+    with sessions() as session:
+        statuses = dict(
+            session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all()
+        )
+        last = session.scalar(select(func.max(Delivery.last_attempt_at)))
+    if set(statuses) != {"sent"}:
+        raise RuntimeError(f"not every message was sent: {statuses}")
+    assert last is not None
+    return last.timestamp()
+
+
+def _message_size(sessions) -> int:  # type: ignore[no-untyped-def]
+    """The size of one filled message, as the relay receives it."""
+    from dispatcher.compose import preview
+    from dispatcher.models import Edition
+    from subscribers.tokens import Signer
+
+    with sessions() as session:
+        edition = session.scalars(select(Edition)).one()
+        settings = Settings(public_url="https://newsletter.example.org", secret_keys=("x",))
+        return len(preview(session, edition, settings, Signer(["x"])).eml)
+
+
+@contextmanager
+def database() -> Iterator[str]:
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    migrate(url)
+    try:
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def smtp_sink() -> Iterator[int]:
+    """Postfix's smtp-sink on a free port (it advertises PIPELINING)."""
+    port = free_port()
+    sink = subprocess.Popen(
+        ["/usr/sbin/smtp-sink", "-u", "root", f"127.0.0.1:{port}", "1000"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(0.3)
+    try:
+        yield port
+    finally:
+        sink.terminate()
+        sink.wait()
+
+
+def smtp_limit(messages: int, connections: int, size: int) -> float:
+    """This machine's SMTP limit now, at the same size and number of connections."""
+    port = free_port()
+    output = subprocess.run(
+        [
+            str(SMTP_LIMIT),
+            "-n",
+            str(messages),
+            "-s",
+            str(connections),
+            "-l",
+            str(size),
+            "-p",
+            str(port),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    found = re.search(r"rate=([\d.]+)/s", output)
+    if found is None:
+        raise RuntimeError(f"smtp-limit printed {output!r}")
+    return float(found.group(1))
+
+
+if __name__ == "__main__":
+    main()
