@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from dispatcher.config import Settings
@@ -46,9 +46,7 @@ def add_subscribers(
         {"email": address(i, domain), "name": f"Lettore {i}", "language": "it", "attributes": {}}
         for i in range(start, start + count)
     ]
-    session.execute(insert(Subscriber), rows)
-    emails = [row["email"] for row in rows]
-    ids = list(session.scalars(select(Subscriber.id).where(Subscriber.email.in_(emails))))
+    ids = list(session.scalars(insert(Subscriber).returning(Subscriber.id), rows))
     session.execute(
         insert(Subscription),
         [
