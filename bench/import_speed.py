@@ -24,8 +24,8 @@ from pathlib import Path
 from alembic import command
 from sqlalchemy import create_engine, text
 
-from dispatcher.cli.db import alembic_config
 from dispatcher.db import create_db_engine, create_session_factory
+from dispatcher.migrate import alembic_config
 from subscribers.csvfile import read_csv
 from subscribers.importer import collect_people, new_report, store_people
 from subscribers.service import create_list

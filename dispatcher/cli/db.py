@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 from alembic import command
-from alembic.config import Config
 
 from dispatcher.cli.context import AppContext, handle_errors, pass_app
-
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
-
-
-def alembic_config(database_url: str) -> Config:
-    """Alembic's configuration for our migrations folder and a database URL."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
-    return config
+from dispatcher.migrate import alembic_config
 
 
 @click.group("db")

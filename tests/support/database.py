@@ -7,7 +7,7 @@ from sqlalchemy import Engine, text
 
 import dispatcher.models  # noqa: F401 - registers the tables
 import subscribers.models  # noqa: F401
-from dispatcher.cli.db import alembic_config
+from dispatcher.migrate import alembic_config
 from subscribers.orm import Base
 
 
