@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from dispatcher.config import Settings
+from dispatcher.dkim import DkimKey
 from dispatcher.editions.newsletter import NewsletterSettings
 from dispatcher.errors import NotFoundError
 from dispatcher.messages import MessageContent, MessageTemplate, build_template, format_date
@@ -78,7 +79,11 @@ def send_messages(session: Session, send_id: int, settings: Settings) -> SendMes
 
 
 def personaliser_for(
-    session: Session, send_id: int, settings: Settings, signer: Signer
+    session: Session,
+    send_id: int,
+    settings: Settings,
+    signer: Signer,
+    dkim_key: DkimKey | None = None,
 ) -> Personaliser:
     """A :class:`Personaliser` for one send."""
     built = send_messages(session, send_id, settings)
@@ -88,6 +93,7 @@ def personaliser_for(
         send_id,
         built.bounce_domain,
         redirect_to=settings.sending.redirect_all_to,
+        dkim_key=dkim_key,
     )
 
 

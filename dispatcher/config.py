@@ -96,6 +96,19 @@ class SendingSettings:
 
 
 @dataclass(frozen=True)
+class DkimSettings:
+    """DKIM signing in the worker; off unless all three are set."""
+
+    domain: str | None = None  # DKIM_DOMAIN: the d= domain (aligned with From for DMARC)
+    selector: str | None = None  # DKIM_SELECTOR: the s= selector
+    key_file: str | None = None  # DKIM_KEY_FILE: PEM private key, RSA-2048 or Ed25519
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.domain and self.selector and self.key_file)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a process needs to know, read once at its edge."""
 
@@ -111,6 +124,7 @@ class Settings:
     soft_bounce_threshold: int = 3  # SOFT_BOUNCE_THRESHOLD: soft bounces before "bounced"
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     sending: SendingSettings = field(default_factory=SendingSettings)
+    dkim: DkimSettings = field(default_factory=DkimSettings)
 
     @property
     def secret_key(self) -> str:
@@ -153,6 +167,11 @@ class Settings:
             soft_bounce_threshold=env.integer("SOFT_BOUNCE_THRESHOLD", base.soft_bounce_threshold),
             smtp=_smtp_from_env(env),
             sending=_sending_from_env(env),
+            dkim=DkimSettings(
+                domain=env.text("DKIM_DOMAIN", "") or None,
+                selector=env.text("DKIM_SELECTOR", "") or None,
+                key_file=env.text("DKIM_KEY_FILE", "") or None,
+            ),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dispatcher import headers
+from dispatcher import dkim, headers
+from dispatcher.dkim import DkimKey
 from dispatcher.messages import MessageTemplate, message_id
 from dispatcher.slots import Slot
 from dispatcher.transport.base import OutgoingMessage
@@ -39,12 +40,14 @@ class Personaliser:
         send_id: int,
         bounce_domain: str,
         redirect_to: str | None = None,
+        dkim_key: DkimKey | None = None,
     ) -> None:
         self._template = template
         self._signer = signer
         self._send_id = send_id
         self._bounce_domain = bounce_domain
         self._redirect_to = redirect_to
+        self._dkim_key = dkim_key
 
     def message(self, recipient: Recipient, date: str) -> OutgoingMessage:
         """The filled message for ``recipient``, with ``date`` as its Date header.
@@ -63,6 +66,8 @@ class Personaliser:
                 ),
             }
         )
+        if self._dkim_key is not None:
+            data = dkim.sign(data, self._dkim_key)
         return OutgoingMessage(
             delivery_id=recipient.delivery_id,
             envelope_from=self.return_path(recipient.delivery_id),

@@ -10,12 +10,14 @@ from __future__ import annotations
 import datetime as dt
 from collections import OrderedDict
 from collections.abc import Callable
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from dispatcher.compose import personaliser_for
 from dispatcher.config import Settings
 from dispatcher.db import create_db_engine, create_session_factory
+from dispatcher.dkim import DkimKey, load_key
 from dispatcher.personalise import Personaliser
 from dispatcher.sends.ledger_sink import LedgerSink
 from dispatcher.sends.outcomes import open_sink
@@ -41,6 +43,7 @@ class Runtime:
         self._transport: Transport | None = None
         self._sink: LedgerSink | None = None
         self._personalisers: OrderedDict[int, Personaliser] = OrderedDict()
+        self.dkim_key = _dkim_key(settings)
         #: The time used for leases, backoffs and due dates (tests move it forward).
         self.clock: Callable[[], dt.datetime] = utcnow
 
@@ -69,7 +72,7 @@ class Runtime:
         """The send's personaliser, built on first use and kept for the next batches."""
         cached = self._personalisers.get(send_id)
         if cached is None:
-            cached = personaliser_for(session, send_id, self.settings, self.signer)
+            cached = personaliser_for(session, send_id, self.settings, self.signer, self.dkim_key)
             self._personalisers[send_id] = cached
             if len(self._personalisers) > TEMPLATE_CACHE_SIZE:
                 self._personalisers.popitem(last=False)
@@ -82,3 +85,11 @@ class Runtime:
             self._transport.close()
             self._transport = None
         self.engine.dispose()
+
+
+def _dkim_key(settings: Settings) -> DkimKey | None:
+    dkim = settings.dkim
+    if not dkim.enabled:
+        return None
+    assert dkim.key_file and dkim.domain and dkim.selector
+    return load_key(Path(dkim.key_file), dkim.domain, dkim.selector)

@@ -10,12 +10,17 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
+import dkim as dkimpy
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatcher.config import SendingSettings, Settings
+from dispatcher import dkim
+from dispatcher.config import DkimSettings, SendingSettings, Settings
 from dispatcher.delivery import run_batch
 from dispatcher.errors import RelayUnavailableError, StateError
 from dispatcher.models import Batch, Delivery, Send
@@ -256,3 +261,26 @@ def test_a_paused_send_stops_claiming(runtime: Runtime, memory: MemoryTransport)
     assert memory.sent == []
     with runtime.sessions() as session:
         assert session.scalars(select(Delivery.status).distinct()).all() == ["queued"]
+
+
+def test_with_dkim_configured_every_message_is_signed_and_verifies(
+    make_settings: Callable[..., Settings],
+    pg_url: str,
+    pg_sessions: object,
+    tmp_path: Path,
+) -> None:
+    key = ed25519.Ed25519PrivateKey.generate()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    (tmp_path / "dkim.pem").write_bytes(pem)
+    dkim_settings = DkimSettings("cittametropolitana.torino.it", "news", str(tmp_path / "dkim.pem"))
+    memory = MemoryTransport()
+    settings = make_settings(database_url=pg_url, sending=POLICY, dkim=dkim_settings)
+    runtime = Runtime(settings, lambda: memory)
+    _drain(runtime, _send(runtime, _edition(runtime, 3)))
+    record = dkim.public_record(runtime.dkim_key).encode()  # type: ignore[arg-type]
+    assert len(memory.sent) == 3
+    for message in memory.sent:
+        assert dkimpy.verify(message.data, dnsfunc=lambda name, timeout=5: record)
+    runtime.close()
