@@ -1,9 +1,233 @@
-"""The archive routes (being written)."""
+"""The archive: past editions of a newsletter, their web versions and an Atom feed.
+
+An edition is public once it went out: when a send of it has started (running,
+paused or finished). A scheduled send has not gone out yet, and a send cancelled
+before it started has no ``started_at``; an edition whose only sends were
+cancelled after some mail left counts as withdrawn by the office and stays hidden.
+
+The web version is the edition's stored HTML, compiled once for every reader, so
+it holds no personal data, only the slot sentinels where each mail gets its
+reader's unsubscribe and preferences tokens. Those links are pointed at a page that
+explains where the personal links are, and any other sentinel is removed.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import calendar
+import datetime as dt
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from dispatcher.errors import NotFoundError
+from dispatcher.models import Edition, Send, SendState
+from dispatcher.render.context import italian_date
+from dispatcher.slots import SENTINEL_PREFIX, Slot, preferences_path, unsubscribe_path
+from dispatcher.web.i18n import add_texts, choose_language
+from dispatcher.web.routes.public_common import newsletter_of
+from dispatcher.web.state import DbSession, State
+from dispatcher.web.templating import render
+from subscribers.models import MailingList
+from subscribers.service import get_list
+
+ATOM = "http://www.w3.org/2005/Atom"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+FEED_ENTRIES = 20  # the newest editions in the feed; the archive page lists them all
+PUBLISHED_STATES = (SendState.RUNNING.value, SendState.PAUSED.value, SendState.FINISHED.value)
+HELP_PATH = "/gestione-iscrizione"
+# The stored HTML was compiled by the office: no script, only its own styles and pictures.
+WEB_VERSION_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; img-src 'self' https: data:; "
+    "style-src 'unsafe-inline'; font-src https:; base-uri 'none'; form-action 'none'",
+    "Referrer-Policy": "no-referrer",
+}
+
+router = APIRouter(include_in_schema=False)
+ET.register_namespace("", ATOM)  # the feed's elements unprefixed, as feed readers expect
+
+add_texts(
+    {
+        "it": {
+            "archive.title": "Archivio di {name}",
+            "archive.empty": "Non è ancora uscito nessun numero.",
+            "archive.number": "N. {number}",
+            "archive.feed": "Segui l'archivio con un lettore di feed (Atom)",
+        },
+        "en": {
+            "archive.title": "Archive of {name}",
+            "archive.empty": "No issue has been published yet.",
+            "archive.number": "No. {number}",
+            "archive.feed": "Follow the archive in a feed reader (Atom)",
+        },
+    }
+)
+
+
+@router.get("/archive/{slug}")
+def archive_page(request: Request, slug: str, session: DbSession) -> Response:
+    mailing_list = _newsletter(session, slug)
+    language = choose_language(request)
+    editions = [
+        {"number": row.number, "subject": row.subject, "date": _date(row.issue_date, language)}
+        for row in published_editions(session, mailing_list.id)
+    ]
+    context = {"newsletter": mailing_list, "editions": editions}
+    return render(request, "archive/index.html", context)
+
+
+@router.get("/archive/{slug}/feed.atom")
+def archive_feed(slug: str, session: DbSession, state: State) -> Response:
+    mailing_list = _newsletter(session, slug)
+    rows = published_editions(session, mailing_list.id, limit=FEED_ENTRIES)
+    body = atom_feed(mailing_list, rows, state.settings.public_url)
+    return Response(body, media_type="application/atom+xml; charset=utf-8")
+
+
+@router.get("/archive/{slug}/{number}")
+def web_version(slug: str, number: int, session: DbSession, state: State) -> Response:
+    mailing_list = _newsletter(session, slug)
+    went_out = select(Send.id).where(
+        Send.edition_id == Edition.id,
+        Send.state.in_(PUBLISHED_STATES),
+        Send.started_at.is_not(None),
+    )
+    html = session.scalar(
+        select(Edition.html).where(
+            Edition.list_id == mailing_list.id, Edition.number == number, went_out.exists()
+        )
+    )
+    if html is None:
+        raise NotFoundError(f"{slug} has no published edition {number}")
+    help_url = state.settings.public_url + HELP_PATH
+    return HTMLResponse(public_copy(html, help_url), headers=WEB_VERSION_HEADERS)
+
+
+@dataclass(frozen=True)
+class PublishedEdition:
+    """An edition that went out, as the archive shows it."""
+
+    number: int
+    subject: str
+    issue_date: dt.date
+    updated_at: dt.datetime
+    published: dt.datetime  # when its first send started
+    preheader: str  # the feed's summary
+
+
+def published_editions(
+    session: Session, list_id: int, *, limit: int | None = None
+) -> list[PublishedEdition]:
+    """The list's editions that went out, newest first."""
+    first_sent = (
+        select(Send.edition_id, func.min(Send.started_at).label("published"))
+        .where(Send.state.in_(PUBLISHED_STATES), Send.started_at.is_not(None))
+        .group_by(Send.edition_id)
+        .subquery()
+    )
+    query = (
+        select(
+            Edition.number,
+            Edition.subject,
+            Edition.issue_date,
+            Edition.updated_at,
+            first_sent.c.published,
+            # Only the preheader out of the content: the articles would weigh megabytes.
+            Edition.content["preheader"].as_string(),
+        )
+        .join(first_sent, first_sent.c.edition_id == Edition.id)
+        .where(Edition.list_id == list_id)
+        .order_by(Edition.number.desc())
+        .limit(limit)
+    )
+    return [
+        PublishedEdition(number, subject, issue_date, updated, published, preheader or "")
+        for number, subject, issue_date, updated, published, preheader in session.execute(query)
+    ]
+
+
+def public_copy(html: str, help_url: str) -> str:
+    """An edition's HTML without per-recipient slots: personal links lead to ``help_url``."""
+    for slot, path in (
+        (Slot.UNSUBSCRIBE_TOKEN, unsubscribe_path),
+        (Slot.PREFERENCES_TOKEN, preferences_path),
+    ):
+        # The whole address, whatever public URL it was compiled with.
+        html = re.sub(r"[^\"'\s<>]*" + re.escape(path(slot.sentinel)), help_url, html)
+    return re.sub(re.escape(SENTINEL_PREFIX) + r"\w*", "", html)
+
+
+def atom_feed(
+    mailing_list: MailingList, rows: Sequence[PublishedEdition], public_url: str
+) -> bytes:
+    """The Atom (RFC 4287) document of a newsletter's newest editions."""
+    archive_url = f"{public_url}/archive/{mailing_list.slug}"
+    feed = ET.Element(f"{{{ATOM}}}feed", {XML_LANG: newsletter_of(mailing_list).language})
+    _text(feed, "id", archive_url)
+    _text(feed, "title", mailing_list.name)
+    updated = max((_entry_updated(row) for row in rows), default=_utc(mailing_list.created_at))
+    _text(feed, "updated", updated.isoformat())
+    author = ET.SubElement(feed, f"{{{ATOM}}}author")
+    _text(author, "name", newsletter_of(mailing_list).from_name)
+    _link(feed, f"{archive_url}/feed.atom", "self", "application/atom+xml")
+    _link(feed, archive_url, "alternate", "text/html")
+    for row in rows:
+        _entry(feed, row, archive_url)
+    document: bytes = ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+    return document
+
+
+def _entry(feed: ET.Element, row: PublishedEdition, archive_url: str) -> None:
+    url = f"{archive_url}/{row.number}"
+    entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
+    _text(entry, "id", url)
+    _text(entry, "title", row.subject)
+    _link(entry, url, "alternate", "text/html")
+    _text(entry, "published", _utc(row.published).isoformat())
+    _text(entry, "updated", _entry_updated(row).isoformat())
+    if row.preheader:
+        _text(entry, "summary", row.preheader)
+
+
+def _entry_updated(row: PublishedEdition) -> dt.datetime:
+    # A correction made after the edition went out moves its "updated", not "published".
+    return max(_utc(row.published), _utc(row.updated_at))
+
+
+def _text(parent: ET.Element, name: str, value: str) -> None:
+    ET.SubElement(parent, f"{{{ATOM}}}{name}").text = value
+
+
+def _link(parent: ET.Element, href: str, rel: str, media_type: str) -> None:
+    ET.SubElement(parent, f"{{{ATOM}}}link", {"href": href, "rel": rel, "type": media_type})
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    # SQLite gives naive datetimes; the database keeps UTC.
+    aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return aware.astimezone(dt.UTC).replace(microsecond=0)
+
+
+def _date(day: dt.date, language: str) -> str:
+    if language == "it":
+        return italian_date(day)
+    weekday, month = calendar.day_name[day.weekday()], calendar.month_name[day.month]
+    return f"{weekday} {day.day} {month} {day.year}"
+
+
+def _newsletter(session: Session, slug: str) -> MailingList:
+    """:raises UnknownListError, NotFoundError: no such list, or not a newsletter (404)"""
+    mailing_list = get_list(session, slug)
+    if not mailing_list.settings:
+        raise NotFoundError(f"list {slug!r} is not a newsletter")
+    return mailing_list
 
 
 def install(app: FastAPI) -> None:
-    """Add this module's routes to ``app``."""
+    """Add the archive pages to ``app``."""
+    app.include_router(router)

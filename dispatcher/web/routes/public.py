@@ -1,9 +1,66 @@
-"""The public routes (being written)."""
+"""The public pages for citizens: no login, Italian first, English with ``?lang=en``.
+
+``/`` lists the newsletters, each with a link to subscribe and to its archive.
+The other pages live in ``public_*`` modules:
+
+- ``/iscriviti``: the sign-up form (:mod:`.public_signup`)
+- ``/conferma/<token>``: double opt-in (:mod:`.public_confirm`)
+- ``/u/<token>``: RFC 8058 one-click unsubscribe and the unsubscribe page (:mod:`.public_leave`)
+- ``/p/<token>``: preferences (:mod:`.public_prefs`)
+- ``/privacy``: the privacy notice (:mod:`.public_privacy`)
+
+Tokens are verified in the handlers; a forged, altered or expired one raises
+``InvalidTokenError``, which :mod:`dispatcher.web.errors` turns into the 400 page.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import Response
+
+from dispatcher.web.i18n import add_texts
+from dispatcher.web.routes import (
+    public_confirm,
+    public_leave,
+    public_prefs,
+    public_privacy,
+    public_signup,
+)
+from dispatcher.web.routes.public_common import newsletter_lists
+from dispatcher.web.state import DbSession
+from dispatcher.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+add_texts(
+    {
+        "it": {
+            "home.title": "Le newsletter della Città metropolitana di Torino",
+            "home.intro": "Scegli una newsletter per iscriverti o per leggere i numeri usciti.",
+            "home.none": "Al momento non ci sono newsletter.",
+            "home.subscribe_to": "Iscriviti a {name}",
+            "home.archive_of": "Archivio di {name}",
+            "home.manage": "Annullare l'iscrizione o cambiare le preferenze",
+        },
+        "en": {
+            "home.title": "Newsletters of the Metropolitan City of Turin",
+            "home.intro": "Choose a newsletter to subscribe or to read its past issues.",
+            "home.none": "There are no newsletters at the moment.",
+            "home.subscribe_to": "Subscribe to {name}",
+            "home.archive_of": "Archive of {name}",
+            "home.manage": "Unsubscribing or changing your preferences",
+        },
+    }
+)
+
+
+@router.get("/")
+def home(request: Request, session: DbSession) -> Response:
+    return render(request, "public/home.html", {"newsletters": newsletter_lists(session)})
 
 
 def install(app: FastAPI) -> None:
-    """Add this module's routes to ``app``."""
+    """Add the public pages to ``app``."""
+    app.include_router(router)
+    for module in (public_signup, public_confirm, public_leave, public_prefs, public_privacy):
+        app.include_router(module.router)

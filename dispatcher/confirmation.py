@@ -1,0 +1,267 @@
+"""The transactional mails of signing up: "confirm your subscription" and "you are already in".
+
+Rendered like an edition (Jinja2 with autoescape, then mjml-python, and a plain-text
+twin from its own template), built as a small MIME message with the newsletter's
+From address, and handed to a transport made for these messages and closed after.
+
+The mails never repeat what the sign-up form was given besides the address: not
+the name (anyone can type anything into a sign-up form, and confirmation mails that
+carry it are a known way to send spam from someone else's good domain).
+
+The web edge decides who gets which mail (:mod:`dispatcher.web.routes.public_signup`);
+this module only renders, builds and sends, and imports no database code.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import enum
+import functools
+import logging
+import secrets
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import make_msgid
+from typing import Any
+
+import jinja2
+from mjml import mjml2html
+
+from dispatcher import headers
+from dispatcher.editions.newsletter import NewsletterSettings
+from dispatcher.errors import DispatcherError, TemplateError
+from dispatcher.messages import check_line_lengths, format_date
+from dispatcher.render import TEMPLATES_DIR
+from dispatcher.render.text import wrap
+from dispatcher.slots import preferences_path
+from dispatcher.transport.base import OutcomeKind, OutgoingMessage, Transport
+from subscribers.tokens import Purpose, Signer
+
+log = logging.getLogger(__name__)
+
+# How long a confirmation link works; wants a setting (CONFIRM_MAX_AGE) in dispatcher/config.py.
+CONFIRM_MAX_AGE = 7 * 86400  # seconds
+HTML_TEMPLATE = "email/confirm.mjml.j2"
+TEXT_TEMPLATE = "email/confirm.txt.j2"
+
+TEXTS: dict[str, dict[str, str]] = {
+    "it": {
+        "subject.confirm": "Conferma l'iscrizione a {name}",
+        "subject.already": "Sei già iscritto a {name}",
+        "confirm.lead": "Abbiamo ricevuto una richiesta di iscrizione a {name} "
+        "per questo indirizzo email.",
+        "confirm.action": "Per ricevere la newsletter, conferma l'iscrizione:",
+        "confirm.button": "Conferma l'iscrizione",
+        "confirm.expiry": "Il link vale {days} giorni.",
+        "confirm.ignore": "Se non hai chiesto tu l'iscrizione, ignora questo messaggio: "
+        "senza conferma non riceverai nulla.",
+        "already.lead": "Abbiamo ricevuto una nuova richiesta di iscrizione a {name} "
+        "per questo indirizzo email, che risulta già iscritto.",
+        "already.action": "Non devi fare nulla. Per cambiare le preferenze "
+        "o annullare l'iscrizione:",
+        "already.button": "Gestisci l'iscrizione",
+        "already.expiry": "",
+        "already.ignore": "Se non hai chiesto tu l'iscrizione, ignora questo messaggio.",
+        "link_text": "Se il pulsante non funziona, copia questo indirizzo nel browser:",
+        "footer": "Messaggio automatico inviato da {name}.",
+    },
+    "en": {
+        "subject.confirm": "Confirm your subscription to {name}",
+        "subject.already": "You are already subscribed to {name}",
+        "confirm.lead": "We received a request to subscribe this email address to {name}.",
+        "confirm.action": "To receive the newsletter, please confirm your subscription:",
+        "confirm.button": "Confirm my subscription",
+        "confirm.expiry": "The link works for {days} days.",
+        "confirm.ignore": "If you did not ask to subscribe, ignore this message: "
+        "without confirmation you will receive nothing.",
+        "already.lead": "We received a new request to subscribe this email address to "
+        "{name}; it is already subscribed.",
+        "already.action": "There is nothing to do. To change your preferences or unsubscribe:",
+        "already.button": "Manage my subscription",
+        "already.expiry": "",
+        "already.ignore": "If you did not ask to subscribe, ignore this message.",
+        "link_text": "If the button does not work, copy this address into your browser:",
+        "footer": "Automatic message sent by {name}.",
+    },
+}
+
+
+class MailKind(enum.Enum):
+    CONFIRM = "confirm"  # a pending sign-up: the link confirms it
+    ALREADY = "already"  # the address is already confirmed: the link leads to its preferences
+
+
+@dataclass(frozen=True)
+class ConfirmationMail:
+    """One mail to write: plain values, so it can be sent after the request's commit."""
+
+    kind: MailKind
+    address: str
+    language: str  # "it" or "en"; anything else reads as Italian
+    newsletter: NewsletterSettings
+    link: str  # the confirmation URL, or the preferences URL for ALREADY
+
+
+@dataclass(frozen=True)
+class RenderedMail:
+    subject: str
+    html: str
+    text: str
+
+
+def confirm_url(public_url: str, signer: Signer, subscriber_id: int, list_id: int) -> str:
+    """The link that confirms a pending subscription (valid :data:`CONFIRM_MAX_AGE`)."""
+    token = signer.sign_expiring(Purpose.CONFIRM, subscriber_id, list_id)
+    return f"{public_url.rstrip('/')}/conferma/{token}"
+
+
+def preferences_url(public_url: str, signer: Signer, subscriber_id: int) -> str:
+    """The person's preferences page (the same link every edition carries)."""
+    token = signer.sign(Purpose.PREFERENCES, subscriber_id)
+    return public_url.rstrip("/") + preferences_path(token)
+
+
+def render_mail(mail: ConfirmationMail) -> RenderedMail:
+    """Render the subject, HTML and text of one mail.
+
+    :raises TemplateError: when Jinja2 or MJML refuses a template
+    """
+    texts = TEXTS.get(mail.language, TEXTS["it"])
+    name = mail.newsletter.name
+    days = CONFIRM_MAX_AGE // 86400
+    words = {key: value.format(name=name, days=days) for key, value in texts.items()}
+    context = _context(mail, words)
+    html = _mjml_to_html(_render(HTML_TEMPLATE, context))
+    text = _render(TEXT_TEMPLATE, context)
+    return RenderedMail(words[f"subject.{mail.kind.value}"], html, text)
+
+
+def build_message(mail: ConfirmationMail, rendered: RenderedMail, now: float) -> OutgoingMessage:
+    """The MIME message (text and HTML alternatives) as bytes ready for a transport.
+
+    :raises MessageError: when an address cannot be written in a header
+    """
+    newsletter = mail.newsletter
+    domain = headers.check_address(newsletter.from_address).rsplit("@", 1)[1]
+    message = EmailMessage(policy=email.policy.SMTP)
+    message["Date"] = format_date(now)
+    message["From"] = _address(newsletter.from_name, newsletter.from_address)
+    if newsletter.reply_to:
+        message["Reply-To"] = _address("", newsletter.reply_to)
+    message["To"] = _address("", mail.address)
+    message["Subject"] = headers.clean_text(rendered.subject)
+    message["Message-ID"] = make_msgid("confirm", domain=domain)
+    # RFC 3834: auto-responders must not answer this mail.
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(rendered.text, subtype="plain", cte="quoted-printable")
+    message.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
+    data = message.as_bytes()
+    check_line_lengths(data)
+    return OutgoingMessage(
+        delivery_id=_transactional_id(),
+        envelope_from=newsletter.from_address,
+        recipient=headers.check_address(mail.address),
+        data=data,
+        message_id=str(message["Message-ID"]),
+    )
+
+
+def send_mails(
+    transport_factory: Callable[[], Transport], mails: Sequence[ConfirmationMail]
+) -> int:
+    """Render, build and send ``mails`` through one transport, closed after.
+
+    Failures are logged, never raised: this runs after the visitor got the answer page,
+    and a person whose mail did not leave can simply sign up again.
+
+    :returns: how many mails the relay accepted
+    """
+    if not mails:
+        return 0
+    try:
+        transport = transport_factory()
+    except DispatcherError as exc:
+        log.error("no transport for %d confirmation mails: %s", len(mails), exc)
+        return 0
+    try:
+        return _deliver(transport, _messages(mails, time.time()))
+    except DispatcherError as exc:
+        log.warning("confirmation mails not sent: %s", exc)
+        return 0
+    finally:
+        transport.close()
+
+
+def _deliver(transport: Transport, messages: Iterable[OutgoingMessage]) -> int:
+    accepted = 0
+    for outcome in transport.deliver(messages):
+        if outcome.kind is OutcomeKind.DELIVERED:
+            accepted += 1
+        else:
+            log.warning(
+                "confirmation mail %s: %s %s", outcome.kind.value, outcome.code, outcome.reply
+            )
+    return accepted
+
+
+def _messages(mails: Sequence[ConfirmationMail], now: float) -> Iterator[OutgoingMessage]:
+    for mail in mails:
+        try:
+            yield build_message(mail, render_mail(mail), now)
+        except DispatcherError as exc:  # one unusable address must not stop the others
+            log.warning("confirmation mail for %s not built: %s", mail.newsletter.slug, exc)
+
+
+def _transactional_id() -> int:
+    # No ledger row stands behind these mails; a negative id can never be taken for one,
+    # and a random one keeps the outbox folder's files (named by id) apart.
+    return -secrets.randbelow(2**62) - 1
+
+
+def _address(name: str, address: str) -> Address:
+    local, _, domain = headers.check_address(address).rpartition("@")
+    return Address(display_name=headers.clean_text(name), username=local, domain=domain)
+
+
+def _context(mail: ConfirmationMail, words: dict[str, str]) -> dict[str, Any]:
+    return {
+        "kind": mail.kind.value,
+        "lang": mail.language if mail.language in TEXTS else "it",
+        "newsletter": mail.newsletter,
+        "colours": mail.newsletter.colours,
+        "link": mail.link,
+        "t": words,
+    }
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    # The same rules as the edition's environment in dispatcher.render: everything but
+    # the plain-text twin is escaped (select_autoescape() would skip .mjml.j2).
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=lambda name: not (name or "").endswith(".txt.j2"),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    environment.filters["wrap"] = wrap
+    return environment
+
+
+def _render(name: str, context: dict[str, Any]) -> str:
+    try:
+        return _environment().get_template(name).render(context)
+    except jinja2.TemplateError as exc:
+        raise TemplateError(f"{name}: {exc}") from exc
+
+
+def _mjml_to_html(source: str) -> str:
+    try:
+        return mjml2html(source, disable_comments=True)
+    except ValueError as exc:
+        raise TemplateError(f"MJML refused {HTML_TEMPLATE}: {exc}") from exc

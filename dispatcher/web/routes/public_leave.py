@@ -1,0 +1,130 @@
+"""``/u/<token>``: leaving a list, by one click in the mail client or from the page.
+
+RFC 8058: the mail client POSTs ``List-Unsubscribe=One-Click`` to the URL in the
+``List-Unsubscribe`` header, with no cookie and no login, and must not be answered
+with a redirect. Any POST with a valid token unsubscribes (the token, signed for
+one person and one list, is the authority; a client that sends an odd body still
+gets its reader off the list), and is answered 200 with a short page. Doing it
+twice changes nothing. A GET only shows a page with a button (link checkers and
+previews open links); the button's POST is recorded as ``link`` rather than
+``one-click``, and its answer offers a way back in.
+
+``/gestione-iscrizione`` explains where the personal links are: the web version of
+an edition, the same for everyone, points there instead.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException
+
+from dispatcher.confirmation import preferences_url
+from dispatcher.errors import NotFoundError
+from dispatcher.web.i18n import add_texts
+from dispatcher.web.routes.public_common import NO_STORE, WriteSession, find_subscription
+from dispatcher.web.state import DbSession, State
+from dispatcher.web.templating import render
+from subscribers.consent import unsubscribe
+from subscribers.models import MailingList
+from subscribers.orm import SubscriptionStatus
+from subscribers.tokens import Purpose
+
+PAGE_FIELD, PAGE_VALUE = "via", "page"  # what our own button sends, besides the token
+
+router = APIRouter(include_in_schema=False)
+
+add_texts(
+    {
+        "it": {
+            "leave.title": "Annulla l'iscrizione",
+            "leave.question": "Vuoi smettere di ricevere {name}?",
+            "leave.submit": "Annulla l'iscrizione",
+            "leave.not_subscribed": "Non sei iscritto a {name}: non riceverai nessuna email.",
+            "left.title": "Iscrizione annullata",
+            "left.done": "Non riceverai più {name}.",
+            "left.mistake": "Ti sei sbagliato?",
+            "left.again": "Iscriviti di nuovo",
+            "left.others": "Gestisci le altre iscrizioni",
+            "left.this_newsletter": "questa newsletter",
+            "manage.title": "Annullare l'iscrizione o cambiare le preferenze",
+            "manage.links": "In fondo a ogni email che ricevi trovi due link personali: "
+            "«Annulla l'iscrizione», che ti toglie dalla newsletter con un clic, e "
+            "«Preferenze», dove scegli newsletter, sezioni e lingua.",
+            "manage.web": "La versione web delle newsletter è uguale per tutti e non contiene "
+            "link personali: per questo i suoi link portano a questa pagina.",
+            "manage.no_mail": "Se non hai più un'email della newsletter, aspetta la prossima: "
+            "conterrà i link.",
+        },
+        "en": {
+            "leave.title": "Unsubscribe",
+            "leave.question": "Do you want to stop receiving {name}?",
+            "leave.submit": "Unsubscribe",
+            "leave.not_subscribed": "You are not subscribed to {name}: you will get no email.",
+            "left.title": "Unsubscribed",
+            "left.done": "You will no longer receive {name}.",
+            "left.mistake": "Was it a mistake?",
+            "left.again": "Subscribe again",
+            "left.others": "Manage your other subscriptions",
+            "left.this_newsletter": "this newsletter",
+            "manage.title": "Unsubscribing or changing your preferences",
+            "manage.links": "At the bottom of every email you receive there are two personal "
+            "links: “Unsubscribe”, which takes you off the newsletter in one click, and "
+            "“Preferences”, where you choose newsletters, sections and language.",
+            "manage.web": "The web version of the newsletters is the same for everyone and has "
+            "no personal links: that is why its links lead to this page.",
+            "manage.no_mail": "If you no longer have an email of the newsletter, wait for the "
+            "next one: it will carry the links.",
+        },
+    }
+)
+
+
+async def unsubscribe_way(request: Request) -> str:
+    """How this POST unsubscribes: ``link`` from our page's button, else ``one-click``."""
+    try:
+        form = await request.form()
+    except HTTPException:  # a malformed body: the token alone is enough to leave
+        return "one-click"
+    return "link" if form.get(PAGE_FIELD) == PAGE_VALUE else "one-click"
+
+
+@router.get("/u/{token}")
+def leave_page(request: Request, token: str, session: DbSession, state: State) -> Response:
+    subscriber_id, list_id = state.signer.verify(Purpose.UNSUBSCRIBE, token, 2)
+    mailing_list = session.get(MailingList, list_id)
+    if mailing_list is None:
+        raise NotFoundError(f"no list with id {list_id}")
+    subscription = find_subscription(session, subscriber_id, list_id)
+    subscribed = subscription is not None and subscription.status in (
+        SubscriptionStatus.CONFIRMED,
+        SubscriptionStatus.PENDING,
+    )
+    context = {"newsletter": mailing_list, "token": token, "subscribed": subscribed,
+               "field": PAGE_FIELD, "value": PAGE_VALUE}  # fmt: skip
+    return render(request, "public/leave.html", context, headers=NO_STORE)
+
+
+@router.post("/u/{token}")
+def leave(
+    request: Request,
+    token: str,
+    session: WriteSession,
+    state: State,
+    how: Annotated[str, Depends(unsubscribe_way)],
+) -> Response:
+    subscriber_id, list_id = state.signer.verify(Purpose.UNSUBSCRIBE, token, 2)
+    unsubscribe(session, subscriber_id, list_id, how=how)
+    context = {
+        "newsletter": session.get(MailingList, list_id),
+        "one_click": how == "one-click",
+        "preferences": preferences_url("", state.signer, subscriber_id),
+    }
+    return render(request, "public/left.html", context, headers=NO_STORE)
+
+
+@router.get("/gestione-iscrizione")
+def manage_help(request: Request) -> Response:
+    return render(request, "public/manage_help.html")

@@ -1,0 +1,217 @@
+"""``/p/<token>``: a person's preferences, from the link in every edition.
+
+The page lists the newsletters (each one on or off), the sections the person wants
+and the language. Turning a newsletter off unsubscribes (``how="preferences"``).
+Turning one on is new consent, and is handled like the sign-up form: the
+subscription becomes pending and a confirmation mail goes to the address. The
+token proves only that its holder has one of the person's mails, and mails get
+forwarded; only a click in the mailbox itself confirms a subscription.
+
+The page shows the address masked (``m•••@example.org``) and never the name: a
+forwarded mail's reader can reach this page too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Form, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from dispatcher.confirmation import ConfirmationMail, MailKind, confirm_url, send_mails
+from dispatcher.web.i18n import LANGUAGES, add_texts, choose_language
+from dispatcher.web.routes.public_common import (
+    NO_STORE,
+    WriteSession,
+    client_ip,
+    mail_allowed,
+    newsletter_lists,
+    newsletter_of,
+)
+from dispatcher.web.routes.public_privacy import PRIVACY_VERSION
+from dispatcher.web.state import DbSession, State, WebState
+from dispatcher.web.templating import render
+from subscribers.attributes import sections, with_sections
+from subscribers.consent import record_signup, unsubscribe
+from subscribers.errors import InvalidTokenError
+from subscribers.models import MailingList, Subscriber
+from subscribers.orm import SubscriptionStatus
+from subscribers.tokens import Purpose
+
+# The sections people may choose, until newsletters declare their own (a `sections`
+# newsletter setting is wanted): the Città metropolitana's main areas of work.
+SECTION_CHOICES: dict[str, dict[str, str]] = {
+    "ambiente": {"it": "Ambiente", "en": "Environment"},
+    "cultura": {"it": "Cultura e turismo", "en": "Culture and tourism"},
+    "istruzione": {"it": "Istruzione e formazione", "en": "Education and training"},
+    "lavoro": {"it": "Lavoro e sviluppo economico", "en": "Work and economic development"},
+    "territorio": {"it": "Territorio, strade e trasporti", "en": "Land, roads and transport"},
+}
+_ACTIVE = (SubscriptionStatus.CONFIRMED, SubscriptionStatus.PENDING)
+
+router = APIRouter(include_in_schema=False)
+
+add_texts(
+    {
+        "it": {
+            "prefs.title": "Le tue preferenze",
+            "prefs.for": "Preferenze dell'indirizzo {address}",
+            "prefs.lists": "Newsletter",
+            "prefs.pending": "in attesa di conferma",
+            "prefs.new_consent": "Se scegli una nuova newsletter ti manderemo un'email per "
+            "confermare; l'iscrizione segue l'informativa sulla privacy (versione {version}).",
+            "prefs.sections": "Sezioni che ti interessano",
+            "prefs.sections_hint": "Se non ne scegli nessuna riceverai tutto.",
+            "prefs.language": "Lingua delle email",
+            "prefs.submit": "Salva le preferenze",
+            "prefs.saved": "Preferenze salvate.",
+            "prefs.confirm_sent": "Ti abbiamo mandato un'email per confermare: {names}.",
+        },
+        "en": {
+            "prefs.title": "Your preferences",
+            "prefs.for": "Preferences of the address {address}",
+            "prefs.lists": "Newsletters",
+            "prefs.pending": "waiting for confirmation",
+            "prefs.new_consent": "If you choose a new newsletter we will send you an email to "
+            "confirm; the subscription follows the privacy notice (version {version}).",
+            "prefs.sections": "Sections you are interested in",
+            "prefs.sections_hint": "If you choose none you will receive everything.",
+            "prefs.language": "Language of the emails",
+            "prefs.submit": "Save preferences",
+            "prefs.saved": "Preferences saved.",
+            "prefs.confirm_sent": "We sent you an email to confirm: {names}.",
+        },
+    }
+)
+
+
+@dataclass(frozen=True)
+class ListChoice:
+    """One newsletter on the page, and where the person stands with it."""
+
+    slug: str
+    name: str
+    status: str | None  # the subscription's status, None if never subscribed
+
+    @property
+    def chosen(self) -> bool:
+        return self.status in _ACTIVE
+
+
+@router.get("/p/{token}")
+def preferences_page(request: Request, token: str, session: DbSession, state: State) -> Response:
+    subscriber = _subscriber(session, state, token)
+    return _page(request, session, subscriber, token, saved=False, confirming=[])
+
+
+@router.post("/p/{token}")
+def save_preferences(
+    request: Request,
+    token: str,
+    session: WriteSession,
+    state: State,
+    background: BackgroundTasks,
+    lists: Annotated[list[str] | None, Form()] = None,
+    chosen_sections: Annotated[list[str] | None, Form(alias="sections")] = None,
+    language: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    subscriber = _subscriber(session, state, token)
+    wanted = set(lists or ())
+    started = _apply_lists(session, request, subscriber, wanted)
+    allowed = set(SECTION_CHOICES) | set(sections(subscriber))
+    subscriber.attributes = with_sections(
+        subscriber.attributes or {}, set(chosen_sections or ()) & allowed
+    )
+    if language in LANGUAGES:
+        subscriber.language = language
+    session.flush()
+    if started and not mail_allowed(state, subscriber.email):
+        started = []  # pending all the same: the address had enough mail from us lately
+    mails = [_confirmation(state, subscriber, mailing_list) for mailing_list in started]
+    background.add_task(send_mails, state.transport_factory, mails)
+    return _page(request, session, subscriber, token, saved=True, confirming=started)
+
+
+def _subscriber(session: Session, state: WebState, token: str) -> Subscriber:
+    """:raises InvalidTokenError: for a bad token, or a person who was erased (400)"""
+    (subscriber_id,) = state.signer.verify(Purpose.PREFERENCES, token, 1)
+    subscriber = session.get(Subscriber, subscriber_id)
+    if subscriber is None or subscriber.erased_at is not None:
+        raise InvalidTokenError("nobody to show preferences for")
+    return subscriber
+
+
+def _apply_lists(
+    session: Session, request: Request, subscriber: Subscriber, wanted: set[str]
+) -> list[MailingList]:
+    """Leave the lists turned off, sign up to those turned on; returns the latter."""
+    statuses = {s.list_id: s.status for s in subscriber.subscriptions}
+    started: list[MailingList] = []
+    for mailing_list in newsletter_lists(session):
+        active = statuses.get(mailing_list.id) in _ACTIVE
+        if active and mailing_list.slug not in wanted:
+            unsubscribe(session, subscriber.id, mailing_list.id, how="preferences")
+        elif not active and mailing_list.slug in wanted:
+            record_signup(
+                session,
+                mailing_list.id,
+                subscriber.email,
+                ip=client_ip(request),
+                privacy_version=PRIVACY_VERSION,
+                language=subscriber.language,
+            )
+            started.append(mailing_list)
+    session.expire(subscriber, ["subscriptions"])
+    return started
+
+
+def _confirmation(
+    state: WebState, subscriber: Subscriber, mailing_list: MailingList
+) -> ConfirmationMail:
+    link = confirm_url(state.settings.public_url, state.signer, subscriber.id, mailing_list.id)
+    language = subscriber.language if subscriber.language in LANGUAGES else "it"
+    return ConfirmationMail(
+        MailKind.CONFIRM, subscriber.email, language, newsletter_of(mailing_list), link
+    )
+
+
+def _page(
+    request: Request,
+    session: Session,
+    subscriber: Subscriber,
+    token: str,
+    *,
+    saved: bool,
+    confirming: list[MailingList],
+) -> Response:
+    statuses = {s.list_id: s.status for s in subscriber.subscriptions}
+    choices = [ListChoice(m.slug, m.name, statuses.get(m.id)) for m in newsletter_lists(session)]
+    language = choose_language(request)
+    context = {
+        "token": token,
+        "address": masked(subscriber.email),
+        "choices": choices,
+        "sections": _section_labels(subscriber, language),
+        "chosen_sections": set(sections(subscriber)),
+        "email_language": subscriber.language,
+        "privacy_version": PRIVACY_VERSION,
+        "saved": saved,
+        "confirming": ", ".join(m.name for m in confirming),
+    }
+    return render(request, "public/preferences.html", context, headers=NO_STORE)
+
+
+def _section_labels(subscriber: Subscriber, language: str) -> dict[str, str]:
+    """Slug to label: the choices, and any other section the person has (from an import)."""
+    labels = {slug: names.get(language, names["it"]) for slug, names in SECTION_CHOICES.items()}
+    for slug in sections(subscriber):
+        labels.setdefault(slug, slug.capitalize())
+    return labels
+
+
+def masked(address: str) -> str:
+    """``mario.rossi@example.org`` as ``m•••@example.org``."""
+    local, _, domain = address.rpartition("@")
+    return f"{local[:1]}•••@{domain}"

@@ -1,0 +1,80 @@
+"""The privacy notice shown with every sign-up, and its version.
+
+Each sign-up records the version of the notice its form showed
+(``Subscription.privacy_version``), so the office can always tell which text a
+person agreed to. Changing the text means a new :data:`PRIVACY_VERSION`; a form
+loaded before the change is shown again with the new text rather than recording a
+version its reader never saw.
+
+The text is the office's to approve (it names the controller and the person's
+rights under the GDPR); it wants a setting or a file of its own, with the version.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from dispatcher.web.i18n import DEFAULT_LANGUAGE, add_texts, choose_language
+from dispatcher.web.templating import render
+
+PRIVACY_VERSION = "2024-12"
+
+PRIVACY_NOTICE: dict[str, tuple[str, ...]] = {
+    "it": (
+        "Titolare del trattamento è la Città metropolitana di Torino, corso Inghilterra 7, "
+        "10138 Torino.",
+        "Usiamo il tuo indirizzo email, il nome se lo indichi, la lingua e le newsletter "
+        "che scegli solo per inviarti le newsletter. La base giuridica è il tuo consenso "
+        "(art. 6, par. 1, lett. a del Regolamento UE 2016/679), che puoi revocare in "
+        "qualsiasi momento con il link presente in ogni email.",
+        "Come prova del consenso conserviamo la data, l'ora e l'indirizzo IP "
+        "dell'iscrizione e della conferma, e la versione di questa informativa.",
+        "Conserviamo i dati finché resti iscritto. Dopo la disiscrizione teniamo solo "
+        "quanto serve a dimostrare il consenso dato e revocato e a non scriverti più.",
+        "I dati non sono ceduti a terzi. Puoi chiedere l'accesso, la rettifica, la "
+        "cancellazione o la limitazione dei tuoi dati, opporti al trattamento e proporre "
+        "reclamo al Garante per la protezione dei dati personali.",
+    ),
+    "en": (
+        "The controller is the Metropolitan City of Turin (Città metropolitana di Torino), "
+        "corso Inghilterra 7, 10138 Torino, Italy.",
+        "We use your email address, your name if you give it, your language and the "
+        "newsletters you choose only to send you those newsletters. The legal basis is "
+        "your consent (Art. 6(1)(a) of Regulation (EU) 2016/679), which you can withdraw "
+        "at any time with the link in every email.",
+        "As proof of consent we keep the date, time and IP address of your sign-up and "
+        "confirmation, and the version of this notice.",
+        "We keep your data while you are subscribed. After you unsubscribe we keep only "
+        "what proves the consent given and withdrawn, and that we must not write to you.",
+        "Your data is not passed on to anyone. You may ask for access to your data, its "
+        "correction, erasure or restriction, object to its use, and complain to the "
+        "Italian data protection authority (Garante per la protezione dei dati personali).",
+    ),
+}
+
+router = APIRouter(include_in_schema=False)
+
+add_texts(
+    {
+        "it": {
+            "privacy.title": "Informativa sulla privacy",
+            "privacy.version": "Versione {version}",
+        },
+        "en": {
+            "privacy.title": "Privacy notice",
+            "privacy.version": "Version {version}",
+        },
+    }
+)
+
+
+def notice(language: str) -> tuple[str, ...]:
+    """The notice's paragraphs in ``language`` (Italian when there is no translation)."""
+    return PRIVACY_NOTICE.get(language, PRIVACY_NOTICE[DEFAULT_LANGUAGE])
+
+
+@router.get("/privacy")
+def privacy_page(request: Request) -> Response:
+    context = {"notice": notice(choose_language(request)), "version": PRIVACY_VERSION}
+    return render(request, "public/privacy.html", context)

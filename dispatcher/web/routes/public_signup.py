@@ -1,0 +1,290 @@
+"""``/iscriviti``: the sign-up form, double opt-in, and the same answer for everyone.
+
+Whatever the address (new, pending, confirmed, suppressed), a valid form gets the
+same page, so the form tells nobody who is subscribed. A new or pending person gets
+a confirmation mail; a confirmed one gets a short note with their preferences link
+(so someone who forgot they are subscribed is not left waiting). Mails are sent
+after the commit and after the answer went out (a background task), so the answer
+does not take longer when a mail is written, and a failed mail is only logged.
+
+Abuse: a per-IP limit on posts (429), a per-address limit on mails (the page is the
+same, the mail is just not sent again), a honeypot field that only robots fill in
+(answered exactly like a success, with nothing done) and a signed, timed form token.
+Visitors have no cookie here, so SameSite cannot help; the token makes a post from
+another site's page fail unless that site first fetched our form, which a browser
+will not let it read. It is not tied to a session: it stops drive-by posts that
+would spread abuse over visitors' IP addresses and put their address in the consent
+record, not a determined script (the rate limits are for that).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Form, Request
+from fastapi.responses import Response
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy.orm import Session
+
+from dispatcher.confirmation import (
+    ConfirmationMail,
+    MailKind,
+    confirm_url,
+    preferences_url,
+    send_mails,
+)
+from dispatcher.web.i18n import add_texts, choose_language
+from dispatcher.web.ratelimit import Rate
+from dispatcher.web.routes.public_common import (
+    NO_STORE,
+    WriteSession,
+    client_ip,
+    ip_bucket,
+    limiter,
+    mail_allowed,
+    newsletter_lists,
+    newsletter_of,
+    too_many,
+)
+from dispatcher.web.routes.public_privacy import PRIVACY_VERSION, notice
+from dispatcher.web.state import DbSession, State, WebState
+from dispatcher.web.templating import render
+from subscribers.addresses import normalise
+from subscribers.consent import record_signup
+from subscribers.errors import InvalidAddressError
+from subscribers.models import MailingList, Subscription
+from subscribers.orm import SubscriptionStatus
+
+# Want settings in dispatcher/config.py (SIGNUP_RATE, SIGNUP_FORM_MAX_AGE).
+SIGNUP_RATE = Rate(limit=5, window=600)  # sign-up posts per client IP
+FORM_MAX_AGE = 6 * 3600  # seconds a loaded form may wait before it is sent
+FORM_SALT = "signup-form"
+MAX_FIELD = 1000  # characters; longer fields are refused (400) before any work
+HONEYPOT = "sito_web"  # a name robots like to fill in
+
+router = APIRouter(include_in_schema=False)
+
+add_texts(
+    {
+        "it": {
+            "signup.title": "Iscriviti alla newsletter",
+            "signup.intro": "Ricevi nella tua casella di posta le notizie della Città "
+            "metropolitana di Torino. Ti chiederemo di confermare l'indirizzo.",
+            "signup.email": "Indirizzo email",
+            "signup.email_hint": "Per esempio nome.cognome@example.org",
+            "signup.name": "Nome e cognome (facoltativo)",
+            "signup.lists": "Newsletter da ricevere",
+            "signup.privacy_title": "Informativa sulla privacy (versione {version})",
+            "signup.consent": "Ho letto l'informativa sulla privacy (versione {version}) "
+            "e acconsento a ricevere le newsletter scelte.",
+            "signup.submit": "Iscriviti",
+            "signup.honeypot": "Lascia vuoto questo campo: serve a fermare i programmi automatici.",
+            "signup.errors_title": "Ci sono errori nel modulo",
+            "signup.error.email_missing": "Scrivi il tuo indirizzo email.",
+            "signup.error.email_invalid": "L'indirizzo email non è valido: deve essere "
+            "scritto come nome@example.org.",
+            "signup.error.lists": "Scegli almeno una newsletter.",
+            "signup.error.consent": "Per iscriverti devi accettare l'informativa sulla privacy.",
+            "signup.error.privacy_changed": "L'informativa sulla privacy è cambiata: "
+            "leggila di nuovo e conferma.",
+            "signup.error.expired": "Il modulo è scaduto: controlla i dati e invialo di nuovo.",
+            "signup.none": "Al momento non ci sono newsletter a cui iscriversi.",
+            "signup.done_title": "Controlla la tua casella di posta",
+            "signup.done": "Se l'indirizzo è corretto riceverai un'email per confermare "
+            "l'iscrizione. Apri il link che contiene: senza conferma non riceverai "
+            "nessuna newsletter.",
+            "signup.done_spam": "Se non la trovi entro qualche minuto, guarda nella posta "
+            "indesiderata.",
+        },
+        "en": {
+            "signup.title": "Subscribe to the newsletter",
+            "signup.intro": "Get the news of the Metropolitan City of Turin in your inbox. "
+            "We will ask you to confirm your address.",
+            "signup.email": "Email address",
+            "signup.email_hint": "For example jane.doe@example.org",
+            "signup.name": "Name (optional)",
+            "signup.lists": "Newsletters to receive",
+            "signup.privacy_title": "Privacy notice (version {version})",
+            "signup.consent": "I have read the privacy notice (version {version}) and agree "
+            "to receive the newsletters I chose.",
+            "signup.submit": "Subscribe",
+            "signup.honeypot": "Leave this field empty: it is there to stop automated programs.",
+            "signup.errors_title": "There are errors in the form",
+            "signup.error.email_missing": "Enter your email address.",
+            "signup.error.email_invalid": "The email address is not valid: write it like "
+            "name@example.org.",
+            "signup.error.lists": "Choose at least one newsletter.",
+            "signup.error.consent": "To subscribe you must accept the privacy notice.",
+            "signup.error.privacy_changed": "The privacy notice has changed: please read it "
+            "again and confirm.",
+            "signup.error.expired": "The form has expired: check your details and send it again.",
+            "signup.none": "There are no newsletters to subscribe to at the moment.",
+            "signup.done_title": "Check your inbox",
+            "signup.done": "If the address is correct you will receive an email to confirm "
+            "your subscription. Open the link in it: without confirmation you will "
+            "receive no newsletter.",
+            "signup.done_spam": "If you cannot find it within a few minutes, look in your "
+            "spam folder.",
+        },
+    }
+)
+
+
+@dataclass
+class SignupForm:
+    """What the visitor typed and chose, kept to show the form again with errors."""
+
+    email: str = ""
+    name: str = ""
+    lists: set[str] = field(default_factory=set)
+    consent: bool = False
+
+
+@router.get("/iscriviti")
+def signup_page(
+    request: Request, session: DbSession, state: State, lista: str | None = None
+) -> Response:
+    offered = newsletter_lists(session)
+    chosen = {lista} if lista else {offered[0].slug} if len(offered) == 1 else set()
+    return _form_page(request, state, offered, SignupForm(lists=chosen), {})
+
+
+@router.post("/iscriviti")
+def signup(
+    request: Request,
+    session: WriteSession,
+    state: State,
+    background: BackgroundTasks,
+    email: Annotated[str, Form(max_length=MAX_FIELD)] = "",
+    name: Annotated[str, Form(max_length=MAX_FIELD)] = "",
+    lists: Annotated[list[str] | None, Form()] = None,
+    consent: Annotated[str, Form(max_length=10)] = "",
+    privacy_version: Annotated[str, Form(max_length=64)] = "",
+    form_token: Annotated[str, Form(max_length=MAX_FIELD)] = "",
+    honeypot: Annotated[str, Form(alias=HONEYPOT, max_length=MAX_FIELD)] = "",
+) -> Response:
+    if not limiter(state, "signup", SIGNUP_RATE).hit(ip_bucket(client_ip(request))):
+        return too_many(request, SIGNUP_RATE)
+    if honeypot.strip():
+        return _done_page(request)  # a robot: nothing done, and it cannot tell
+    form = SignupForm(email.strip(), name.strip(), set(lists or ()), consent == "yes")
+    offered = newsletter_lists(session)
+    errors = _problems(state, form, offered, privacy_version, form_token)
+    if errors:
+        return _form_page(request, state, offered, form, errors, status_code=400)
+    chosen = [mailing_list for mailing_list in offered if mailing_list.slug in form.lists]
+    mails = _sign_up(session, state, request, form, chosen)
+    background.add_task(send_mails, state.transport_factory, mails)
+    return _done_page(request)
+
+
+def _problems(
+    state: WebState,
+    form: SignupForm,
+    offered: list[MailingList],
+    privacy_version: str,
+    form_token: str,
+) -> dict[str, str]:
+    """Field name to the key of its error message; ``form`` for the whole form.
+
+    A valid address is written back to ``form.email`` in normal form.
+    """
+    errors: dict[str, str] = {}
+    if not form.email:
+        errors["email"] = "signup.error.email_missing"
+    else:
+        try:
+            form.email = normalise(form.email)
+        except InvalidAddressError:
+            errors["email"] = "signup.error.email_invalid"
+    if not form.lists & {mailing_list.slug for mailing_list in offered}:
+        errors["lists"] = "signup.error.lists"
+    if privacy_version != PRIVACY_VERSION:
+        errors["consent"] = "signup.error.privacy_changed"
+    elif not form.consent:
+        errors["consent"] = "signup.error.consent"
+    if not _form_token_ok(state, form_token):
+        errors["form"] = "signup.error.expired"
+    return errors
+
+
+def _sign_up(
+    session: Session,
+    state: WebState,
+    request: Request,
+    form: SignupForm,
+    chosen: list[MailingList],
+) -> list[ConfirmationMail]:
+    """Record the sign-ups; the mails to send, unless this address had too many lately."""
+    language = choose_language(request)
+    subscriptions = [
+        record_signup(
+            session,
+            mailing_list.id,
+            form.email,
+            form.name,
+            ip=client_ip(request),
+            privacy_version=PRIVACY_VERSION,
+            language=language,
+        )
+        for mailing_list in chosen
+    ]
+    if not mail_allowed(state, form.email):
+        return []
+    return [
+        _mail(state, subscription, mailing_list, language)
+        for subscription, mailing_list in zip(subscriptions, chosen, strict=True)
+    ]
+
+
+def _mail(
+    state: WebState, subscription: Subscription, mailing_list: MailingList, language: str
+) -> ConfirmationMail:
+    public_url = state.settings.public_url
+    if subscription.status == SubscriptionStatus.CONFIRMED:
+        kind = MailKind.ALREADY
+        link = preferences_url(public_url, state.signer, subscription.subscriber_id)
+    else:
+        kind = MailKind.CONFIRM
+        link = confirm_url(public_url, state.signer, subscription.subscriber_id, mailing_list.id)
+    address = subscription.subscriber.email
+    return ConfirmationMail(kind, address, language, newsletter_of(mailing_list), link)
+
+
+def _serializer(state: WebState) -> URLSafeTimedSerializer:
+    # itsdangerous signs with the last key and accepts any: ours are listed current first.
+    keys = list(reversed(state.settings.all_secret_keys))
+    return URLSafeTimedSerializer(keys, salt=FORM_SALT)
+
+
+def _form_token_ok(state: WebState, token: str) -> bool:
+    try:
+        _serializer(state).loads(token, max_age=FORM_MAX_AGE)
+    except BadSignature:
+        return False
+    return True
+
+
+def _form_page(
+    request: Request,
+    state: WebState,
+    offered: list[MailingList],
+    form: SignupForm,
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Response:
+    context = {
+        "newsletters": offered,
+        "form": form,
+        "errors": errors,
+        "form_token": _serializer(state).dumps("signup"),
+        "privacy_version": PRIVACY_VERSION,
+        "notice": notice(choose_language(request)),
+        "honeypot": HONEYPOT,
+    }
+    return render(request, "public/signup.html", context, status_code=status_code, headers=NO_STORE)
+
+
+def _done_page(request: Request) -> Response:
+    return render(request, "public/signup_done.html")
