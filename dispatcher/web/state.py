@@ -41,6 +41,8 @@ def db_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-#: Handler parameter types: ``def page(session: DbSession, state: State)``.
-DbSession = Annotated[Session, Depends(db_session)]
+#: Handler parameter types: ``def page(session: DbSession, state: State)``. The session
+#: is committed when the handler returns, before the response goes out, so a page that
+#: says "done" is never sent for a change that could still fail to commit.
+DbSession = Annotated[Session, Depends(db_session, scope="function")]
 State = Annotated[WebState, Depends(web_state)]
