@@ -84,7 +84,12 @@ class SendingSettings:
     retry_window: float = 48 * 3600.0  # RETRY_WINDOW: after this, a deferred row fails as expired
     relay_backoff_base: float = 15.0  # RELAY_BACKOFF_BASE: hold after the relay was unreachable
     relay_backoff_max: float = 600.0  # RELAY_BACKOFF_MAX: cap of that hold, seconds
-    uncertain_policy: str = "keep"  # UNCERTAIN_POLICY: keep (never resend) or resend
+    # UNCERTAIN_POLICY: what to do with a message that may or may not have reached the
+    # relay (no reply after the final dot, or a worker that died with it in flight).
+    # "resend" (the default, as Postfix does after a timeout at the dot): try again;
+    # the copy keeps its Message-ID, so clients can fold it into the first, and the
+    # row stays flagged in_doubt. "keep": never resend; the row stays "uncertain".
+    uncertain_policy: str = "resend"
     ledger_synchronous_commit: bool = False  # LEDGER_SYNC_COMMIT: PostgreSQL fsync per outcome
     redirect_all_to: str | None = None  # REDIRECT_ALL_TO: dev switch, every message to this address
 

@@ -228,9 +228,13 @@ def test_a_message_that_cannot_be_built_fails_alone(
     assert len(memory.sent) == 3
 
 
-def test_an_expired_lease_makes_the_first_unrecorded_row_uncertain_and_requeues_the_rest(
-    runtime: Runtime, memory: MemoryTransport
+@pytest.mark.parametrize(("policy", "in_flight"), [("keep", "uncertain"), ("resend", "deferred")])
+def test_a_dying_batch_makes_the_row_in_flight_uncertain_and_requeues_the_rest(
+    runtime: Runtime, memory: MemoryTransport, policy: str, in_flight: str
 ) -> None:
+    runtime.settings = runtime.settings.with_overrides(
+        sending=SendingSettings(batch_size=10, uncertain_policy=policy)
+    )
     batches = _send(runtime, _edition(runtime, 6))
 
     def die_after_two(message: OutgoingMessage) -> tuple[int, str]:
@@ -241,9 +245,11 @@ def test_an_expired_lease_makes_the_first_unrecorded_row_uncertain_and_requeues_
     memory.responder = die_after_two
     with pytest.raises(KeyboardInterrupt):
         run_batch(runtime, batches[0], lambda _: None)
-    statuses = {r.id: r.status for r in ledger_rows(runtime.sessions, 1)}
+    rows = {r.id: r for r in ledger_rows(runtime.sessions, 1)}
     # The batch gave its rows back itself: 3 may have gone, 4..6 never did.
-    assert statuses == {1: "sent", 2: "sent", 3: "uncertain", 4: "queued", 5: "queued", 6: "queued"}
+    statuses = {i: r.status for i, r in rows.items()}
+    assert statuses == {1: "sent", 2: "sent", 3: in_flight, 4: "queued", 5: "queued", 6: "queued"}
+    assert [i for i, r in rows.items() if r.in_doubt] == [3]
 
 
 def test_a_batch_run_twice_sends_nothing_twice(runtime: Runtime, memory: MemoryTransport) -> None:

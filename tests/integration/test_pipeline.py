@@ -155,13 +155,14 @@ def test_a_worker_killed_mid_batch_leaves_a_send_that_completes(
 
     assert wait_finished(pg_sessions, send_id, timeout=180) == "finished", worker.log()
     rows = ledger_rows(pg_sessions, send_id)
-    statuses = Counter(row.status for row in rows)
-    assert statuses["sent"] + statuses["uncertain"] == 1500
-    assert statuses["uncertain"] == 1  # the message in flight, and only that one
+    assert Counter(row.status for row in rows) == Counter({"sent": 1500})  # nobody lost
+    in_doubt = [row for row in rows if row.in_doubt]
+    assert len(in_doubt) == 1  # the message in flight, and only that one
     received = Counter(rcpt for m in smtpd.accepted for rcpt in m.rcpt_tos)
-    sent = {a for row, a in _addresses(pg_sessions, rows) if row.status == "sent"}
-    assert all(received[a] == 1 for a in sent)  # nobody sent twice, nobody marked sent lost
-    assert max(received.values()) == 1
+    addresses = dict((row.id, a) for row, a in _addresses(pg_sessions, rows))
+    twice = {a for a, n in received.items() if n > 1}
+    assert twice <= {addresses[in_doubt[0].id]}  # at most that one got a second copy
+    assert max(received.values()) <= 2
 
 
 def _addresses(sessions: sessionmaker[Session], rows: list) -> list:  # type: ignore[type-arg]
