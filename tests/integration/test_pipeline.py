@@ -22,7 +22,7 @@ from dispatcher.tasks import enqueue_batch
 from tests.smtpd import SmtpServer
 from tests.support.data import add_example_edition, add_subscribers, address, create_newsletter
 from tests.support.sending import (
-    claiming_pids,
+    kill_a_claiming_process,
     ledger_rows,
     start_send,
     wait_finished,
@@ -148,10 +148,7 @@ def test_a_worker_killed_mid_batch_leaves_a_send_that_completes(
     smtpd.delay("dot", 0.004, times=10_000)  # slow enough to be caught in the middle
     send_id = start_send(pg_sessions, edition_id, ("cronache",), 4, 200, enqueue_batch)
     assert wait_until(lambda: len(smtpd.accepted) > 300, timeout=60)
-    pids: set[int] = set()
-    assert wait_until(lambda: bool(pids.update(claiming_pids(pg_sessions)) or pids), timeout=30)
-
-    worker.kill(min(pids))  # a pool process in the middle of a batch
+    kill_a_claiming_process(worker, pg_sessions)  # a pool process in the middle of a batch
 
     assert wait_finished(pg_sessions, send_id, timeout=180) == "finished", worker.log()
     rows = ledger_rows(pg_sessions, send_id)

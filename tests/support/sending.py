@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dispatcher.models import Delivery, Send
 from dispatcher.sends import ledger, reconcile
 from subscribers.orm import utcnow
+from tests.support.worker import WorkerProcess
 
 
 def start_send(
@@ -67,3 +68,18 @@ def claiming_pids(sessions: sessionmaker[Session]) -> set[int]:
             select(Delivery.owner).where(Delivery.status == "sending").distinct()
         ).all()
     return {int(owner.split(":")[1]) for owner in owners if owner}
+
+
+def kill_a_claiming_process(worker: WorkerProcess, sessions: sessionmaker[Session]) -> int:
+    """SIGKILL a live pool process of ``worker`` that holds a claim right now."""
+    chosen: list[int] = []
+
+    def found() -> bool:
+        live = claiming_pids(sessions) & set(worker.children())
+        chosen[:] = sorted(live)[:1]
+        return bool(chosen)
+
+    if not wait_until(found, timeout=30, interval=0.02):
+        raise RuntimeError("no live pool process held a claim")
+    worker.kill(chosen[0])
+    return chosen[0]
