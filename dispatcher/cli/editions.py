@@ -1,20 +1,29 @@
-"""``dispatcher editions``: add, update and preview editions."""
+"""``dispatcher editions``: add, update, preview, list and approve editions."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from dispatcher import approvals, scheduling
 from dispatcher.cli.context import AppContext, handle_errors, pass_app
 from dispatcher.compose import preview
 from dispatcher.edition_store import add_edition, get_edition, read_source, update_edition
+from dispatcher.errors import StateError
+from dispatcher.models import Edition, User
+from dispatcher.users import audit, has_role
+from subscribers.models import MailingList
 from subscribers.tokens import Signer
+
+CLI_USER = "cli"  # who the audit log names when a command is not run --as someone
 
 
 @click.group("editions")
 def group() -> None:
-    """Add, update and preview editions."""
+    """Add, update, preview, list and approve editions."""
 
 
 @group.command("add")
@@ -26,6 +35,8 @@ def add(app: AppContext, file: Path) -> None:
     source = read_source(file)
     with app.transaction() as session:
         edition = add_edition(session, source, str(file), app.settings)
+        detail = {"number": edition.number, "source_name": str(file)}
+        audit(session, CLI_USER, "edition.add", "edition", edition.id, **detail)
     click.echo(edition.id)
 
 
@@ -35,10 +46,18 @@ def add(app: AppContext, file: Path) -> None:
 @pass_app
 @handle_errors
 def update(app: AppContext, edition_id: int, file: Path) -> None:
-    """Replace edition EDITION_ID with the content of FILE (compiled again)."""
+    """Replace edition EDITION_ID with the content of FILE (compiled again).
+
+    Refused while a send of the edition is scheduled or going out; a change
+    un-approves the edition.
+    """
     source = read_source(file)
     with app.transaction() as session:
+        scheduling.ensure_editable(session, edition_id)
+        previous = get_edition(session, edition_id).compiled_hash
         edition = update_edition(session, edition_id, source, str(file), app.settings)
+        detail = {"source_name": str(file), "previous_hash": previous}
+        audit(session, CLI_USER, "edition.update", "edition", edition_id, **detail)
     click.echo(f"edition {edition.id} updated ({edition.compiled_hash[:12]})")
 
 
@@ -66,6 +85,55 @@ def preview_command(app: AppContext, edition_id: int, out_dir: Path) -> None:
         f"{out_dir}/edition.html ({len(shown.html.encode()):,} bytes), "
         f"{out_dir}/edition.txt, {out_dir}/sample.eml ({len(shown.eml):,} bytes)"
     )
+
+
+@group.command("list")
+@click.option("--list", "slug", help="Only the editions of this newsletter.")
+@click.option("--limit", default=20, show_default=True, help="How many, the latest first.")
+@pass_app
+@handle_errors
+def list_command(app: AppContext, slug: str | None, limit: int) -> None:
+    """The latest editions with their state: draft, approved, scheduled, sending, sent."""
+    with app.transaction() as session:
+        query = select(Edition, MailingList.slug).join(MailingList)
+        if slug:
+            query = query.where(MailingList.slug == slug)
+        rows = session.execute(query.order_by(Edition.id.desc()).limit(limit)).all()
+        for edition, newsletter in rows:
+            approval = approvals.approval_of(session, edition)
+            state = approvals.edition_state(session, edition, approval)
+            lapsed = " (approval lapsed)" if approval.state == "outdated" else ""
+            click.echo(
+                f"{edition.id}\t{newsletter}\tn. {edition.number}\t{edition.issue_date}\t"
+                f"{state}{lapsed}\t{edition.subject}"
+            )
+    if not rows:
+        click.echo("no editions yet")
+
+
+@group.command("approve")
+@click.argument("edition_id", type=int)
+@click.option("--as", "username", help="The approver the audit log names (an approver user).")
+@pass_app
+@handle_errors
+def approve(app: AppContext, edition_id: int, username: str | None) -> None:
+    """Approve the current content of edition EDITION_ID, after its preflight checks.
+
+    Any later change to the edition or to its newsletter's settings lapses the approval.
+    """
+    with app.transaction() as session:
+        actor = _approver(session, username) if username else CLI_USER
+        done = approvals.approve(session, edition_id, actor, app.settings)
+    for check in done.preflight.warnings:
+        click.echo(f"warning: [{check.code}] {check.where}: {check.message}")
+    click.echo(f"edition {edition_id} approved by {actor} ({done.approval.current_hash[:12]})")
+
+
+def _approver(session: Session, username: str) -> str:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or user.disabled_at is not None or not has_role(user, "approver"):
+        raise StateError(f"{username!r} is not an active user with the approver role")
+    return user.username
 
 
 def register(cli: click.Group) -> None:

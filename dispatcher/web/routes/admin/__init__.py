@@ -1,9 +1,56 @@
-"""The admin routes (being written)."""
+"""The office's admin: editions, pictures, previews, proofs, approvals and schedules.
+
+Every ``/admin`` route needs a logged-in user, and changes need a role (editors
+write and send proofs, approvers approve and schedule, admins do everything); the
+routers come from :func:`dispatcher.web.auth.admin_router`, which also checks the
+CSRF token of every form. Pictures are served publicly from ``/images``.
+"""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
+from dispatcher.web.i18n import add_texts
+from dispatcher.web.routes.admin import (
+    approvals,
+    editions,
+    home,
+    images,
+    preview,
+    proofs,
+    schedule,
+)
+from dispatcher.web.routes.admin.common import RoleRouters, install_filters
+from dispatcher.web.routes.admin.texts import TEXTS
+
+__all__ = ["ROLE_ROUTERS", "install", "route_roles"]
+
+#: Every admin router with the roles its routes need (() means any logged-in user).
+ROLE_ROUTERS: RoleRouters = (
+    *home.ROUTERS,
+    *editions.ROUTERS,
+    *preview.ROUTERS,
+    *images.ROUTERS,
+    *proofs.ROUTERS,
+    *approvals.ROUTERS,
+    *schedule.ROUTERS,
+)
+
+
+def route_roles() -> dict[tuple[str, str], tuple[str, ...]]:
+    """``(method, path) -> roles`` for every admin route (the access tests use it)."""
+    found: dict[tuple[str, str], tuple[str, ...]] = {}
+    for roles, router in ROLE_ROUTERS:
+        for route in router.routes:
+            for method in getattr(route, "methods", ()):
+                found[(method, getattr(route, "path", ""))] = roles
+    return found
+
 
 def install(app: FastAPI) -> None:
-    """Add this module's routes to ``app``."""
+    """Add the admin's routes, its texts and template filters, and the public pictures."""
+    add_texts(TEXTS)
+    install_filters()
+    for _, router in ROLE_ROUTERS:
+        app.include_router(router)
+    app.include_router(images.public)

@@ -1,0 +1,253 @@
+"""Approval bound to content: an approver approves one hash, and any change un-approves.
+
+The approval hash covers everything an editor or the newsletter's settings decide
+about what recipients get: the subject, the compiled HTML, the plain text and the
+newsletter's settings (From, Reply-To, List-Id, masthead, footer). Per-recipient
+values are slot sentinels in the compiled output, so they are outside the hash by
+construction. It is computed the way :attr:`CompiledEdition.compiled_hash` is, but
+with the newsletter's settings as they are *now*: right after an edition is
+compiled the two are equal; after an edit, or after the newsletter's settings
+change, the stored ``approved_hash`` no longer matches and the edition is no
+longer approved. Nothing has to remember to revoke anything.
+
+Preflight (:mod:`dispatcher.preflight`) runs before an approval: its errors block
+it, its warnings do not. Services take a session and never commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import hashlib
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dispatcher.config import Settings
+from dispatcher.edition_store import get_edition, newsletter_of
+from dispatcher.errors import StateError
+from dispatcher.models import Edition, Send, SendState
+from dispatcher.render import canonical_json
+from dispatcher.users import audit
+from subscribers.orm import utcnow
+
+
+class NotApprovedError(StateError):
+    """The edition's current content is not the approved one (or was never approved)."""
+
+
+class ApprovalMismatchError(StateError):
+    """The edition changed between the moment it was shown and the approval."""
+
+
+class PreflightFailedError(StateError):
+    """Preflight found errors: the edition cannot be approved (or sent unapproved)."""
+
+    def __init__(self, edition_id: int, summary: PreflightSummary) -> None:
+        problems = "; ".join(f"{c.where}: {c.message}" for c in summary.errors)
+        super().__init__(f"edition {edition_id} fails its preflight checks: {problems}")
+        self.summary = summary
+
+
+@dataclass(frozen=True)
+class Check:
+    """One preflight finding, copied from the preflight report."""
+
+    code: str
+    message: str
+    where: str
+
+
+@dataclass(frozen=True)
+class PreflightSummary:
+    """What preflight said; ``available`` is False while the preflight module is missing."""
+
+    errors: tuple[Check, ...] = ()
+    warnings: tuple[Check, ...] = ()
+    available: bool = True
+
+
+class ApprovalState(enum.StrEnum):
+    NONE = "none"  # never approved
+    CURRENT = "current"  # approved, and the content is still the approved one
+    OUTDATED = "outdated"  # approved once, changed since: no longer approved
+
+
+@dataclass(frozen=True)
+class Approval:
+    """An edition's approval as it stands now."""
+
+    state: ApprovalState
+    current_hash: str
+    approved_hash: str | None
+    approved_by: str | None
+    approved_at: dt.datetime | None
+
+    @property
+    def approved(self) -> bool:
+        return self.state is ApprovalState.CURRENT
+
+
+@dataclass(frozen=True)
+class Approved:
+    """What :func:`approve` did: the approval, and the preflight's warnings it passed."""
+
+    approval: Approval
+    preflight: PreflightSummary
+
+
+class EditionState(enum.StrEnum):
+    """Where an edition stands, for lists and badges."""
+
+    DRAFT = "draft"  # not approved, or changed since its approval
+    APPROVED = "approved"  # approved, no send yet
+    SCHEDULED = "scheduled"  # a send waits for its time
+    SENDING = "sending"  # a send is running or paused
+    SENT = "sent"  # a send finished
+
+
+def approval_hash(session: Session, edition: Edition) -> str:
+    """The sha256 hex digest an approval binds to (see the module docstring).
+
+    :raises ContentError: if the newsletter has no usable settings
+    """
+    _, newsletter = newsletter_of(session, edition)
+    settings_json = canonical_json(newsletter.to_dict())
+    return _digest(edition.subject, edition.html, edition.text, settings_json)
+
+
+def approval_of(session: Session, edition: Edition) -> Approval:
+    """The approval of ``edition`` as it stands now."""
+    current = approval_hash(session, edition)
+    if edition.approved_hash is None:
+        state = ApprovalState.NONE
+    elif edition.approved_hash == current:
+        state = ApprovalState.CURRENT
+    else:
+        state = ApprovalState.OUTDATED
+    return Approval(state, current, edition.approved_hash, edition.approved_by, edition.approved_at)
+
+
+def is_approved(session: Session, edition_id: int) -> bool:
+    """:raises NotFoundError: if there is no such edition"""
+    return approval_of(session, get_edition(session, edition_id)).approved
+
+
+def require_approved(session: Session, edition_id: int) -> None:
+    """:raises NotApprovedError: unless the edition's current content is the approved one"""
+    approval = approval_of(session, get_edition(session, edition_id))
+    if approval.state is ApprovalState.NONE:
+        raise NotApprovedError(f"edition {edition_id} is not approved: an approver must approve it")
+    if approval.state is ApprovalState.OUTDATED:
+        raise NotApprovedError(
+            f"edition {edition_id} changed after {approval.approved_by} approved it: "
+            "it must be approved again"
+        )
+
+
+def approve(
+    session: Session,
+    edition_id: int,
+    actor: str,
+    settings: Settings,
+    *,
+    expected_hash: str | None = None,
+) -> Approved:
+    """Approve the edition's current content, after its preflight.
+
+    :param expected_hash: the hash the approver was shown; the approval is refused
+        if the content changed since (None approves whatever is current: the CLI)
+    :raises NotFoundError: if there is no such edition
+    :raises ApprovalMismatchError: if ``expected_hash`` is not the current hash
+    :raises PreflightFailedError: if preflight finds errors
+    """
+    edition = get_edition(session, edition_id)
+    current = approval_hash(session, edition)
+    if expected_hash is not None and expected_hash != current:
+        raise ApprovalMismatchError(
+            f"edition {edition_id} changed while you were looking at it: check it again"
+        )
+    summary = require_clean_preflight(session, edition_id, settings)
+    edition.approved_hash, edition.approved_by, edition.approved_at = current, actor, utcnow()
+    detail = {
+        "hash": current,
+        "warnings": [c.code for c in summary.warnings],
+        "preflight": summary.available,
+    }
+    audit(session, actor, "edition.approve", "edition", edition_id, **detail)
+    return Approved(approval_of(session, edition), summary)
+
+
+def revoke(session: Session, edition_id: int, actor: str) -> None:
+    """Withdraw an edition's approval by hand.
+
+    :raises NotFoundError: if there is no such edition
+    """
+    edition = get_edition(session, edition_id)
+    previous = edition.approved_hash
+    edition.approved_hash = edition.approved_by = edition.approved_at = None
+    audit(session, actor, "edition.revoke", "edition", edition_id, hash=previous)
+
+
+def run_preflight(session: Session, edition_id: int, settings: Settings) -> PreflightSummary:
+    """Run :func:`dispatcher.preflight.run_preflight` and copy its findings.
+
+    The preflight package is written alongside this module; until it exists the
+    summary says it is not available, and nothing is blocked on its account.
+    """
+    try:
+        module = importlib.import_module("dispatcher.preflight")
+    except ModuleNotFoundError as exc:
+        if exc.name != "dispatcher.preflight":
+            raise
+        return PreflightSummary(available=False)
+    runner = getattr(module, "run_preflight", None)  # a half-written package has none yet
+    if runner is None:
+        return PreflightSummary(available=False)
+    report = runner(session, edition_id, settings)
+    return PreflightSummary(
+        errors=tuple(_check(f) for f in report.errors),
+        warnings=tuple(_check(f) for f in report.warnings),
+    )
+
+
+def require_clean_preflight(
+    session: Session, edition_id: int, settings: Settings
+) -> PreflightSummary:
+    """:raises PreflightFailedError: if preflight finds errors (warnings pass)"""
+    summary = run_preflight(session, edition_id, settings)
+    if summary.errors:
+        raise PreflightFailedError(edition_id, summary)
+    return summary
+
+
+def edition_state(session: Session, edition: Edition, approval: Approval) -> EditionState:
+    """Where ``edition`` stands: its most advanced send, else its approval."""
+    states = set(
+        session.scalars(select(Send.state).where(Send.edition_id == edition.id).distinct())
+    )
+    if SendState.FINISHED.value in states:
+        return EditionState.SENT
+    if states & {SendState.RUNNING.value, SendState.PAUSED.value}:
+        return EditionState.SENDING
+    if SendState.SCHEDULED.value in states:
+        return EditionState.SCHEDULED
+    return EditionState.APPROVED if approval.approved else EditionState.DRAFT
+
+
+def _check(finding: Any) -> Check:
+    return Check(str(finding.code), str(finding.message), str(finding.where))
+
+
+def _digest(*parts: str) -> str:
+    # The construction of the renderer's compiled_hash (each part length-prefixed, so
+    # text moved from one part to the next changes the digest); a test checks they agree.
+    digest = hashlib.sha256()
+    for part in parts:
+        data = part.encode("utf-8")
+        digest.update(len(data).to_bytes(8, "big"))
+        digest.update(data)
+    return digest.hexdigest()

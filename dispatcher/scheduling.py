@@ -1,0 +1,308 @@
+"""When sends go out: local times, weekly slots, and changes to a send still waiting.
+
+The office thinks in Europe/Rome wall-clock time ("Friday at 10:00"); the database
+keeps UTC. A newsletter's weekly slot is stored as a local weekday, time and zone,
+never as a UTC instant, so it stays at 10:00 local across the change to and from
+summer time. Nothing here starts a send: the beat's reconciler does that when
+``scheduled_at`` has passed, through a conditional state change
+(:func:`dispatcher.sends.ledger.start_send`).
+
+Services take a session and never commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from dispatcher import approvals
+from dispatcher.config import Settings
+from dispatcher.errors import NotFoundError, StateError
+from dispatcher.models import Send, SendState
+from dispatcher.sends import ledger
+from dispatcher.users import audit
+from subscribers.models import MailingList
+from subscribers.service import get_list
+
+#: Only approved editions may be scheduled. A one-person office may turn this off;
+#: until Settings has a ``require_approval`` field, this constant is the default.
+REQUIRE_APPROVAL = True
+DEFAULT_ZONE = "Europe/Rome"
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+#: A time this far in the past still counts as "now" (the form took a while to submit).
+PAST_TOLERANCE = dt.timedelta(minutes=2)
+#: Sends that have not left yet: an edition with one of these cannot be edited.
+PENDING_STATES = (SendState.SCHEDULED.value, SendState.RUNNING.value, SendState.PAUSED.value)
+
+
+class TimeInPastError(StateError):
+    """A send cannot be scheduled for a time that has already gone."""
+
+
+class NotScheduledError(StateError):
+    """The send has already started (or was cancelled): its time can no longer change."""
+
+
+class EditionLockedError(StateError):
+    """The edition has a send waiting or going out: unschedule it before editing."""
+
+
+def approval_required(settings: Settings) -> bool:
+    """Whether only approved editions may be scheduled.
+
+    Reads ``settings.require_approval`` once the lead adds it; the demo runs as a
+    one-person office, so it never needs an approver.
+    """
+    if settings.demo:
+        return False
+    return bool(getattr(settings, "require_approval", REQUIRE_APPROVAL))
+
+
+def zone_of(name: str) -> ZoneInfo:
+    """:raises ValueError: if ``name`` is not an IANA time zone"""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r}") from exc
+
+
+def parse_local(text: str, zone: str = DEFAULT_ZONE) -> dt.datetime:
+    """``YYYY-MM-DD HH:MM`` (or the browser's ``YYYY-MM-DDTHH:MM``) in ``zone``, as UTC.
+
+    :raises ValueError: naming the expected format
+    """
+    cleaned = text.strip().replace("T", " ")
+    try:
+        naive = dt.datetime.strptime(cleaned, "%Y-%m-%d %H:%M")
+    except ValueError as exc:
+        raise ValueError(f'{text!r} is not a date and time: use "YYYY-MM-DD HH:MM"') from exc
+    return local_to_utc(naive.date(), naive.time(), zone)
+
+
+def local_to_utc(day: dt.date, at: dt.time, zone: str) -> dt.datetime:
+    """The UTC instant of a wall-clock time.
+
+    A time skipped when clocks go forward (02:30 on the last Sunday of March) is
+    read with the offset before the change, i.e. it lands one hour later on the
+    clock (03:30); a time that happens twice in October is its first occurrence.
+    Both are zoneinfo's ``fold=0`` reading.
+    """
+    local = dt.datetime.combine(day, at, tzinfo=zone_of(zone))
+    return local.astimezone(dt.UTC)
+
+
+def to_local(when: dt.datetime, zone: str = DEFAULT_ZONE) -> dt.datetime:
+    """A stored instant on the wall clock of ``zone`` (naive values are taken as UTC)."""
+    aware = when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+    return aware.astimezone(zone_of(zone))
+
+
+def parse_weekday(text: str) -> int:
+    """``mon``..``sun`` (or full English names, or 0-6) as 0 = Monday.
+
+    :raises ValueError: for anything else
+    """
+    word = text.strip().lower()
+    if word.isdigit() and 0 <= int(word) <= 6:
+        return int(word)
+    if word[:3] in WEEKDAYS and len(word) >= 3:
+        return WEEKDAYS.index(word[:3])
+    raise ValueError(f"{text!r} is not a weekday: use {', '.join(WEEKDAYS)}")
+
+
+def parse_clock(text: str) -> dt.time:
+    """``HH:MM`` as a time of day.
+
+    :raises ValueError: for anything else
+    """
+    try:
+        return dt.datetime.strptime(text.strip(), "%H:%M").time()
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not a time of day: use HH:MM") from exc
+
+
+def next_occurrence(weekday: int, at: dt.time, zone: str, after: dt.datetime) -> dt.datetime:
+    """The first ``weekday`` at ``at`` local time strictly after ``after``, in UTC.
+
+    The local date is stepped in days and each candidate converted on its own, so
+    the slot keeps its wall-clock time whatever the UTC offset of that day.
+    """
+    local_now = to_local(after, zone)
+    day = local_now.date() + dt.timedelta(days=(weekday - local_now.weekday()) % 7)
+    candidate = local_to_utc(day, at, zone)
+    if candidate <= after:
+        candidate = local_to_utc(day + dt.timedelta(days=7), at, zone)
+    return candidate
+
+
+def proposed_time(mailing_list: MailingList, now: dt.datetime) -> dt.datetime | None:
+    """The next occurrence of a newsletter's weekly slot, or None if it has none."""
+    if mailing_list.weekly_weekday is None or not mailing_list.weekly_time:
+        return None
+    at = parse_clock(mailing_list.weekly_time)
+    zone = mailing_list.timezone or DEFAULT_ZONE
+    return next_occurrence(mailing_list.weekly_weekday, at, zone, now)
+
+
+def set_weekly_slot(
+    session: Session,
+    slug: str,
+    slot: tuple[int, dt.time] | None,
+    actor: str,
+    zone: str = DEFAULT_ZONE,
+) -> MailingList:
+    """Set (or with ``slot=None`` clear) a newsletter's weekly slot.
+
+    :raises UnknownListError: if there is no such list
+    :raises ValueError: if the zone is unknown
+    """
+    zone_of(zone)
+    mailing_list = get_list(session, slug)
+    weekday, at = slot if slot is not None else (None, None)
+    mailing_list.weekly_weekday = weekday
+    mailing_list.weekly_time = at.strftime("%H:%M") if at is not None else None
+    mailing_list.timezone = zone
+    detail = {"weekday": weekday, "time": mailing_list.weekly_time, "zone": zone}
+    audit(session, actor, "list.slot", "list", mailing_list.id, **detail)
+    return mailing_list
+
+
+def schedule_send(
+    session: Session,
+    edition_id: int,
+    list_slugs: Sequence[str],
+    when: dt.datetime,
+    *,
+    actor: str,
+    settings: Settings,
+    now: dt.datetime,
+    again: bool = False,
+) -> Send:
+    """Schedule an edition to one or more lists at ``when`` (UTC; ``now`` to start at once).
+
+    :raises TimeInPastError: if ``when`` has gone
+    :raises NotApprovedError: if approval is required and the edition's current
+        content is not the approved one
+    :raises NotFoundError: if the edition or a list does not exist
+    :raises StateError: if a list already had the edition and ``again`` is not set
+    """
+    _refuse_past(when, now)
+    check_sendable(session, edition_id, settings)
+    send = ledger.create_send(session, edition_id, list_slugs, max(when, now), again=again)
+    send.created_by = actor
+    detail = {
+        "edition_id": edition_id,
+        "lists": list(list_slugs),
+        "scheduled_at": send.scheduled_at.isoformat(),
+        "again": again,
+    }
+    audit(session, actor, "send.schedule", "send", send.id, **detail)
+    return send
+
+
+def reschedule_send(
+    session: Session,
+    send_id: int,
+    when: dt.datetime,
+    *,
+    actor: str,
+    settings: Settings,
+    now: dt.datetime,
+) -> Send:
+    """Move a send that has not started to another time.
+
+    The change is one conditional UPDATE (``WHERE state = 'scheduled'``), so it
+    cannot race the beat starting the send: one of the two wins.
+
+    :raises NotScheduledError: if the send has started, finished or was cancelled
+    :raises NotApprovedError: if the edition changed since it was approved
+    :raises TimeInPastError: if ``when`` has gone
+    """
+    _refuse_past(when, now)
+    send = _get_send(session, send_id)
+    check_sendable(session, send.edition_id, settings)
+    previous = send.scheduled_at
+    _change_scheduled(session, send_id, scheduled_at=max(when, now))
+    detail = {"previous": previous.isoformat(), "scheduled_at": max(when, now).isoformat()}
+    audit(session, actor, "send.reschedule", "send", send_id, **detail)
+    return send
+
+
+def unschedule_send(session: Session, send_id: int, *, actor: str) -> Send:
+    """Cancel a send before it starts (no ledger is written for it).
+
+    :raises NotScheduledError: if the send has already started or was cancelled
+    """
+    send = _get_send(session, send_id)
+    reason = f"unscheduled by {actor}"
+    _change_scheduled(session, send_id, state=SendState.CANCELLED.value, state_reason=reason)
+    audit(session, actor, "send.unschedule", "send", send_id, edition_id=send.edition_id)
+    return send
+
+
+def check_sendable(session: Session, edition_id: int, settings: Settings) -> None:
+    """Refuse an edition whose current content is not approved, when approval is required.
+
+    Called when a send is scheduled or moved: an edition edited, or whose
+    newsletter settings changed, since its approval is refused here.
+    """
+    if approval_required(settings):
+        approvals.require_approved(session, edition_id)
+
+
+def ensure_editable(session: Session, edition_id: int) -> None:
+    """Refuse to change an edition while one of its sends waits or goes out.
+
+    A scheduled send goes out when its time comes; changing its content then
+    would send something nobody approved.
+
+    :raises EditionLockedError: naming the send
+    """
+    waiting = session.scalar(
+        select(Send.id).where(Send.edition_id == edition_id, Send.state.in_(PENDING_STATES))
+    )
+    if waiting is not None:
+        raise EditionLockedError(
+            f"edition {edition_id} has send {waiting} scheduled or in progress: "
+            "unschedule it before changing the edition"
+        )
+
+
+def upcoming_sends(session: Session, limit: int = 20) -> list[Send]:
+    """Sends still waiting for their time, the next to go first."""
+    query = select(Send).where(Send.state == SendState.SCHEDULED.value)
+    return list(session.scalars(query.order_by(Send.scheduled_at, Send.id).limit(limit)))
+
+
+def recent_sends(session: Session, limit: int = 10) -> list[Send]:
+    """Sends that have started (or were cancelled), the latest first."""
+    query = select(Send).where(Send.state != SendState.SCHEDULED.value)
+    return list(session.scalars(query.order_by(Send.id.desc()).limit(limit)))
+
+
+def _change_scheduled(session: Session, send_id: int, **values: object) -> None:
+    changed = session.execute(
+        update(Send)
+        .where(Send.id == send_id, Send.state == SendState.SCHEDULED.value)
+        .values(**values)
+    )
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        state = session.scalar(select(Send.state).where(Send.id == send_id))
+        raise NotScheduledError(f"send {send_id} is {state}: only a scheduled send can change")
+
+
+def _get_send(session: Session, send_id: int) -> Send:
+    send = session.get(Send, send_id)
+    if send is None:
+        raise NotFoundError(f"no send with id {send_id}")
+    return send
+
+
+def _refuse_past(when: dt.datetime, now: dt.datetime) -> None:
+    if when < now - PAST_TOLERANCE:
+        shown = to_local(when).strftime("%Y-%m-%d %H:%M")
+        raise TimeInPastError(f"{shown} ({DEFAULT_ZONE}) has already gone: choose a later time")

@@ -1,0 +1,51 @@
+"""Approving an edition in the browser: the approver approves the hash they were shown."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Form, Request
+from fastapi.responses import Response
+
+from dispatcher import approvals
+from dispatcher.errors import DispatcherError
+from dispatcher.web.routes.admin.common import (
+    APPROVE,
+    RoleRouters,
+    actor,
+    attempt,
+    flash,
+    office_router,
+    see_other,
+)
+from dispatcher.web.routes.admin.editions import edition_page
+from dispatcher.web.state import DbSession, State
+
+approver = office_router(APPROVE)
+ROUTERS: RoleRouters = ((APPROVE, approver),)
+
+
+@approver.post("/editions/{edition_id}/approve")
+def approve(
+    request: Request,
+    session: DbSession,
+    state: State,
+    edition_id: int,
+    content_hash: Annotated[str, Form(alias="hash")],
+) -> Response:
+    try:
+        with attempt(session):
+            approvals.approve(
+                session, edition_id, actor(request), state.settings, expected_hash=content_hash
+            )
+    except DispatcherError as exc:
+        return edition_page(request, session, state, edition_id, exc)
+    flash(request, "flash.approved", hash=content_hash[:12])
+    return see_other(f"/admin/editions/{edition_id}")
+
+
+@approver.post("/editions/{edition_id}/revoke")
+def revoke(request: Request, session: DbSession, edition_id: int) -> Response:
+    approvals.revoke(session, edition_id, actor(request))
+    flash(request, "flash.revoked")
+    return see_other(f"/admin/editions/{edition_id}")

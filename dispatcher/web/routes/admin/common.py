@@ -1,0 +1,142 @@
+"""What the admin's pages share: routers by role, the acting user, flashes, times, errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.orm import Session
+
+from dispatcher.approvals import (
+    ApprovalMismatchError,
+    NotApprovedError,
+    PreflightFailedError,
+)
+from dispatcher.errors import EditionFileError
+from dispatcher.images import ImageError
+from dispatcher.models import User
+from dispatcher.proofs import ProofError
+from dispatcher.scheduling import (
+    DEFAULT_ZONE,
+    EditionLockedError,
+    NotScheduledError,
+    TimeInPastError,
+    to_local,
+)
+from dispatcher.users import has_role
+from dispatcher.web.auth import admin_router
+from dispatcher.web.templating import environment, render
+
+#: Reading the admin needs only a login; changing things needs one of these roles.
+VIEW: tuple[str, ...] = ()
+EDIT = ("editor",)
+APPROVE = ("approver",)
+
+#: Each module's routers with the roles they need (the access tests read this).
+RoleRouters = tuple[tuple[tuple[str, ...], APIRouter], ...]
+
+# Errors with an Italian/English explanation; anything else shows its own message.
+_EXPLAINED: tuple[tuple[type[Exception], str], ...] = (
+    (NotApprovedError, "problem.not_approved"),
+    (ApprovalMismatchError, "problem.changed"),
+    (PreflightFailedError, "problem.preflight"),
+    (TimeInPastError, "problem.past"),
+    (NotScheduledError, "problem.not_scheduled"),
+    (EditionLockedError, "problem.locked"),
+    (EditionFileError, "problem.edition_file"),
+    (ImageError, "problem.image"),
+    (ProofError, "problem.proof"),
+)
+
+
+def office_router(roles: tuple[str, ...]) -> APIRouter:
+    """An ``/admin`` router: login (with ``roles``) and CSRF on every route."""
+    return admin_router("/admin", roles=roles)
+
+
+def acting_user(request: Request) -> User:
+    """The logged-in user; the router's dependency has already checked there is one."""
+    user: User = request.state.user
+    return user
+
+
+def actor(request: Request) -> str:
+    """The name the audit log records for this request."""
+    return acting_user(request).username
+
+
+def may(request: Request, roles: tuple[str, ...]) -> bool:
+    """Whether the user may use the routes needing ``roles`` (to show or hide buttons)."""
+    return has_role(acting_user(request), *roles)
+
+
+def flash(request: Request, key: str, **values: Any) -> None:
+    """A message for the next page (kept in the signed session cookie, so keep it short)."""
+    request.session.setdefault("flash", []).append({"key": key, "values": values})
+
+
+def take_flashes(request: Request) -> list[dict[str, Any]]:
+    flashes: list[dict[str, Any]] = request.session.pop("flash", [])
+    return flashes
+
+
+def see_other(url: str) -> RedirectResponse:
+    """Post/redirect/get: a form's success leads to a page that a reload cannot repost."""
+    return RedirectResponse(url, status_code=303)
+
+
+def problem(exc: Exception) -> dict[str, str]:
+    """An error for a page: a translated explanation key and the error's own words."""
+    key = next((k for kind, k in _EXPLAINED if isinstance(exc, kind)), "problem.other")
+    return {"key": key, "detail": str(exc)}
+
+
+@contextmanager
+def attempt(session: Session) -> Iterator[None]:
+    """Run a service in a savepoint, so that a failure undoes its half-made changes.
+
+    The request's transaction still commits what came before (and the audit log).
+    """
+    with session.begin_nested():
+        yield
+
+
+def local_time(value: dt.datetime | None, pattern: str = "%d/%m/%Y %H:%M") -> str:
+    """A stored UTC time on the office's clock (Europe/Rome), for pages."""
+    if value is None:
+        return ""
+    return to_local(value, DEFAULT_ZONE).strftime(pattern)
+
+
+def local_input(value: dt.datetime | None) -> str:
+    """The value of a ``datetime-local`` field for a stored UTC time."""
+    return local_time(value, "%Y-%m-%dT%H:%M")
+
+
+def install_filters() -> None:
+    """Template filters the admin's pages use (idempotent)."""
+    env = environment()
+    env.filters["local"] = local_time
+    env.filters["local_input"] = local_input
+
+
+def page(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """Render an admin page with its flashes and what the user may do."""
+    values = {
+        "flashes": take_flashes(request),
+        "can_edit": may(request, EDIT),
+        "can_approve": may(request, APPROVE),
+        "problem": None,
+        **(context or {}),
+    }
+    return render(request, f"admin/{template}", values, status_code=status_code)

@@ -1,0 +1,239 @@
+"""Editions in the browser: upload or edit the Markdown source, and each edition's page.
+
+A wrong file is shown again with its error next to it: the message names the
+file, line and field (:class:`~dispatcher.errors.EditionFileError`), and the lines
+around the one at fault are shown with it highlighted.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import File, Form, Request, UploadFile
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from dispatcher import approvals, scheduling
+from dispatcher.approvals import PreflightSummary, approval_of, edition_state
+from dispatcher.edition_store import add_edition, get_edition, update_edition
+from dispatcher.errors import DispatcherError, EditionFileError, StateError
+from dispatcher.images import recent_images
+from dispatcher.models import Edition, Send, SendList
+from dispatcher.users import audit
+from dispatcher.web.routes.admin.common import (
+    EDIT,
+    VIEW,
+    RoleRouters,
+    actor,
+    attempt,
+    flash,
+    office_router,
+    page,
+    problem,
+    see_other,
+)
+from dispatcher.web.state import DbSession, State, WebState
+from subscribers.errors import SubscribersError
+from subscribers.models import MailingList
+from subscribers.orm import utcnow
+from subscribers.service import all_lists
+
+viewer = office_router(VIEW)
+editor = office_router(EDIT)
+ROUTERS: RoleRouters = ((VIEW, viewer), (EDIT, editor))
+
+MAX_SOURCE_BYTES = 1024 * 1024
+NEW_SOURCE_NAME = "edizione.md"
+EXCERPT_LINES = 3  # shown on each side of the line at fault
+PREFLIGHT_SECONDS = 300  # a report is reused this long for unchanged content
+_PREFLIGHT_CACHE = "admin.preflight"
+
+UploadField = Annotated[UploadFile | None, File()]
+SourceField = Annotated[str, Form()]
+
+
+@dataclass(frozen=True)
+class SendRow:
+    send: Send
+    lists: tuple[str, ...]
+
+
+@viewer.get("/editions/new")
+def new_edition(request: Request) -> Response:
+    return source_page(request, None, "", NEW_SOURCE_NAME)
+
+
+@editor.post("/editions")
+def upload_edition(
+    request: Request,
+    session: DbSession,
+    state: State,
+    file: UploadField = None,
+    source: SourceField = "",
+) -> Response:
+    text, name = source, NEW_SOURCE_NAME
+    try:
+        text, name = read_source_field(file, source, NEW_SOURCE_NAME)
+        with attempt(session):
+            edition = add_edition(session, text, name, state.settings)
+    except (DispatcherError, SubscribersError) as exc:
+        return source_page(request, None, text, name, exc)
+    detail = {"number": edition.number, "source_name": name, "compiled_hash": edition.compiled_hash}
+    audit(session, actor(request), "edition.add", "edition", edition.id, **detail)
+    flash(request, "flash.added", number=edition.number)
+    return see_other(f"/admin/editions/{edition.id}")
+
+
+@viewer.get("/editions/{edition_id}")
+def edition_view(request: Request, session: DbSession, state: State, edition_id: int) -> Response:
+    return edition_page(request, session, state, edition_id)
+
+
+@viewer.get("/editions/{edition_id}/source")
+def edit_form(request: Request, session: DbSession, edition_id: int) -> Response:
+    edition = get_edition(session, edition_id)
+    return source_page(request, edition, edition.source, edition.source_name)
+
+
+@editor.post("/editions/{edition_id}/source")
+def save_source(
+    request: Request,
+    session: DbSession,
+    state: State,
+    edition_id: int,
+    file: UploadField = None,
+    source: SourceField = "",
+) -> Response:
+    edition = get_edition(session, edition_id)
+    text, name, before = source, edition.source_name, edition.compiled_hash
+    try:
+        text, name = read_source_field(file, source, edition.source_name)
+        with attempt(session):
+            scheduling.ensure_editable(session, edition_id)
+            update_edition(session, edition_id, text, name, state.settings)
+    except (DispatcherError, SubscribersError) as exc:
+        return source_page(request, edition, text, name, exc)
+    except IntegrityError:  # update_edition does not check that the new number is free
+        taken = StateError(f"{name}: another edition of this newsletter has that number")
+        return source_page(request, edition, text, name, taken)
+    detail = {"source_name": name, "previous_hash": before, "compiled_hash": edition.compiled_hash}
+    audit(session, actor(request), "edition.update", "edition", edition_id, **detail)
+    changed = before != edition.compiled_hash
+    flash(request, "flash.saved_unapproved" if changed and edition.approved_hash else "flash.saved")
+    return see_other(f"/admin/editions/{edition_id}")
+
+
+def read_source_field(file: UploadFile | None, typed: str, default_name: str) -> tuple[str, str]:
+    """The edition text from an uploaded file, else from the textarea.
+
+    :raises EditionFileError: if it is empty, too big or not UTF-8
+    """
+    if file is None or not file.filename:
+        if not typed.strip():
+            raise EditionFileError(default_name, None, None, "is empty: paste or upload a file")
+        return typed.replace("\r\n", "\n"), default_name  # browsers send CRLF
+    name = file.filename.replace("\\", "/").rsplit("/", 1)[-1]
+    data = file.file.read(MAX_SOURCE_BYTES + 1)
+    if len(data) > MAX_SOURCE_BYTES:
+        raise EditionFileError(name, None, None, "is larger than 1 MB")
+    try:
+        return data.decode("utf-8-sig").replace("\r\n", "\n"), name
+    except UnicodeDecodeError as exc:
+        raise EditionFileError(name, None, None, "is not UTF-8 text") from exc
+
+
+def source_page(
+    request: Request,
+    edition: Edition | None,
+    source: str,
+    source_name: str,
+    error: Exception | None = None,
+) -> Response:
+    """The upload/edit form, with the error and the lines around it when there is one."""
+    line = error.line if isinstance(error, EditionFileError) else None
+    context = {
+        "edition": edition,
+        "source": source,
+        "source_name": source_name,
+        "problem": problem(error) if error else None,
+        "error_line": line,
+        "excerpt": excerpt(source, line) if line else [],
+    }
+    return page(request, "source.html", context, status_code=400 if error else 200)
+
+
+def excerpt(source: str, line: int) -> list[tuple[int, str]]:
+    """The numbered lines around ``line`` (1-based)."""
+    lines = source.split("\n")
+    first = max(1, line - EXCERPT_LINES)
+    last = min(len(lines), line + EXCERPT_LINES)
+    return [(number, lines[number - 1]) for number in range(first, last + 1)]
+
+
+def edition_page(
+    request: Request,
+    session: Session,
+    state: WebState,
+    edition_id: int,
+    error: Exception | None = None,
+    **extra: Any,
+) -> Response:
+    """An edition's page: approval, preflight, proofs, schedule, sends and images."""
+    edition = get_edition(session, edition_id)
+    newsletter = session.get_one(MailingList, edition.list_id)
+    approval = approval_of(session, edition)
+    context = {
+        "edition": edition,
+        "newsletter": newsletter,
+        "approval": approval,
+        "state": edition_state(session, edition, approval),
+        "preflight": cached_preflight(session, state, edition, approval.current_hash),
+        "sends": send_rows(session, edition_id),
+        "images": recent_images(session, edition_id),
+        "lists": all_lists(session),
+        "proposed": scheduling.proposed_time(newsletter, utcnow()),
+        "require_approval": scheduling.approval_required(state.settings),
+        "public_url": state.settings.public_url,
+        "problem": problem(error) if error else None,
+        **extra,
+    }
+    return page(request, "edition.html", context, status_code=409 if error else 200)
+
+
+def cached_preflight(
+    session: Session, state: WebState, edition: Edition, content_hash: str
+) -> PreflightSummary:
+    """Preflight of the edition's current content, reused for a few minutes.
+
+    Keyed by the approval hash, so any change to the content or the newsletter's
+    settings gets a fresh report; the checks may run external programs.
+    """
+    cache: dict[str, tuple[float, PreflightSummary]]
+    cache = state.extras.setdefault(_PREFLIGHT_CACHE, {})  # type: ignore[assignment]
+    hit = cache.get(content_hash)
+    if hit is not None and time.monotonic() - hit[0] < PREFLIGHT_SECONDS:
+        return hit[1]
+    summary = approvals.run_preflight(session, edition.id, state.settings)
+    if len(cache) > 64:
+        cache.clear()
+    cache[content_hash] = (time.monotonic(), summary)
+    return summary
+
+
+def send_rows(session: Session, edition_id: int) -> list[SendRow]:
+    sends = session.scalars(select(Send).where(Send.edition_id == edition_id).order_by(Send.id))
+    return [SendRow(send, list_slugs(session, send.id)) for send in sends]
+
+
+def list_slugs(session: Session, send_id: int) -> tuple[str, ...]:
+    query = (
+        select(MailingList.slug)
+        .join(SendList, SendList.list_id == MailingList.id)
+        .where(SendList.send_id == send_id)
+        .order_by(MailingList.slug)
+    )
+    return tuple(session.scalars(query))

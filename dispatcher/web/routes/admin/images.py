@@ -1,0 +1,104 @@
+"""Pictures: uploaded by editors, listed with their public address, served to everyone.
+
+``/images/{id}/{filename}`` needs no login: mail clients fetch it. The bytes never
+change for an id, so it is cached for a year; the content type is the one read
+from the file's header at upload, and ``nosniff`` stops browsers guessing another.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from dispatcher.errors import DispatcherError, NotFoundError
+from dispatcher.images import (
+    MAX_IMAGE_BYTES,
+    ImageError,
+    get_image,
+    public_path,
+    recent_images,
+    store_image,
+)
+from dispatcher.web.routes.admin.common import (
+    EDIT,
+    VIEW,
+    RoleRouters,
+    actor,
+    attempt,
+    flash,
+    office_router,
+    page,
+    problem,
+    see_other,
+)
+from dispatcher.web.routes.admin.editions import edition_page
+from dispatcher.web.state import DbSession, State, WebState
+
+viewer = office_router(VIEW)
+editor = office_router(EDIT)
+ROUTERS: RoleRouters = ((VIEW, viewer), (EDIT, editor))
+#: The public route, outside the admin: no login, no CSRF (it only reads).
+public = APIRouter(include_in_schema=False)
+
+CACHE_FOREVER = "public, max-age=31536000, immutable"
+
+
+@viewer.get("/images")
+def images_page(request: Request, session: DbSession, state: State) -> Response:
+    return _images_page(request, session, state)
+
+
+@editor.post("/images")
+def upload_image(
+    request: Request,
+    session: DbSession,
+    state: State,
+    file: Annotated[UploadFile | None, File()] = None,
+    alt: Annotated[str, Form()] = "",
+    edition_id: Annotated[int | None, Form()] = None,
+) -> Response:
+    back = f"/admin/editions/{edition_id}#images" if edition_id else "/admin/images"
+    try:
+        data, name = _read(file)
+        with attempt(session):
+            image = store_image(session, data, name, alt, actor(request), edition_id)
+    except DispatcherError as exc:
+        if edition_id:
+            return edition_page(request, session, state, edition_id, exc)
+        return _images_page(request, session, state, exc)
+    flash(request, "flash.image", url=state.settings.public_url + public_path(image))
+    return see_other(back)
+
+
+@public.get("/images/{image_id}/{filename}")
+def serve_image(request: Request, session: DbSession, image_id: int, filename: str) -> Response:
+    image = get_image(session, image_id)
+    if image.filename != filename:
+        raise NotFoundError(f"image {image_id} is not called {filename!r}")
+    etag = f'"{image.sha256}"'
+    headers = {"Cache-Control": CACHE_FOREVER, "ETag": etag, "X-Content-Type-Options": "nosniff"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(image.data, media_type=image.content_type, headers=headers)
+
+
+def _read(file: UploadFile | None) -> tuple[bytes, str]:
+    if file is None or not file.filename:
+        raise ImageError("choose a picture to upload")
+    # One byte more than allowed is enough to know it is too big.
+    return file.file.read(MAX_IMAGE_BYTES + 1), file.filename
+
+
+def _images_page(
+    request: Request, session: Session, state: WebState, error: Exception | None = None
+) -> Response:
+    context = {
+        "images": recent_images(session),
+        "public_url": state.settings.public_url,
+        "problem": problem(error) if error else None,
+        "max_mb": MAX_IMAGE_BYTES // (1024 * 1024),
+    }
+    return page(request, "images.html", context, status_code=400 if error else 200)

@@ -1,0 +1,97 @@
+"""The office's admin for tests: users of every role, logging in, the CSRF token."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from dispatcher import approvals
+from dispatcher.approvals import Check, PreflightSummary
+from dispatcher.config import Settings
+from dispatcher.transport.base import Transport
+from dispatcher.users import create_user
+from dispatcher.web import create_app
+
+PASSWORD = "correct horse battery staple"
+#: One user per role, called after it.
+ROLES = ("editor", "approver", "operator", "admin")
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@dataclass
+class Desk:
+    """The admin app, its database sessions and the transport proofs go through."""
+
+    app: FastAPI
+    sessions: sessionmaker[Session]
+    settings: Settings
+    transport: Transport
+
+    @contextmanager
+    def client(self, role: str | None = None) -> Iterator[LoggedIn]:
+        """A client logged in as the user called ``role`` (None: nobody logged in)."""
+        # https: the session cookie is Secure because PUBLIC_URL is https.
+        with TestClient(self.app, base_url="https://testserver", follow_redirects=False) as http:
+            logged = LoggedIn(http, "")
+            if role is not None:
+                logged.token = log_in(http, role)
+            yield logged
+
+
+@dataclass
+class LoggedIn:
+    http: TestClient
+    token: str
+
+    def post(
+        self, path: str, data: dict[str, object] | None = None, files: Any = None
+    ) -> httpx.Response:
+        """POST a form (and files) with the session's CSRF token."""
+        form = {"csrf_token": self.token, **(data or {})}
+        response: httpx.Response = self.http.post(path, data=form, files=files)
+        return response
+
+
+def make_desk(settings: Settings, sessions: sessionmaker[Session], transport: Transport) -> Desk:
+    """The app on ``sessions``, with a user of every role."""
+    with sessions.begin() as session:
+        for role in ROLES:
+            create_user(session, role, PASSWORD, role)
+    app = create_app(settings, sessions=sessions, transport_factory=lambda: transport)
+    return Desk(app, sessions, settings, transport)
+
+
+def log_in(http: TestClient, username: str) -> str:
+    """Log in through the form; returns the new session's CSRF token."""
+    token = csrf_of(http.get("/login").text)
+    answer = http.post(
+        "/login",
+        data={"csrf_token": token, "username": username, "password": PASSWORD, "next": "/admin"},
+    )
+    assert answer.status_code == 303, answer.text
+    return csrf_of(http.get("/admin").text)
+
+
+def csrf_of(page: str) -> str:
+    found = _CSRF.search(page)
+    assert found, "no CSRF token on the page"
+    return found.group(1)
+
+
+def fake_preflight(
+    monkeypatch: pytest.MonkeyPatch,
+    errors: tuple[Check, ...] = (),
+    warnings: tuple[Check, ...] = (),
+) -> None:
+    """Make preflight answer at once with these findings (the real one runs SpamAssassin)."""
+    summary = PreflightSummary(errors=errors, warnings=warnings)
+    monkeypatch.setattr(approvals, "run_preflight", lambda *args, **kwargs: summary)
