@@ -13,6 +13,7 @@ from celery.signals import worker_process_init, worker_process_shutdown
 
 from dispatcher import tasks
 from dispatcher.config import Settings
+from dispatcher.monitoring import worker as monitoring
 
 # Countdowns of Celery's own retries stay far below this, so a retried task is
 # never redelivered a second time by the Redis transport (kombu#337).
@@ -67,8 +68,11 @@ def _conf(settings: Settings) -> dict[str, Any]:
 @worker_process_init.connect
 def _open_runtime(**_: object) -> None:
     tasks.reset_runtime()
+    # Hook (monitoring): each pool process writes its heartbeat to Redis from a thread.
+    monitoring.start_process(tasks.settings())
 
 
 @worker_process_shutdown.connect
 def _close_runtime(**_: object) -> None:
+    monitoring.stop_process()
     tasks.close_runtime()

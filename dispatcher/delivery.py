@@ -23,11 +23,12 @@ from sqlalchemy import select
 from dispatcher.errors import MessageError, RelayUnavailableError
 from dispatcher.messages import format_date
 from dispatcher.models import DeliveryStatus, Send, SendState
+from dispatcher.monitoring.activity import ACTIVITY
 from dispatcher.personalise import Personaliser
 from dispatcher.runtime import Runtime
-from dispatcher.sends import claims, progress, reconcile
+from dispatcher.sends import autopause, claims, control, progress, reconcile
 from dispatcher.sends.claims import Claim
-from dispatcher.sends.outcomes import ClaimLostError, LedgerWriter, decide
+from dispatcher.sends.outcomes import ClaimLostError, LedgerWriter, RowUpdate, decide
 from dispatcher.transport.base import OutgoingMessage, Transport
 
 log = logging.getLogger(__name__)
@@ -67,14 +68,20 @@ def run_batch(runtime: Runtime, batch_id: int, enqueue: Callable[[int], None]) -
             runtime.personaliser(session, claim.send_id) if claim and claim.rows else None
         )
     if claim is None:
+        # Hook (control): the send is paused or held back; the batch waits as pending.
+        with runtime.sessions.begin() as session:
+            control.give_back_batch(session, batch_id, runtime.clock())
         return report
     report.claimed = len(claim.rows)
+    ACTIVITY.begin_batch(batch_id, claim.send_id, len(claim.rows))  # hook: heartbeats
     try:
         if personaliser is not None:
             _deliver(runtime, transport, claim, personaliser, report)
     except BaseException:
         _abandon(runtime, claim)
         raise
+    finally:
+        ACTIVITY.end_batch()
     _close_batch(runtime, claim, report, enqueue)
     return report
 
@@ -93,14 +100,16 @@ def _deliver(
     message_ids: dict[int, str] = {}
     messages = _messages(claim, personaliser, writer, message_ids, report, runtime.clock)
     outcomes = transport.deliver(messages)
-    checker = _StateChecker(runtime, claim.send_id)
+    checker = _StateChecker(runtime, claim.send_id, claim.batch_id)
+    failures = autopause.FailureWindow(autopause.policy_of(policy))  # hook: auto-pause
     try:
         for outcome in outcomes:
             now = runtime.clock()
             update = decide(outcome, rows[outcome.delivery_id], now, policy)
             writer.record(update, message_ids.pop(outcome.delivery_id, None), now)
             report.statuses[update.status.value] += 1
-            if (stop := checker.stop_reason()) is not None:
+            ACTIVITY.outcome()
+            if (stop := _stop_reason(runtime, claim, checker, failures, update)) is not None:
                 report.stopped = stop
                 break
     except RelayUnavailableError as exc:
@@ -137,12 +146,31 @@ def _messages(
         yield message
 
 
+def _stop_reason(
+    runtime: Runtime,
+    claim: Claim,
+    checker: _StateChecker,
+    failures: autopause.FailureWindow,
+    update: RowUpdate,
+) -> str | None:
+    """Hook (control): stop when too many of the last outcomes failed (pausing the send),
+    or when someone paused or cancelled it."""
+    reason = failures.add(update.status.value, update.code)
+    if reason is None:
+        return checker.stop_reason()
+    with runtime.sessions.begin() as session:
+        control.auto_pause(session, claim.send_id, reason)
+    log.warning("send %s: %s", claim.send_id, reason)
+    return reason
+
+
 class _StateChecker:
     """Looks at the send's state every so many messages or seconds."""
 
-    def __init__(self, runtime: Runtime, send_id: int) -> None:
+    def __init__(self, runtime: Runtime, send_id: int, batch_id: int) -> None:
         self._runtime = runtime
         self._send_id = send_id
+        self._batch_id = batch_id
         self._count = 0
         self._last = time.monotonic()
 
@@ -153,6 +181,9 @@ class _StateChecker:
         self._last = time.monotonic()
         with self._runtime.sessions.begin() as session:
             state = session.scalar(select(Send.state).where(Send.id == self._send_id))
+            # Hook (console): the counts are read from the batches, so keep this one's
+            # current while it runs, not only when it ends (a count over its rows only).
+            progress.refresh_batch(session, self._batch_id)
         return None if state == SendState.RUNNING.value else f"send is {state}"
 
 
@@ -164,6 +195,8 @@ def _close_batch(
     now = runtime.clock()
     with runtime.sessions.begin() as session:
         released = claims.release(session, claim.owner)
+        # Hook (control): rows given back to a send cancelled meanwhile are skipped.
+        cancelled = control.settle_if_cancelled(session, claim.send_id, now)
         if report.relay_down is not None:
             claims.hold_send(
                 session, claim.send_id, now, policy.relay_backoff_base, policy.relay_backoff_max
@@ -171,7 +204,8 @@ def _close_batch(
         elif report.statuses[DeliveryStatus.SENT.value]:
             claims.clear_hold(session, claim.send_id)
         progress.refresh_batch(session, claim.batch_id)
-        progress.close_batch(session, claim.batch_id, reopen=released > 0, now=now)
+        reopen = released > 0 and not cancelled
+        progress.close_batch(session, claim.batch_id, reopen=reopen, now=now)
         follow_up = reconcile.take_pending(session, claim.send_id, policy.dispatch_window, now)
         progress.finish_if_done(session, claim.send_id, now)
     for batch_id in follow_up:

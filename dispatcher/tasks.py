@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from dispatcher.config import Settings
 from dispatcher.delivery import run_batch
+from dispatcher.monitoring import worker as monitoring
 from dispatcher.runtime import Runtime
 from dispatcher.sends.reconcile import reconcile as reconcile_sends
 from subscribers.orm import utcnow
@@ -33,6 +34,13 @@ _app: Celery | None = None
 def configure(settings: Settings) -> None:
     global _settings
     _settings = settings
+
+
+def settings() -> Settings:
+    """The settings given to :func:`configure`."""
+    if _settings is None:
+        raise RuntimeError("dispatcher.tasks.configure() was not called")
+    return _settings
 
 
 def runtime() -> Runtime:
@@ -80,6 +88,7 @@ def reconcile() -> dict[str, Any]:
         report = reconcile_sends(session, rt.settings.sending, utcnow())
     for batch_id in report.enqueue:
         enqueue_batch(batch_id)
+    monitoring.record_tick(rt.settings)  # hook: the console's "last beat tick"
     return {"started": report.started, "enqueued": len(report.enqueue)}
 
 

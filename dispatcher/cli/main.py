@@ -8,10 +8,12 @@ import click
 
 from dispatcher.cli import (
     bounces,
+    control,
     db,
     editions,
     lists,
     privacy,
+    schedule,
     sending,
     subscribers,
     users,
@@ -38,7 +40,19 @@ def cli(ctx: click.Context, verbose: bool) -> None:
         raise click.ClickException(str(exc)) from exc
 
 
-for module in (db, lists, subscribers, privacy, editions, sending, bounces, users, web):
+for module in (
+    db,
+    lists,
+    subscribers,
+    privacy,
+    editions,
+    sending,
+    control,
+    schedule,
+    bounces,
+    users,
+    web,
+):
     module.register(cli)
 
 

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from dispatcher.monitoring import SystemFigures
 from dispatcher.sends.report import SendStatus
 
 LOCAL_ZONE = ZoneInfo("Europe/Rome")
@@ -54,3 +55,25 @@ def _local(when: dt.datetime | None) -> str:
         return "-"
     aware = when if when.tzinfo else when.replace(tzinfo=dt.UTC)
     return aware.astimezone(LOCAL_ZONE).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def print_system(figures: SystemFigures) -> None:
+    """Print the machinery: queue depth, workers and what they run, the beat's last tick."""
+    if not figures.available:
+        click.echo(f"workers and queues: not available ({figures.problem})")
+        return
+    queues = ", ".join(f"{name} {count:,}" for name, count in figures.queues.items())
+    click.echo(f"queues: {queues} waiting, {figures.unacked:,} taken by workers")
+    beat = figures.beat_seconds_ago
+    click.echo("beat: no tick recorded" if beat is None else f"beat: last tick {beat:,.0f} s ago")
+    click.echo(f"workers: {figures.workers_alive} processes alive, {figures.workers_busy} busy")
+    for worker in figures.workers:
+        doing = (
+            f"send {worker.send_id} batch {worker.batch_id}: {worker.done}/{worker.claimed}"
+            if worker.busy
+            else "idle"
+        )
+        click.echo(
+            f"  {worker.host}:{worker.pid}  {doing}  ({worker.messages:,} messages, "
+            f"seen {worker.seen_seconds_ago:.0f} s ago)"
+        )

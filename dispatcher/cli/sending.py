@@ -8,8 +8,10 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from dispatcher import scheduling
 from dispatcher.cli.context import AppContext, handle_errors, pass_app
-from dispatcher.cli.render_status import print_status
+from dispatcher.cli.render_status import print_status, print_system
+from dispatcher.monitoring.reader import MonitoringReader
 from dispatcher.sends import ledger, reconcile, report
 from subscribers.orm import utcnow
 
@@ -36,12 +38,24 @@ def send(
     again: bool,
     wait: bool,
 ) -> None:
-    """Send edition EDITION_ID to one or more lists, now or at a given time."""
+    """Send edition EDITION_ID to one or more lists, now or at a given time.
+
+    The edition must be approved in its current version (dispatcher editions approve).
+    """
     if now_flag == (at is not None):
         raise click.UsageError("give exactly one of --now and --at")
     when = utcnow() if now_flag else parse_local_time(at or "")
     with app.transaction() as session:
-        send_row = ledger.create_send(session, edition_id, lists, when, again=again)
+        send_row = scheduling.schedule_send(
+            session,
+            edition_id,
+            lists,
+            when,
+            actor="cli",
+            settings=app.settings,
+            now=utcnow(),
+            again=again,
+        )
     click.echo(f"send {send_row.id} scheduled for {_local(when)}")
     if now_flag:
         start_now(app, send_row.id)
@@ -89,6 +103,10 @@ def status(app: AppContext, send_id: int | None) -> None:
         click.echo("no sends yet")
     for shown in statuses:
         print_status(shown)
+    # Hook (monitoring): the figures the console shows, from the workers' keys in Redis.
+    reader = MonitoringReader(app.settings)
+    print_system(reader.system())
+    reader.close()
 
 
 @click.command("reconcile")
@@ -108,10 +126,9 @@ def reconcile_command(app: AppContext) -> None:
 def parse_local_time(text: str) -> dt.datetime:
     """``YYYY-MM-DD HH:MM`` in Europe/Rome, as a UTC datetime."""
     try:
-        naive = dt.datetime.strptime(text.strip(), "%Y-%m-%d %H:%M")
+        return scheduling.parse_local(text, scheduling.DEFAULT_ZONE)
     except ValueError as exc:
-        raise click.BadParameter(f'{text!r}: use "YYYY-MM-DD HH:MM"', param_hint="--at") from exc
-    return naive.replace(tzinfo=LOCAL_ZONE).astimezone(dt.UTC)
+        raise click.BadParameter(str(exc), param_hint="--at") from exc
 
 
 def _local(when: dt.datetime) -> str:
@@ -119,5 +136,7 @@ def _local(when: dt.datetime) -> str:
 
 
 def register(cli: click.Group) -> None:
-    for command in (send, status, reconcile_command):
+    # `send` is the default command of the `send` group in dispatcher.cli.control,
+    # beside pause, resume, cancel, retry, late and correction.
+    for command in (status, reconcile_command):
         cli.add_command(command)

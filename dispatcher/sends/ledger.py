@@ -15,6 +15,11 @@ from subscribers.models import MailingList
 
 #: Rows of an earlier send of the same edition that count as "already received".
 RECEIVED_STATUSES = ("queued", "sending", "sent", "deferred", "uncertain", "bounced", "complained")
+#: A late send (kind "late", see sends.control) reaches only people with no row of the
+#: edition at all: someone who failed or was skipped the first time is no newcomer.
+ANY_STATUS = tuple(status.value for status in DeliveryStatus)
+#: The original's rows whose people may have the message, and so get its correction.
+CORRECTED_STATUSES = ("sent", "uncertain", "bounced", "complained")
 
 _INSERT_LEDGER = """
 INSERT INTO deliveries (send_id, subscriber_id, list_id, status, smtp_reply,
@@ -39,6 +44,29 @@ _AGAIN_CLAUSE = """
     SELECT 1 FROM deliveries p JOIN sends ps ON ps.id = p.send_id
     WHERE ps.edition_id = :edition_id AND ps.id <> :send_id
       AND p.subscriber_id = s.subscriber_id AND p.status IN :received)
+"""
+
+# A correction (kind "correction") goes to the original's recipients, not to the lists'
+# subscribers; people suppressed or no longer confirmed on any of the lists are skipped.
+_INSERT_CORRECTION = """
+INSERT INTO deliveries (send_id, subscriber_id, list_id, status, smtp_reply,
+                        attempts, in_doubt, created_at)
+SELECT :send_id, p.subscriber_id, p.list_id,
+       CASE WHEN EXISTS (SELECT 1 FROM suppressions x WHERE x.subscriber_id = p.subscriber_id)
+              OR NOT EXISTS (SELECT 1 FROM subscriptions s JOIN send_lists l
+                             ON l.list_id = s.list_id AND l.send_id = :send_id
+                             WHERE s.subscriber_id = p.subscriber_id AND s.status = 'confirmed')
+            THEN 'skipped' ELSE 'queued' END,
+       CASE WHEN EXISTS (SELECT 1 FROM suppressions x WHERE x.subscriber_id = p.subscriber_id)
+            THEN 'not sent: the address is on the suppression list'
+            WHEN NOT EXISTS (SELECT 1 FROM subscriptions s JOIN send_lists l
+                             ON l.list_id = s.list_id AND l.send_id = :send_id
+                             WHERE s.subscriber_id = p.subscriber_id AND s.status = 'confirmed')
+            THEN 'not sent: unsubscribed since the original' ELSE NULL END,
+       0, false, :now
+FROM deliveries p JOIN sends c ON c.id = :send_id
+WHERE p.send_id = c.parent_send_id AND p.status IN :corrected
+ORDER BY p.subscriber_id
 """
 
 _INSERT_BATCHES = """
@@ -112,14 +140,23 @@ def due_sends(session: Session, now: dt.datetime) -> list[int]:
 
 
 def _insert_ledger(session: Session, send: Send, now: dt.datetime) -> int:
+    if send.kind == "correction":
+        return _insert_correction_ledger(session, send, now)
     clause = _AGAIN_CLAUSE if send.again else ""
     statement = sql(_INSERT_LEDGER.format(again_clause=clause))
     params: dict[str, object] = {"send_id": send.id, "now": now}
     if send.again:
+        received = ANY_STATUS if send.kind == "late" else RECEIVED_STATUSES
         statement = statement.bindparams(bindparam("received", expanding=True))
-        params |= {"edition_id": send.edition_id, "received": list(RECEIVED_STATUSES)}
+        params |= {"edition_id": send.edition_id, "received": list(received)}
     result = session.execute(statement, params)
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _insert_correction_ledger(session: Session, send: Send, now: dt.datetime) -> int:
+    statement = sql(_INSERT_CORRECTION).bindparams(bindparam("corrected", expanding=True))
+    params = {"send_id": send.id, "now": now, "corrected": list(CORRECTED_STATUSES)}
+    return int(session.execute(statement, params).rowcount)  # type: ignore[attr-defined]
 
 
 def _lists_by_slug(session: Session, slugs: Sequence[str]) -> list[MailingList]:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from dispatcher.config import SendingSettings
 from dispatcher.models import Batch, BatchState, Send, SendState
-from dispatcher.sends import ledger, progress
+from dispatcher.sends import control, ledger, progress
 from dispatcher.sends.sql import sql
 
 IN_FLIGHT_REPLY = "no reply recorded: the worker stopped while this message was in flight"
@@ -104,6 +104,8 @@ def reconcile(session: Session, policy: SendingSettings, now: dt.datetime) -> Re
     session.execute(_REOPEN_DUE, {"now": now})
     _settle_stale(session, policy, now)
     _redispatch_lost(session, policy, now)
+    # Rows taken back from a dead worker of a cancelled send came back queued: skip them.
+    control.sweep_cancelled(session, now)
     for send_id in _running_sends(session):
         report.enqueue += take_pending(session, send_id, policy.dispatch_window, now)
         if progress.finish_if_done(session, send_id, now):

@@ -1,9 +1,126 @@
-"""The api routes (being written)."""
+"""The read-only JSON API: sends, their progress and failures, the machinery's figures.
+
+Described by FastAPI's schema at ``/api/openapi.json`` (browsable at ``/api/docs``).
+Access: a logged-in user of any role (the office watches its sends too), or a
+script with ``Authorization: Bearer <API_TOKEN>``. Nothing here changes anything:
+controlling sends is done on the console or with ``dispatcher send pause|resume|cancel``.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import hmac
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from pydantic import BaseModel
+
+from dispatcher.errors import NotFoundError
+from dispatcher.monitoring.figures import watched_send_ids
+from dispatcher.web.auth import require_role
+from dispatcher.web.routes import console
+from dispatcher.web.state import DbSession, State
+from subscribers.orm import utcnow
+
+_logged_in = require_role()
+
+
+async def api_access(request: Request) -> None:
+    """A matching bearer token, or else a logged-in user (401 for neither)."""
+    token = console.monitoring_reader(request.app.state.web).options.api_token
+    given = request.headers.get("authorization", "")
+    if token and hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        return
+    await _logged_in(request)
+
+
+router = APIRouter(prefix="/api", tags=["sends"], dependencies=[Depends(api_access)])
+
+
+class SendOut(BaseModel):
+    """A send's progress, from its batches' counters."""
+
+    send_id: int
+    edition_id: int
+    subject: str
+    kind: str  # normal, late (latecomers), correction
+    parent_send_id: int | None
+    state: str  # scheduled, running, paused, cancelled, finished
+    state_reason: str
+    scheduled_at: str
+    started_at: str | None
+    finished_at: str | None
+    counts: dict[str, int]  # ledger rows per status
+    total: int
+    remaining: int  # queued, sending or deferred
+    settled: int  # sent, failed, uncertain, bounced or complained
+    rate: float | None  # messages per second, recently (running sends only)
+    eta_seconds: float | None
+
+
+class FailureOut(BaseModel):
+    status: str  # failed, deferred or uncertain
+    code: int | None
+    reply: str  # addresses replaced by <address>
+    count: int  # within the first 5,000 such rows
+
+
+class SendDetailOut(SendOut):
+    lists: list[str]
+    failures: list[FailureOut]
+
+
+class WorkerOut(BaseModel):
+    host: str
+    pid: int
+    parent_pid: int
+    busy: bool
+    send_id: int | None
+    batch_id: int | None
+    claimed: int
+    done: int
+    messages: int
+    seen_seconds_ago: float
+    up_seconds: float
+
+
+class SystemOut(BaseModel):
+    available: bool  # False when Redis is not used or did not answer
+    problem: str | None
+    queues: dict[str, int]  # messages waiting per Celery queue
+    unacked: int
+    workers: list[WorkerOut]
+    workers_alive: int
+    workers_busy: int
+    beat_seconds_ago: float | None
+
+
+@router.get("/sends", response_model=list[SendOut])
+def list_sends(
+    session: DbSession, state: State, recent: Annotated[int, Query(ge=1, le=200)] = 20
+) -> list[SendOut]:
+    """Sends not over yet, and the latest ``recent`` sends, newest first."""
+    reader = console.monitoring_reader(state)
+    ids = watched_send_ids(session, recent)
+    return [SendOut.model_validate(f.to_dict()) for f in reader.sends(session, utcnow(), ids)]
+
+
+@router.get("/sends/{send_id}", response_model=SendDetailOut)
+def get_send(send_id: int, session: DbSession, state: State) -> SendDetailOut:
+    """One send with its lists and its failures grouped by the server's reply."""
+    found = console.monitoring_reader(state).sends(session, utcnow(), [send_id])
+    if not found:
+        raise NotFoundError(f"no send with id {send_id}")
+    failures = [vars(g) for g in console.failures_of(session, state, send_id)]
+    lists = console.lists_of(session, send_id)
+    return SendDetailOut.model_validate(found[0].to_dict() | {"lists": lists, "failures": failures})
+
+
+@router.get("/system", response_model=SystemOut)
+def system(state: State) -> SystemOut:
+    """Queue depth, live workers and what they run, the beat's last tick."""
+    return SystemOut.model_validate(console.monitoring_reader(state).system().to_dict())
 
 
 def install(app: FastAPI) -> None:
-    """Add this module's routes to ``app``."""
+    """Add the API's routes to ``app``."""
+    app.include_router(router)

@@ -1,0 +1,99 @@
+"""``/metrics`` for Prometheus: a custom collector that reads the figures on each scrape.
+
+Nothing is counted in the web process between scrapes (there may be several
+web processes, and they see none of the sending): each scrape reads the sends'
+states, the batches' counters of the sends being delivered, and the Redis
+figures, the same sources as the console.
+
+Metrics:
+
+- ``dispatcher_sends{state}``: sends per state
+- ``dispatcher_send_deliveries{send_id, status}``: ledger rows per status of each
+  running or paused send
+- ``dispatcher_queue_depth{queue}``, ``dispatcher_queue_unacked``: the broker
+- ``dispatcher_workers_alive``, ``dispatcher_workers_busy``: from the heartbeats
+- ``dispatcher_beat_last_tick_age_seconds``: since the reconciler last ran (NaN: never)
+- ``dispatcher_monitoring_redis_up``: 1 when Redis answered this scrape
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator
+
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from dispatcher.models import Send, SendState
+from dispatcher.monitoring.figures import batch_counts
+from dispatcher.monitoring.system import SystemFigures
+
+_WATCHED = (SendState.RUNNING.value, SendState.PAUSED.value)
+
+
+class DispatcherCollector(Collector):
+    """Reads the database and Redis on every scrape."""
+
+    def __init__(
+        self, sessions: sessionmaker[Session], system: Callable[[float], SystemFigures]
+    ) -> None:
+        self._sessions = sessions
+        self._system = system
+
+    def collect(self) -> Iterator[Metric]:
+        with self._sessions() as session:
+            yield self._sends(session)
+            yield self._deliveries(session)
+        yield from system_metrics(self._system(time.time()))
+
+    def _sends(self, session: Session) -> Metric:
+        family = GaugeMetricFamily("dispatcher_sends", "Sends per state.", labels=["state"])
+        rows = session.execute(select(Send.state, func.count()).group_by(Send.state))
+        found = {state: count for state, count in rows}
+        for state in SendState:
+            family.add_metric([state.value], found.get(state.value, 0))
+        return family
+
+    def _deliveries(self, session: Session) -> Metric:
+        family = GaugeMetricFamily(
+            "dispatcher_send_deliveries",
+            "Ledger rows per status of each running or paused send.",
+            labels=["send_id", "status"],
+        )
+        send_ids = list(session.scalars(select(Send.id).where(Send.state.in_(_WATCHED))))
+        counts_by_send = batch_counts(session, send_ids) if send_ids else {}
+        for send_id, counts in counts_by_send.items():
+            for status, count in counts.items():
+                family.add_metric([str(send_id), status], count)
+        return family
+
+
+def system_metrics(figures: SystemFigures) -> Iterator[Metric]:
+    """The Redis figures as metrics (zero, or NaN for ages, when Redis did not answer)."""
+    yield _gauge("dispatcher_monitoring_redis_up", "1 if Redis answered.", int(figures.available))
+    depth = GaugeMetricFamily(
+        "dispatcher_queue_depth", "Messages waiting in a Celery queue.", labels=["queue"]
+    )
+    for queue, count in figures.queues.items():
+        depth.add_metric([queue], count)
+    yield depth
+    yield _gauge(
+        "dispatcher_queue_unacked", "Messages taken by workers, not acknowledged.", figures.unacked
+    )
+    yield _gauge("dispatcher_workers_alive", "Worker processes with a live heartbeat.",
+                 figures.workers_alive)  # fmt: skip
+    yield _gauge("dispatcher_workers_busy", "Worker processes running a batch.",
+                 figures.workers_busy)  # fmt: skip
+    age = figures.beat_seconds_ago
+    yield _gauge(
+        "dispatcher_beat_last_tick_age_seconds",
+        "Seconds since the reconciler last completed a run (NaN: never seen).",
+        math.nan if age is None else age,
+    )
+
+
+def _gauge(name: str, documentation: str, value: float) -> Metric:
+    return GaugeMetricFamily(name, documentation, value=value)

@@ -1,0 +1,104 @@
+"""What the machinery looks like right now: queues, workers, the beat, read from Redis.
+
+The same figures feed the console, ``/metrics`` and ``dispatcher status``. A
+read costs five Redis round trips at most; if Redis does not answer, the
+figures say so instead of failing the page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+import redis
+
+from dispatcher.monitoring import beat, keys, queues
+from dispatcher.monitoring.heartbeat import Heartbeat, read_heartbeats
+
+
+@dataclass(frozen=True)
+class WorkerFigures:
+    """One worker process, for display."""
+
+    host: str
+    pid: int
+    parent_pid: int
+    busy: bool
+    send_id: int | None
+    batch_id: int | None
+    claimed: int
+    done: int
+    messages: int  # since the process started
+    seen_seconds_ago: float
+    up_seconds: float
+
+    @classmethod
+    def of(cls, heartbeat: Heartbeat, now: float) -> WorkerFigures:
+        return cls(
+            host=heartbeat.host,
+            pid=heartbeat.pid,
+            parent_pid=heartbeat.parent_pid,
+            busy=heartbeat.busy,
+            send_id=heartbeat.send_id,
+            batch_id=heartbeat.batch_id,
+            claimed=heartbeat.claimed,
+            done=heartbeat.done,
+            messages=heartbeat.messages,
+            seen_seconds_ago=round(max(0.0, now - heartbeat.last_seen), 1),
+            up_seconds=round(max(0.0, now - heartbeat.started_at), 1),
+        )
+
+
+@dataclass(frozen=True)
+class SystemFigures:
+    """Queues, workers and the beat; ``available`` is False when Redis did not answer."""
+
+    available: bool
+    problem: str | None = None
+    queues: dict[str, int] = field(default_factory=dict)
+    unacked: int = 0
+    workers: tuple[WorkerFigures, ...] = ()
+    beat_seconds_ago: float | None = None  # None: no tick recorded
+
+    @property
+    def workers_alive(self) -> int:
+        return len(self.workers)
+
+    @property
+    def workers_busy(self) -> int:
+        return sum(1 for w in self.workers if w.busy)
+
+    @property
+    def queued_messages(self) -> int:
+        return sum(self.queues.values())
+
+    def to_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data |= {"workers_alive": self.workers_alive, "workers_busy": self.workers_busy}
+        return data
+
+
+def read_system(
+    client: redis.Redis | None,
+    prefix: str,
+    now: float,
+    heartbeat_ttl: float,
+    queue_names: Sequence[str] = keys.DEFAULT_QUEUES,
+) -> SystemFigures:
+    """Read the figures; never raises for Redis trouble (the figures say what went wrong)."""
+    if client is None:
+        return SystemFigures(False, "the broker is not Redis: no queue or worker figures")
+    try:
+        tick = beat.last_tick(client, prefix)
+        return SystemFigures(
+            available=True,
+            queues=queues.queue_depths(client, prefix, queue_names),
+            unacked=queues.unacked(client, prefix),
+            workers=tuple(
+                WorkerFigures.of(h, now)
+                for h in read_heartbeats(client, prefix, now, heartbeat_ttl)
+            ),
+            beat_seconds_ago=None if tick is None else round(max(0.0, now - tick), 1),
+        )
+    except redis.RedisError as exc:
+        return SystemFigures(False, f"Redis did not answer: {exc}")

@@ -1,0 +1,79 @@
+"""The preflight of a stored edition: build its sample message, then run every check.
+
+This is the edge between the database and the pure checks: it reads the
+edition and its newsletter's settings, builds the message a sample recipient
+would get (:func:`dispatcher.compose.preview`), and runs SpamAssassin on it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from dispatcher.compose import preview
+from dispatcher.config import Settings
+from dispatcher.editions.newsletter import NewsletterSettings
+from dispatcher.errors import NotFoundError
+from dispatcher.models import Edition
+from dispatcher.preflight import checks, twin
+from dispatcher.preflight.findings import PreflightReport
+from dispatcher.preflight.online import check_links_online
+from dispatcher.preflight.scan import scan_html
+from dispatcher.preflight.spam import check_spam
+from subscribers.models import MailingList
+from subscribers.tokens import Signer
+
+
+def check_compiled(
+    html: str, text: str, message_bytes: bytes, newsletter: NewsletterSettings
+) -> PreflightReport:
+    """Every offline check that needs no program: pure, and fast (a few milliseconds).
+
+    :param html: the HTML part as a recipient gets it (slots filled)
+    :param text: the plain-text part, likewise
+    :param message_bytes: the whole message, headers included
+    :param newsletter: the newsletter's settings (colours, language)
+    :returns: the errors and warnings found
+    """
+    scan = scan_html(html)
+    return PreflightReport().merge(
+        (
+            checks.check_size(html),
+            checks.check_language(scan, newsletter),
+            checks.check_images(scan),
+            checks.check_links(scan),
+            checks.check_contrast(scan),
+            checks.check_newsletter_colours(newsletter),
+            twin.check_text_twin(scan, text),
+            checks.check_headers(message_bytes),
+        )
+    )
+
+
+def run_preflight(
+    session: Session,
+    edition_id: int,
+    settings: Settings,
+    *,
+    spamassassin: bool = True,
+    online: bool = False,
+) -> PreflightReport:
+    """Check an edition before it is approved or sent.
+
+    :param spamassassin: run SpamAssassin (local rules) when it is installed
+    :param online: also ask every link's server whether it answers (off by default)
+    :returns: the errors and warnings found; nothing is stored
+    :raises NotFoundError: if there is no such edition
+    :raises ContentError: if the newsletter's stored settings are no longer valid
+    """
+    edition = session.get(Edition, edition_id)
+    if edition is None:
+        raise NotFoundError(f"no edition with id {edition_id}")
+    mailing_list = session.get_one(MailingList, edition.list_id)
+    newsletter = NewsletterSettings.from_dict(mailing_list.settings, f"list {mailing_list.slug}")
+    sample = preview(session, edition, settings, Signer(settings.all_secret_keys))
+    report = check_compiled(sample.html, sample.text, sample.eml, newsletter)
+    if spamassassin:
+        report.merge((check_spam(sample.eml),))
+    if online:
+        report.merge((check_links_online(link.href for link in scan_html(sample.html).links),))
+    return report
