@@ -92,6 +92,10 @@ class SendingSettings:
     uncertain_policy: str = "resend"
     ledger_synchronous_commit: bool = False  # LEDGER_SYNC_COMMIT: PostgreSQL fsync per outcome
     redirect_all_to: str | None = None  # REDIRECT_ALL_TO: dev switch, every message to this address
+    auto_pause_window: int = 200  # AUTO_PAUSE_WINDOW: outcomes looked at; 0 turns it off
+    auto_pause_ratio: float = 0.2  # AUTO_PAUSE_RATIO: share not delivered that pauses the send
+    rate_per_second: float = 0.0  # RATE_PER_SECOND: default global limit (0: none)
+    rate_per_hour: float = 0.0  # RATE_PER_HOUR: default global limit (0: none)
 
     def __post_init__(self) -> None:
         if self.uncertain_policy not in ("keep", "resend"):
@@ -127,6 +131,10 @@ class Settings:
     demo: bool = False  # DISPATCHER_DEMO=1: allows the built-in secret key
     ledger_retention_days: int = 365  # LEDGER_RETENTION_DAYS: personal data kept in the ledger
     soft_bounce_threshold: int = 3  # SOFT_BOUNCE_THRESHOLD: soft bounces before "bounced"
+    require_approval: bool = True  # REQUIRE_APPROVAL=0 lets a one-person office skip approval
+    heartbeat_seconds: float = 5.0  # HEARTBEAT_SECONDS: how often workers report to Redis
+    metrics_token: str | None = None  # METRICS_TOKEN: bearer token for /metrics from afar
+    api_token: str | None = None  # API_TOKEN: bearer token for the read-only /api/
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     sending: SendingSettings = field(default_factory=SendingSettings)
     dkim: DkimSettings = field(default_factory=DkimSettings)
@@ -170,6 +178,10 @@ class Settings:
             demo=env.flag("DISPATCHER_DEMO", False),
             ledger_retention_days=env.integer("LEDGER_RETENTION_DAYS", base.ledger_retention_days),
             soft_bounce_threshold=env.integer("SOFT_BOUNCE_THRESHOLD", base.soft_bounce_threshold),
+            require_approval=env.flag("REQUIRE_APPROVAL", base.require_approval),
+            heartbeat_seconds=env.number("HEARTBEAT_SECONDS", base.heartbeat_seconds),
+            metrics_token=env.text("METRICS_TOKEN", "") or None,
+            api_token=env.text("API_TOKEN", "") or None,
             smtp=_smtp_from_env(env),
             sending=_sending_from_env(env),
             dkim=DkimSettings(
@@ -216,6 +228,10 @@ def _sending_from_env(env: _Env) -> SendingSettings:
         uncertain_policy=env.text("UNCERTAIN_POLICY", d.uncertain_policy),
         ledger_synchronous_commit=env.flag("LEDGER_SYNC_COMMIT", d.ledger_synchronous_commit),
         redirect_all_to=env.text("REDIRECT_ALL_TO", "") or None,
+        auto_pause_window=env.integer("AUTO_PAUSE_WINDOW", d.auto_pause_window),
+        auto_pause_ratio=env.number("AUTO_PAUSE_RATIO", d.auto_pause_ratio),
+        rate_per_second=env.number("RATE_PER_SECOND", d.rate_per_second),
+        rate_per_hour=env.number("RATE_PER_HOUR", d.rate_per_hour),
     )
 
 

@@ -30,7 +30,6 @@ from subscribers.service import get_list
 
 #: Only approved editions may be scheduled. A one-person office may turn this off;
 #: until Settings has a ``require_approval`` field, this constant is the default.
-REQUIRE_APPROVAL = True
 DEFAULT_ZONE = "Europe/Rome"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 #: A time this far in the past still counts as "now" (the form took a while to submit).
@@ -54,12 +53,9 @@ class EditionLockedError(StateError):
 def approval_required(settings: Settings) -> bool:
     """Whether only approved editions may be scheduled.
 
-    Reads ``settings.require_approval`` once the lead adds it; the demo runs as a
-    one-person office, so it never needs an approver.
+    REQUIRE_APPROVAL=0 turns it off for a one-person office; the demo runs as one.
     """
-    if settings.demo:
-        return False
-    return bool(getattr(settings, "require_approval", REQUIRE_APPROVAL))
+    return settings.require_approval and not settings.demo
 
 
 def zone_of(name: str) -> ZoneInfo:

@@ -28,9 +28,8 @@ class MonitoringOptions:
 
 
 def monitoring_options(settings: Settings) -> MonitoringOptions:
-    heartbeat = getattr(settings, "heartbeat_seconds", None) or HEARTBEAT_SECONDS
     return MonitoringOptions(
-        heartbeat_seconds=float(heartbeat),
-        metrics_token=getattr(settings, "metrics_token", None) or None,
-        api_token=getattr(settings, "api_token", None) or None,
+        heartbeat_seconds=settings.heartbeat_seconds or HEARTBEAT_SECONDS,
+        metrics_token=settings.metrics_token,
+        api_token=settings.api_token,
     )

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 from dispatcher.config import SendingSettings
 
-AUTO_PAUSE_WINDOW = 200  # outcomes looked at (wanted in config as AUTO_PAUSE_WINDOW; 0: off)
-AUTO_PAUSE_RATIO = 0.20  # share of them not delivered that pauses the send (AUTO_PAUSE_RATIO)
+AUTO_PAUSE_WINDOW = 200  # outcomes looked at (0: off); settings default
+AUTO_PAUSE_RATIO = 0.20  # share of them not delivered that pauses the send
 
 
 @dataclass(frozen=True)
@@ -29,10 +29,8 @@ class AutoPausePolicy:
 
 
 def policy_of(sending: SendingSettings) -> AutoPausePolicy:
-    """The policy from the settings, once they carry ``auto_pause_window``/``_ratio``."""
-    window = getattr(sending, "auto_pause_window", AUTO_PAUSE_WINDOW)
-    ratio = getattr(sending, "auto_pause_ratio", AUTO_PAUSE_RATIO)
-    return AutoPausePolicy(int(window), float(ratio))
+    """The policy from the settings (AUTO_PAUSE_WINDOW, AUTO_PAUSE_RATIO)."""
+    return AutoPausePolicy(sending.auto_pause_window, sending.auto_pause_ratio)
 
 
 def pause_reason(outcomes: Sequence[tuple[str, int | None]], ratio: float) -> str | None:

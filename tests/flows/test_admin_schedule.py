@@ -76,14 +76,12 @@ def test_an_unapproved_edition_cannot_be_scheduled(desk: Desk, edition_id: int) 
     assert sends(desk) == []
 
 
-def test_a_one_person_office_may_schedule_without_approval(
-    desk: Desk, edition_id: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(scheduling, "REQUIRE_APPROVAL", False)
+def test_a_one_person_office_may_schedule_without_approval(desk: Desk, edition_id: int) -> None:
+    one_person = desk.settings.with_overrides(require_approval=False)  # REQUIRE_APPROVAL=0
     with desk.sessions.begin() as session:
         when = utcnow()
         send = scheduling.schedule_send(
-            session, edition_id, ["cronache"], when, actor="x", settings=desk.settings, now=when
+            session, edition_id, ["cronache"], when, actor="x", settings=one_person, now=when
         )
     assert send.state == "scheduled"
 

@@ -7,7 +7,6 @@ batch really delivered through the in-memory transport.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 import time
@@ -283,20 +282,10 @@ def test_the_api_is_read_only_and_needs_a_login_or_a_token(
         assert editor.post("/api/sends").status_code in (401, 403, 405)
 
 
-@dataclasses.dataclass(frozen=True)
-class _TokenSettings(Settings):
-    """Settings as they will be once config.py has the tokens (read with getattr)."""
-
-    metrics_token: str = "metrics-secret"
-    api_token: str = "api-secret"
-
-
 def test_a_script_reads_the_api_with_the_api_token(
     settings: Settings, pg_sessions: sessionmaker[Session], send_id: int
 ) -> None:
-    with_tokens = _TokenSettings(
-        **{f.name: getattr(settings, f.name) for f in dataclasses.fields(Settings)}
-    )
+    with_tokens = settings.with_overrides(metrics_token="metrics-secret", api_token="api-secret")
     with _client(create_app(with_tokens, sessions=pg_sessions)) as script:
         assert (
             script.get("/api/sends", headers={"Authorization": "Bearer api-secret"}).status_code
@@ -342,9 +331,7 @@ def test_metrics_are_for_loopback_or_a_bearer_token(
         assert (
             proxied.get("/metrics", headers={"X-Forwarded-For": "203.0.113.9"}).status_code == 403
         )
-    with_tokens = _TokenSettings(
-        **{f.name: getattr(settings, f.name) for f in dataclasses.fields(Settings)}
-    )
+    with_tokens = settings.with_overrides(metrics_token="metrics-secret", api_token="api-secret")
     with _client(create_app(with_tokens, sessions=pg_sessions), host="10.1.2.3") as scraper:
         good = scraper.get("/metrics", headers={"Authorization": "Bearer metrics-secret"})
         assert good.status_code == 200 and "dispatcher_sends" in good.text
