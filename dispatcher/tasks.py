@@ -8,15 +8,21 @@ ledger's business (a deferred row), never a task retry.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
+import psycopg
+import redis
 from celery import Celery, Task
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
+from dispatcher.approvals import is_approved
 from dispatcher.config import Settings
 from dispatcher.delivery import run_batch
 from dispatcher.monitoring import worker as monitoring
 from dispatcher.runtime import Runtime
+from dispatcher.scheduling import approval_required
 from dispatcher.sends.reconcile import reconcile as reconcile_sends
 from subscribers.orm import utcnow
 
@@ -24,7 +30,13 @@ log = logging.getLogger(__name__)
 
 DELIVER_BATCH = "dispatcher.deliver_batch"
 RECONCILE = "dispatcher.reconcile"
-INFRASTRUCTURE_ERRORS = (OperationalError, ConnectionError, TimeoutError)
+INFRASTRUCTURE_ERRORS = (
+    OperationalError,
+    psycopg.OperationalError,  # raised by the outcome writer's own connection
+    redis.exceptions.ConnectionError,
+    ConnectionError,
+    TimeoutError,
+)
 
 _settings: Settings | None = None
 _runtime: Runtime | None = None
@@ -85,11 +97,16 @@ def deliver_batch(task: Task, batch_id: int) -> dict[str, Any]:
 def reconcile() -> dict[str, Any]:
     rt = runtime()
     with rt.sessions.begin() as session:
-        report = reconcile_sends(session, rt.settings.sending, utcnow())
+        report = reconcile_sends(session, rt.settings.sending, utcnow(), approval_check(rt))
     for batch_id in report.enqueue:
         enqueue_batch(batch_id)
     monitoring.record_tick(rt.settings)  # hook: the console's "last beat tick"
     return {"started": report.started, "enqueued": len(report.enqueue)}
+
+
+def approval_check(rt: Runtime) -> Callable[[Session, int], bool] | None:
+    """Due sends start only if their edition is still approved (unless approval is off)."""
+    return is_approved if approval_required(rt.settings) else None
 
 
 def register(app: Celery) -> None:

@@ -11,6 +11,7 @@ and finishes sends with nothing left to settle.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select, update
@@ -94,10 +95,21 @@ _STALE_WITH_WORK = sql(
 _STALE_WITHOUT_WORK = sql(_STALE.format(state="done"))
 
 
-def reconcile(session: Session, policy: SendingSettings, now: dt.datetime) -> ReconcileReport:
-    """Run every recovery and dispatch step once; the caller commits, then enqueues."""
+def reconcile(
+    session: Session,
+    policy: SendingSettings,
+    now: dt.datetime,
+    may_start: Callable[[Session, int], bool] | None = None,
+) -> ReconcileReport:
+    """Run every recovery and dispatch step once; the caller commits, then enqueues.
+
+    :param may_start: asked for each due send's edition id; a send it refuses stays
+        scheduled, with the reason shown (the edition's approval no longer holds)
+    """
     report = ReconcileReport()
     for send_id in ledger.due_sends(session, now):
+        if may_start is not None and not _allowed(session, send_id, may_start):
+            continue
         if ledger.start_send(session, send_id, now, policy.batch_size) >= 0:
             report.started.append(send_id)
     _take_back_expired(session, policy, now, report)
@@ -111,6 +123,14 @@ def reconcile(session: Session, policy: SendingSettings, now: dt.datetime) -> Re
         if progress.finish_if_done(session, send_id, now):
             report.finished.append(send_id)
     return report
+
+
+def _allowed(session: Session, send_id: int, may_start: Callable[[Session, int], bool]) -> bool:
+    send = session.get_one(Send, send_id)
+    if may_start(session, send.edition_id):
+        return True
+    send.state_reason = "not started: the edition changed since it was approved"
+    return False
 
 
 def take_pending(session: Session, send_id: int, window: int, now: dt.datetime) -> list[int]:

@@ -14,8 +14,11 @@ from dispatcher import approvals
 from dispatcher.approvals import ApprovalState, Check, NotApprovedError
 from dispatcher.cli.main import cli
 from dispatcher.config import Settings
-from dispatcher.models import AuditEntry, Edition
+from dispatcher.models import AuditEntry, Edition, Send
+from dispatcher.runtime import Runtime
 from dispatcher.scheduling import schedule_send
+from dispatcher.sends.reconcile import reconcile
+from dispatcher.tasks import approval_check
 from dispatcher.transport.memory import MemoryTransport
 from subscribers.models import MailingList
 from subscribers.orm import utcnow
@@ -169,3 +172,26 @@ def test_the_cli_approves_as_a_named_approver_and_lists_states(
     assert f"edition {edition_id} approved by approver" in done.output
     assert "\tapproved\t" in run(desk, pg_url, "editions", "list").output
     assert approval(desk, edition_id).approved_by == "approver"
+
+
+def test_the_beat_does_not_start_a_send_whose_edition_changed_since_approval(
+    desk: Desk, edition_id: int
+) -> None:
+    content_hash = shown_hash(desk, edition_id)
+    with desk.client("approver") as approver:
+        approver.post(f"/admin/editions/{edition_id}/approve", {"hash": content_hash})
+    now = utcnow()
+    with desk.sessions.begin() as session:
+        send = schedule_send(
+            session, edition_id, ["cronache"], now, actor="x", settings=desk.settings, now=now
+        )
+        newsletter = session.scalars(select(MailingList)).one()  # changed after approval
+        newsletter.settings = {**newsletter.settings, "from_name": "Qualcun altro"}
+    runtime = Runtime(desk.settings)
+    with desk.sessions.begin() as session:
+        started = reconcile(session, desk.settings.sending, utcnow(), approval_check(runtime))
+    runtime.close()
+    with desk.sessions() as session:
+        held = session.get_one(Send, send.id)
+    assert started.started == [] and held.state == "scheduled"
+    assert "changed since it was approved" in held.state_reason
