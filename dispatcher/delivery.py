@@ -25,9 +25,10 @@ from dispatcher.messages import format_date
 from dispatcher.models import DeliveryStatus, Send, SendState
 from dispatcher.monitoring.activity import ACTIVITY
 from dispatcher.personalise import Personaliser
+from dispatcher.ratelimit import Pacer, RateLimited, RateLimiter
 from dispatcher.runtime import Runtime
 from dispatcher.sends import autopause, claims, control, progress, reconcile
-from dispatcher.sends.claims import Claim
+from dispatcher.sends.claims import Claim, ClaimedRow
 from dispatcher.sends.outcomes import ClaimLostError, LedgerWriter, RowUpdate, decide
 from dispatcher.transport.base import OutgoingMessage, Transport
 
@@ -45,6 +46,7 @@ class BatchReport:
     claimed: int = 0
     statuses: Counter[str] = field(default_factory=Counter)
     relay_down: str | None = None
+    limited_for: float | None = None  # the global budget is spent for this many seconds
     stopped: str | None = None  # why the batch stopped early (pause, cancel, claim lost)
 
 
@@ -98,7 +100,7 @@ def _deliver(
     writer = LedgerWriter(runtime.ledger_sink, claim.owner, policy)
     rows = {row.recipient.delivery_id: row for row in claim.rows}
     message_ids: dict[int, str] = {}
-    messages = _messages(claim, personaliser, writer, message_ids, report, runtime.clock)
+    messages = _messages(claim, personaliser, writer, message_ids, report, runtime)
     outcomes = transport.deliver(messages)
     checker = _StateChecker(runtime, claim.send_id, claim.batch_id)
     failures = autopause.FailureWindow(autopause.policy_of(policy))  # hook: auto-pause
@@ -118,6 +120,9 @@ def _deliver(
     except ClaimLostError as exc:
         report.stopped = str(exc)
         log.error("batch %s stopped: %s", claim.batch_id, exc)
+    except RateLimited as exc:
+        report.limited_for = exc.wait
+        log.info("send %s: %s", claim.send_id, exc)
     except BaseException:
         runtime.drop_ledger_sink()  # its connection may be broken: the next batch opens another
         raise
@@ -131,19 +136,42 @@ def _messages(
     writer: LedgerWriter,
     message_ids: dict[int, str],
     report: BatchReport,
-    clock: Callable[[], dt.datetime],
+    runtime: Runtime,
 ) -> Iterator[OutgoingMessage]:
-    """Fill each row's message as the transport asks for it; unbuildable rows fail here."""
+    """Fill each row's message as the transport asks for it, within the sending limits.
+
+    Unbuildable rows fail here; rows whose recipient domain is over its limit are put
+    off (no worker sleeps on them); the global limit paces the whole batch.
+    """
     date = format_date(time.time())
+    limiter = runtime.rate_limiter
+    pacer = Pacer(limiter) if limiter is not None else None
     for row in claim.rows:
+        if limiter is not None and _put_off(limiter, row.recipient.email, row, writer, runtime):
+            report.statuses[DeliveryStatus.DEFERRED.value] += 1
+            continue
         try:
             message = personaliser.message(row.recipient, date)
         except MessageError as exc:
-            writer.fail_unbuilt(row.recipient.delivery_id, f"not sent: {exc}", clock())
+            writer.fail_unbuilt(row.recipient.delivery_id, f"not sent: {exc}", runtime.clock())
             report.statuses[DeliveryStatus.FAILED.value] += 1
             continue
+        if pacer is not None:
+            pacer.take()
         message_ids[message.delivery_id] = message.message_id
         yield message
+
+
+def _put_off(
+    limiter: RateLimiter, email: str, row: ClaimedRow, writer: LedgerWriter, runtime: Runtime
+) -> bool:
+    domain = email.rpartition("@")[2]
+    wait = limiter.domain_wait(domain)
+    if not wait:
+        return False
+    due = runtime.clock() + dt.timedelta(seconds=wait)
+    writer.wait_for_limit(row.recipient.delivery_id, due, f"waiting: sending limit for {domain}")
+    return True
 
 
 def _stop_reason(
@@ -201,6 +229,8 @@ def _close_batch(
             claims.hold_send(
                 session, claim.send_id, now, policy.relay_backoff_base, policy.relay_backoff_max
             )
+        elif report.limited_for is not None:
+            claims.hold_for(session, claim.send_id, now, report.limited_for)
         elif report.statuses[DeliveryStatus.SENT.value]:
             claims.clear_hold(session, claim.send_id)
         progress.refresh_batch(session, claim.batch_id)

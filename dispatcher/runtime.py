@@ -12,6 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
+from redis import Redis
 from sqlalchemy.orm import Session
 
 from dispatcher.compose import personaliser_for
@@ -19,6 +20,7 @@ from dispatcher.config import Settings
 from dispatcher.db import create_db_engine, create_session_factory
 from dispatcher.dkim import DkimKey, load_key
 from dispatcher.personalise import Personaliser
+from dispatcher.ratelimit import Limits, RateLimiter
 from dispatcher.sends.ledger_sink import LedgerSink
 from dispatcher.sends.outcomes import open_sink
 from dispatcher.transport import create_transport
@@ -42,6 +44,7 @@ class Runtime:
         self._transport_factory = transport_factory or (lambda: create_transport(settings.smtp))
         self._transport: Transport | None = None
         self._sink: LedgerSink | None = None
+        self._limiter: RateLimiter | None = None
         self._personalisers: OrderedDict[int, Personaliser] = OrderedDict()
         self.dkim_key = _dkim_key(settings)
         #: The time used for leases, backoffs and due dates (tests move it forward).
@@ -52,6 +55,20 @@ class Runtime:
         if self._transport is None:
             self._transport = self._transport_factory()
         return self._transport
+
+    @property
+    def rate_limiter(self) -> RateLimiter | None:
+        """The shared sending limits, when there is a Redis to keep them in."""
+        url = self.settings.redis
+        if url is None:
+            return None
+        if self._limiter is None:
+            sending = self.settings.sending
+            defaults = Limits(sending.rate_per_second or None, sending.rate_per_hour or None)
+            self._limiter = RateLimiter(
+                Redis.from_url(url), self.settings.broker_key_prefix, defaults
+            )
+        return self._limiter
 
     @property
     def ledger_sink(self) -> LedgerSink:

@@ -11,6 +11,7 @@ from dispatcher.cli import (
     control,
     db,
     editions,
+    limits,
     lists,
     privacy,
     schedule,
@@ -50,6 +51,7 @@ for module in (
     control,
     schedule,
     bounces,
+    limits,
     users,
     web,
 ):

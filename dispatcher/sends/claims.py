@@ -128,6 +128,15 @@ def hold_send(session: Session, send_id: int, now: dt.datetime, base: float, cap
     return seconds
 
 
+def hold_for(session: Session, send_id: int, now: dt.datetime, seconds: float) -> None:
+    """Hold a send back while a sending limit is spent (no relay failure is counted)."""
+    session.execute(
+        update(Send)
+        .where(Send.id == send_id)
+        .values(hold_until=now + dt.timedelta(seconds=seconds))
+    )
+
+
 def clear_hold(session: Session, send_id: int) -> None:
     """Forget earlier relay failures once a message went through."""
     session.execute(

@@ -90,6 +90,11 @@ UPDATE deliveries SET status = 'failed', smtp_reply = :reply, owner = NULL, due_
 WHERE id = :id AND owner = :owner AND status = 'sending'
 """
 
+_WAIT_FOR_LIMIT = """
+UPDATE deliveries SET status = 'deferred', due_at = :due, smtp_reply = :reply, owner = NULL
+WHERE id = :id AND owner = :owner AND status = 'sending'
+"""
+
 _RENEW = "UPDATE deliveries SET due_at = :lease WHERE owner = :owner AND status = 'sending'"
 
 
@@ -126,6 +131,11 @@ class LedgerWriter:
         """Mark a row failed whose message could not be built (e.g. an invalid address)."""
         params = {"reply": reason[:MAX_REPLY_CHARS], "now": now, "id": delivery_id}
         self._write(_FAIL_UNBUILT, params | {"owner": self._owner})
+
+    def wait_for_limit(self, delivery_id: int, due: dt.datetime, reason: str) -> None:
+        """Put a row off until ``due`` because of a sending limit (no attempt is spent)."""
+        params = {"due": due, "reply": reason, "id": delivery_id, "owner": self._owner}
+        self._write(_WAIT_FOR_LIMIT, params)
 
     def _write(self, statement: str, params: Mapping[str, object]) -> None:
         if self._sink.execute(statement, params) != 1:

@@ -5,12 +5,25 @@ from __future__ import annotations
 import multiprocessing
 import time
 import uuid
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from redis import Redis
+from sqlalchemy.orm import Session, sessionmaker
 
+from dispatcher.celeryapp import create_celery
+from dispatcher.config import SendingSettings, Settings
+from dispatcher.delivery import run_batch
 from dispatcher.ratelimit import Limits, Pacer, RateLimited, RateLimiter
+from dispatcher.runtime import Runtime
+from dispatcher.tasks import enqueue_batch
+from dispatcher.transport.memory import MemoryTransport
 from tests.conftest import REDIS_URL
+from tests.smtpd import SmtpServer
+from tests.support.data import add_example_edition, add_subscribers, create_newsletter
+from tests.support.sending import ledger_rows, start_send, wait_finished
+from tests.support.worker import WorkerProcess
 
 pytestmark = pytest.mark.integration
 
@@ -83,3 +96,68 @@ def test_a_domain_over_its_limit_waits_and_others_do_not(prefix: str) -> None:
     waits = [limiter.domain_wait("Example.NET") for _ in range(3)]
     assert waits[0] == 0 and waits[1] > 5 and waits[2] > 5
     assert limiter.domain_wait("example.org") == 0
+
+
+def test_two_real_workers_sending_stay_within_five_percent_of_the_limit(
+    make_settings: Callable[..., Settings],
+    pg_url: str,
+    pg_sessions: sessionmaker[Session],
+    broker_prefix: str,
+    tmp_path: Path,
+) -> None:
+    limit, count = 60.0, 900
+    with SmtpServer(keep_data=False) as relay:
+        sending = SendingSettings(batch_size=100, dispatch_window=6, reconcile_interval=1)
+        settings = make_settings(
+            database_url=pg_url,
+            smtp_url=relay.url,
+            sending=sending,
+            broker_key_prefix=broker_prefix,
+        )
+        create_celery(settings)
+        RateLimiter(Redis.from_url(REDIS_URL), broker_prefix).set_limits(Limits(per_second=limit))
+        with pg_sessions.begin() as session:
+            newsletter = create_newsletter(session)
+            add_subscribers(session, newsletter.id, count)
+            edition_id = add_example_edition(session, settings)
+        first = WorkerProcess(settings, tmp_path, concurrency=1, name="w1")
+        second = WorkerProcess(settings, tmp_path, concurrency=1, name="w2", beat=False)
+        with first, second:
+            send_id = start_send(pg_sessions, edition_id, ("cronache",), 6, 100, enqueue_batch)
+            assert wait_finished(pg_sessions, send_id, timeout=120) == "finished", first.log()
+            both = [w.log_path.read_text().count("deliver_batch[") for w in (first, second)]
+            assert min(both) > 0  # the two processes really shared the work
+    rows = ledger_rows(pg_sessions, send_id)
+    assert {row.status for row in rows} == {"sent"}
+    times = sorted(row.last_attempt_at.timestamp() for row in rows)  # type: ignore[union-attr]
+    steady = [t for t in times if times[0] + 1 <= t < times[-1] - 1]
+    rate = len(steady) / (steady[-1] - steady[0])
+    assert 0.95 * limit <= rate <= 1.05 * limit, rate
+
+
+def test_a_domain_over_its_limit_is_put_off_without_spending_attempts(
+    make_settings: Callable[..., Settings],
+    pg_url: str,
+    pg_sessions: sessionmaker[Session],
+    broker_prefix: str,
+) -> None:
+    settings = make_settings(database_url=pg_url, broker_key_prefix=broker_prefix)
+    RateLimiter(Redis.from_url(REDIS_URL), broker_prefix).set_limits(
+        Limits(per_domain_minute={"example.net": 6})
+    )
+    memory = MemoryTransport()
+    runtime = Runtime(settings, lambda: memory)
+    with pg_sessions.begin() as session:
+        newsletter = create_newsletter(session)
+        add_subscribers(session, newsletter.id, 3, domain="example.net")
+        add_subscribers(session, newsletter.id, 3, start=10, domain="example.org")
+        edition_id = add_example_edition(session, settings)
+    batches: list[int] = []
+    start_send(pg_sessions, edition_id, ("cronache",), 10, 100, batches.append)
+    run_batch(runtime, batches[0], lambda _: None)
+    runtime.close()
+    rows = ledger_rows(pg_sessions, 1)
+    put_off = [row for row in rows if row.status == "deferred"]
+    assert len(memory.sent) == 4  # three to example.org, one to example.net
+    assert len(put_off) == 2 and all(row.attempts == 0 for row in put_off)
+    assert all("sending limit for example.net" in (row.smtp_reply or "") for row in put_off)

@@ -1,0 +1,91 @@
+"""``dispatcher limits`` and ``dispatcher dkim``: sending limits and the DKIM record."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from redis import Redis
+
+from dispatcher.cli.context import AppContext, handle_errors, pass_app
+from dispatcher.dkim import load_key, public_record
+from dispatcher.errors import ConfigurationError
+from dispatcher.ratelimit import Limits, RateLimiter
+
+
+def _limiter(app: AppContext) -> RateLimiter:
+    url = app.settings.redis
+    if url is None:
+        raise ConfigurationError("limits live in Redis: set BROKER_URL (redis://) or REDIS_URL")
+    return RateLimiter(Redis.from_url(url), app.settings.broker_key_prefix)
+
+
+@click.group("limits")
+def limits() -> None:
+    """Global sending limits shared by every worker (changeable while a send runs)."""
+
+
+@limits.command("set")
+@click.option("--per-second", type=float, default=0, help="Messages a second (0: no limit).")
+@click.option("--per-hour", type=float, default=0, help="Messages an hour (0: no limit).")
+@click.option(
+    "--domain",
+    "domains",
+    multiple=True,
+    metavar="DOMAIN=N",
+    help="At most N messages a minute to a recipient domain (repeatable).",
+)
+@pass_app
+@handle_errors
+def set_limits(
+    app: AppContext, per_second: float, per_hour: float, domains: tuple[str, ...]
+) -> None:
+    """Replace the limits in force; workers apply them within seconds."""
+    per_domain: dict[str, float] = {}
+    for item in domains:
+        name, _, count = item.partition("=")
+        try:
+            per_domain[name.strip().lower()] = float(count)
+        except ValueError as exc:
+            raise click.BadParameter(f"{item!r}: use DOMAIN=N", param_hint="--domain") from exc
+    _limiter(app).set_limits(Limits(per_second or None, per_hour or None, per_domain))
+    click.echo(_describe(_limiter(app).limits))
+
+
+@limits.command("show")
+@pass_app
+@handle_errors
+def show(app: AppContext) -> None:
+    """Print the limits in force."""
+    click.echo(_describe(_limiter(app).limits))
+
+
+def _describe(current: Limits) -> str:
+    parts = [
+        f"per second: {current.per_second or 'no limit'}",
+        f"per hour: {current.per_hour or 'no limit'}",
+    ]
+    parts += [f"{d}: {n:g}/min" for d, n in sorted(current.per_domain_minute.items())]
+    return ", ".join(parts)
+
+
+@click.group("dkim")
+def dkim() -> None:
+    """DKIM signing: the DNS record to publish."""
+
+
+@dkim.command("record")
+@pass_app
+@handle_errors
+def record(app: AppContext) -> None:
+    """Print the TXT record for DKIM_SELECTOR._domainkey.DKIM_DOMAIN."""
+    settings = app.settings.dkim
+    if not (settings.enabled and settings.key_file and settings.domain and settings.selector):
+        raise ConfigurationError("set DKIM_DOMAIN, DKIM_SELECTOR and DKIM_KEY_FILE")
+    key = load_key(Path(settings.key_file), settings.domain, settings.selector)
+    click.echo(f'{settings.selector}._domainkey.{settings.domain}. IN TXT "{public_record(key)}"')
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(limits)
+    cli.add_command(dkim)
