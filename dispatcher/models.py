@@ -14,7 +14,7 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from subscribers.orm import Base, BigId, intpk, status_values, timestamp
@@ -34,6 +34,9 @@ class DeliveryStatus(enum.StrEnum):
 
 #: Rows still to be settled: a send is finished only when none is left in these.
 ACTIVE_STATUSES = (DeliveryStatus.QUEUED, DeliveryStatus.SENDING, DeliveryStatus.DEFERRED)
+ACTIVE_SQL = "status IN ('queued', 'sending', 'deferred')"
+DUE_SQL = "status IN ('sending', 'deferred')"  # rows with a due_at: lease or next attempt
+PROBLEM_SQL = "status IN ('failed', 'uncertain', 'bounced', 'complained')"
 
 
 class SendState(enum.StrEnum):
@@ -161,10 +164,32 @@ class Delivery(Base):
 
     __tablename__ = "deliveries"
     __table_args__ = (
-        UniqueConstraint("subscriber_id", "send_id"),
+        # Send first: a send's rows are read together (batches, "did X get edition N" is
+        # one probe per send of that edition).
+        UniqueConstraint("send_id", "subscriber_id"),
         CheckConstraint(f"status IN ({status_values(DeliveryStatus)})", name="status"),
-        Index("ix_deliveries_send_status", "send_id", "status"),
-        Index("ix_deliveries_status_due", "status", "due_at"),
+        # Partial indexes: a row that leaves the active states (sent, the common case)
+        # drops out of them, so recording an outcome touches two indexes, not four.
+        Index(
+            "ix_deliveries_active_send",
+            "send_id",
+            "status",
+            postgresql_where=text(ACTIVE_SQL),
+            sqlite_where=text(ACTIVE_SQL),
+        ),
+        Index(
+            "ix_deliveries_active_due",
+            "status",
+            "due_at",
+            postgresql_where=text(DUE_SQL),
+            sqlite_where=text(DUE_SQL),
+        ),
+        Index(
+            "ix_deliveries_problems",
+            "send_id",
+            postgresql_where=text(PROBLEM_SQL),
+            sqlite_where=text(PROBLEM_SQL),
+        ),
     )
 
     id: Mapped[intpk]
