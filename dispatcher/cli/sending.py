@@ -92,13 +92,19 @@ def wait_for(app: AppContext, send_id: int, poll: float = 0.5) -> None:
 
 @click.command("status")
 @click.argument("send_id", type=int, required=False)
+@click.option(
+    "--all-failures",
+    is_flag=True,
+    help="Group every failed row by reply (slower on very large sends; default: a sample).",
+)
 @pass_app
 @handle_errors
-def status(app: AppContext, send_id: int | None) -> None:
+def status(app: AppContext, send_id: int | None, all_failures: bool) -> None:
     """Counts per status, rate and failures of a send (default: the latest sends)."""
+    sample = None if all_failures else report.STATUS_FAILURE_SAMPLE
     with app.transaction() as session:
         ids = [send_id] if send_id is not None else report.recent_sends(session, 5)
-        statuses = [report.send_status(session, i, utcnow()) for i in ids]
+        statuses = [report.send_status(session, i, utcnow(), sample) for i in ids]
     if not statuses:
         click.echo("no sends yet")
     for shown in statuses:
