@@ -29,7 +29,7 @@ from sqlalchemy import text
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.throughput import database  # noqa: E402
+from bench.throughput import create_readers, database  # noqa: E402
 from dispatcher.config import Settings  # noqa: E402
 from dispatcher.db import create_db_engine, create_session_factory  # noqa: E402
 from dispatcher.sends import ledger, progress, report  # noqa: E402
@@ -38,16 +38,6 @@ from subscribers.orm import utcnow  # noqa: E402
 from tests.support.admin import make_desk  # noqa: E402
 from tests.support.data import add_example_edition, create_newsletter  # noqa: E402
 
-_SUBSCRIBERS = """
-INSERT INTO subscribers (email, name, language, attributes, created_at)
-SELECT 'reader' || g || '@example.net', 'Lettore ' || g, 'it', '{}', now()
-FROM generate_series(1, :n) g
-"""
-_SUBSCRIPTIONS = """
-INSERT INTO subscriptions (list_id, subscriber_id, status, source, consented_at, updated_at,
-                           soft_bounces)
-SELECT :list_id, id, 'confirmed', 'import', now(), now(), 0 FROM subscribers
-"""
 # 60% of the rows settled: most sent, one in a hundred refused, as mid-send.
 _SETTLE = """
 UPDATE deliveries SET status = CASE WHEN id % 100 = 0 THEN 'failed' ELSE 'sent' END,
@@ -81,8 +71,7 @@ def _ledger(sessions, settings: Settings, n: int) -> int:  # type: ignore[no-unt
     began = time.perf_counter()
     with sessions.begin() as session:
         newsletter = create_newsletter(session)
-        session.execute(text(_SUBSCRIBERS), {"n": n})
-        session.execute(text(_SUBSCRIPTIONS), {"list_id": newsletter.id})
+        create_readers(session, newsletter.id, n)
         edition_id = add_example_edition(session, settings)
     with sessions.begin() as session:
         session.execute(text("ANALYZE"))

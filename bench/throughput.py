@@ -31,6 +31,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.orm import Session
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # the tests' helpers (data, worker) are reused here
@@ -42,10 +43,21 @@ from dispatcher.models import Delivery, Send  # noqa: E402
 from dispatcher.sends import ledger, reconcile  # noqa: E402
 from dispatcher.tasks import enqueue_batch  # noqa: E402
 from subscribers.orm import utcnow  # noqa: E402
-from tests.support.data import add_example_edition, add_subscribers, create_newsletter  # noqa: E402
+from tests.support.data import add_example_edition, create_newsletter  # noqa: E402
 from tests.support.database import migrate  # noqa: E402
 from tests.support.web import free_port  # noqa: E402
 from tests.support.worker import WorkerProcess  # noqa: E402
+
+_READERS = """
+INSERT INTO subscribers (email, name, language, attributes, created_at)
+SELECT 'reader' || g || '@example.net', 'Lettore ' || g, 'it', '{}', now()
+FROM generate_series(1, :n) g
+"""
+_SUBSCRIPTIONS = """
+INSERT INTO subscriptions (list_id, subscriber_id, status, source, consented_at, updated_at,
+                           soft_bounces)
+SELECT :list_id, id, 'confirmed', 'import', now(), now(), 0 FROM subscribers
+"""
 
 SMTP_LIMIT = REPO.parent / "shared" / "tools" / "smtp-limit"
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -102,13 +114,15 @@ def dispatch_once(args: argparse.Namespace) -> tuple[float, int, float]:
         sessions = create_session_factory(create_db_engine(url))
         with sessions.begin() as session:
             newsletter = create_newsletter(session)
-            add_subscribers(session, newsletter.id, args.n, domain="example.net")
+            create_readers(session, newsletter.id, args.n)
             edition_id = add_example_edition(session, settings)
         create_celery(settings)
         with WorkerProcess(settings, Path(tmp), concurrency=args.connections) as worker:
             started, ledger_seconds = _start(sessions, edition_id, settings)
             _wait(sessions, worker, timeout=max(600, args.n / 50))
             last = _last_outcome(sessions)
+            peak = max(_peak_rss_mb(pid) for pid in worker.children())
+        print(f"  worker peak RSS {peak:.1f} MB (the largest pool process)", flush=True)
         return args.n / (last - started), _message_size(sessions), ledger_seconds
 
 
@@ -152,6 +166,14 @@ def _last_outcome(sessions) -> float:  # type: ignore[no-untyped-def]
     return last.timestamp()
 
 
+def _peak_rss_mb(pid: int) -> float:
+    """A process's peak resident set (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def _message_size(sessions) -> int:  # type: ignore[no-untyped-def]
     """The size of one filled message, as the relay receives it."""
     from dispatcher.compose import preview
@@ -162,6 +184,12 @@ def _message_size(sessions) -> int:  # type: ignore[no-untyped-def]
         edition = session.scalars(select(Edition)).one()
         settings = Settings(public_url="https://newsletter.example.org", secret_keys=("x",))
         return len(preview(session, edition, settings, Signer(["x"])).eml)
+
+
+def create_readers(session: Session, list_id: int, count: int) -> None:
+    """``count`` confirmed subscribers on a list, written by the database itself."""
+    session.execute(text(_READERS), {"n": count})
+    session.execute(text(_SUBSCRIPTIONS), {"list_id": list_id})
 
 
 @contextmanager
