@@ -209,6 +209,9 @@ def open_session(settings: SmtpSettings, tls: ssl.SSLContext | None) -> SmtpSess
     return session
 
 
+SEND_BUFFER_BYTES = 1 << 20
+
+
 def _connect(settings: SmtpSettings, tls: ssl.SSLContext | None) -> socket.socket:
     where = f"{settings.host}:{settings.port}"
     timeout = settings.connect_timeout
@@ -218,6 +221,10 @@ def _connect(settings: SmtpSettings, tls: ssl.SSLContext | None) -> socket.socke
         raise RelayUnavailableError(0, f"{where}: {describe(exc, timeout)}") from exc
     # Commands are small writes right after large ones: Nagle would hold them for an ACK.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    # Room for a whole message or two in the kernel: the next message's content is
+    # written while the caller records the previous outcome, and that write should
+    # return at once rather than wait for the relay to read it (the overlap is the point).
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
     if settings.scheme != "smtps":
         return sock
     try:
