@@ -102,26 +102,31 @@ def _deliver(
     rows = {row.recipient.delivery_id: row for row in claim.rows}
     message_ids: dict[int, str] = {}
     messages = _messages(claim, personaliser, writer, message_ids, report, runtime)
-    outcomes = transport.deliver(messages)
+    # Each outcome's record is sent at once and waited for right before the next
+    # message's final dot (writer.settle), so the round trip overlaps with preparing it.
+    outcomes = transport.deliver(messages, before_dot=writer.settle)
     checker = _StateChecker(runtime, claim.send_id, claim.batch_id)
     failures = autopause.FailureWindow(autopause.policy_of(policy))  # hook: auto-pause
     try:
         for outcome in outcomes:
             now = runtime.clock()
             update = decide(outcome, rows[outcome.delivery_id], now, policy)
-            writer.record(update, message_ids.pop(outcome.delivery_id, None), now)
+            writer.start_record(update, message_ids.pop(outcome.delivery_id, None), now)
             report.statuses[update.status.value] += 1
             ACTIVITY.outcome()
             if (stop := _stop_reason(runtime, claim, checker, failures, update)) is not None:
                 report.stopped = stop
                 break
+        writer.settle()
     except RelayUnavailableError as exc:
+        writer.settle()
         report.relay_down = str(exc)
         log.warning("relay unavailable, send %s held back: %s", claim.send_id, exc)
     except ClaimLostError as exc:
         report.stopped = str(exc)
         log.error("batch %s stopped: %s", claim.batch_id, exc)
     except RateLimited as exc:
+        writer.settle()
         report.limited_for = exc.wait
         log.info("send %s: %s", claim.send_id, exc)
     except BaseException:

@@ -30,6 +30,14 @@ class LedgerSink(Protocol):
         """Run and commit ``statement``; :returns: the number of rows it changed."""
         ...
 
+    def send(self, statement: str, params: Mapping[str, object]) -> None:
+        """Start ``statement`` without waiting; :meth:`finish` gives its result."""
+        ...
+
+    def finish(self) -> int:
+        """Wait for the statement :meth:`send` started; :returns: rows it changed."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -38,10 +46,17 @@ class SqlAlchemySink:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._pending = 0
 
     def execute(self, statement: str, params: Mapping[str, object]) -> int:
         with self._engine.begin() as connection:
             return int(connection.execute(sql(statement), params).rowcount)
+
+    def send(self, statement: str, params: Mapping[str, object]) -> None:
+        self._pending = self.execute(statement, params)  # nothing to overlap with here
+
+    def finish(self) -> int:
+        return self._pending
 
     def close(self) -> None:
         """Nothing held between statements."""
@@ -71,12 +86,30 @@ class PsycopgSink:
         self._prepared: dict[str, tuple[bytes, tuple[str, ...]]] = {}
 
     def execute(self, statement: str, params: Mapping[str, object]) -> int:
+        self.send(statement, params)
+        return self.finish()
+
+    def send(self, statement: str, params: Mapping[str, object]) -> None:
         name, order = self._prepared.get(statement) or self._prepare(statement)
-        result = self._pgconn.exec_prepared(name, [_text(params[key]) for key in order])
-        if result.status != pq.ExecStatus.COMMAND_OK:
-            message = (result.error_message or b"").decode("utf-8", "replace").strip()
-            raise psycopg.OperationalError(message or "the outcome could not be written")
-        return int(result.command_tuples or 0)
+        values = [_text(params[key]) for key in order]
+        self._pgconn.send_query_prepared(name, values)  # raises if it cannot be sent
+
+    def finish(self) -> int:
+        """Wait for the result of :meth:`send` (libpq blocks here, the GIL released)."""
+        result, changed = None, 0
+        while (next_result := self._pgconn.get_result()) is not None:
+            result = next_result
+            if result.status == pq.ExecStatus.COMMAND_OK:
+                changed = int(result.command_tuples or 0)
+        if result is None or result.status != pq.ExecStatus.COMMAND_OK:
+            message = result.error_message if result is not None else self._pgconn.error_message
+            raise psycopg.OperationalError(self._error(message))
+        return changed
+
+    @staticmethod
+    def _error(message: bytes | None) -> str:
+        text = (message or b"").decode("utf-8", "replace").strip()
+        return text or "the outcome could not be written"
 
     def close(self) -> None:
         # The connection ran in autocommit with its own settings and prepared

@@ -110,10 +110,45 @@ class LedgerWriter:
         self._owner = owner
         self._policy = policy
         self._renewed = time.monotonic()
+        self._pending: int | None = None
+        self._maybe_renew_later: dt.datetime | None = None
+
+    def start_record(self, update: RowUpdate, message_id: str | None, now: dt.datetime) -> None:
+        """Send one row's new state without waiting; :meth:`settle` waits for it.
+
+        The transport calls :meth:`settle` right before it finishes the next message,
+        so the database's round trip overlaps with preparing that message.
+        """
+        self.settle()  # one statement at a time on the connection (a refusal known early
+        # comes without a final dot, so without a settle from the transport in between)
+        self._sink.send(_RECORD, self._record_params(update, message_id, now))
+        self._pending = update.delivery_id
+        self._maybe_renew_later = now
+
+    def settle(self) -> None:
+        """Wait until the record started last is durable.
+
+        :raises ClaimLostError: if that row was no longer ours
+        """
+        if self._pending is None:
+            return
+        delivery_id, self._pending = self._pending, None
+        if self._sink.finish() != 1:
+            raise ClaimLostError(f"delivery {delivery_id} is no longer owned by {self._owner}")
+        if self._maybe_renew_later is not None:
+            self._maybe_renew(self._maybe_renew_later)
+            self._maybe_renew_later = None
 
     def record(self, update: RowUpdate, message_id: str | None, now: dt.datetime) -> None:
         """Write one row's new state; :raises ClaimLostError: if the row is no longer ours."""
-        params = {
+        self.settle()
+        self._write(_RECORD, self._record_params(update, message_id, now))
+        self._maybe_renew(now)
+
+    def _record_params(
+        self, update: RowUpdate, message_id: str | None, now: dt.datetime
+    ) -> dict[str, object]:
+        return {
             "status": update.status.value,
             "code": update.code,
             "reply": update.reply,
@@ -124,8 +159,6 @@ class LedgerWriter:
             "id": update.delivery_id,
             "owner": self._owner,
         }
-        self._write(_RECORD, params)
-        self._maybe_renew(now)
 
     def fail_unbuilt(self, delivery_id: int, reason: str, now: dt.datetime) -> None:
         """Mark a row failed whose message could not be built (e.g. an invalid address)."""
@@ -138,6 +171,7 @@ class LedgerWriter:
         self._write(_WAIT_FOR_LIMIT, params)
 
     def _write(self, statement: str, params: Mapping[str, object]) -> None:
+        self.settle()  # one statement at a time on the connection
         if self._sink.execute(statement, params) != 1:
             raise ClaimLostError(f"delivery {params['id']} is no longer owned by {self._owner}")
 

@@ -10,7 +10,7 @@ dies leaves at most the message in flight in doubt.
 from __future__ import annotations
 
 import enum
-from collections.abc import Generator, Iterable
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -62,14 +62,26 @@ class Outcome:
     reply: str
 
 
+#: Called before a message is finished; see :meth:`Transport.deliver`.
+BeforeDot = Callable[[], None]
+
+
 class Transport(Protocol):
     """Delivers messages and reports one outcome for each."""
 
-    def deliver(self, messages: Iterable[OutgoingMessage]) -> Generator[Outcome, None, None]:
+    def deliver(
+        self, messages: Iterable[OutgoingMessage], before_dot: BeforeDot | None = None
+    ) -> Generator[Outcome, None, None]:
         """Send ``messages`` in order and yield an outcome for each, as it is known.
 
         A generator, so that the caller can ``close()`` it: no further message is
         finished after that.
+
+        :param before_dot: called right before each message is finished (its final
+            dot written); the caller waits there for the previous outcome's record to
+            be durable, so that this wait overlaps with preparing the message. If it
+            raises, the message is not finished and the exception comes out of the
+            generator.
 
         :raises RelayUnavailableError: before any outcome is yielded for the current
             message, when the relay cannot be reached or refuses the session (421);

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator, Iterable
 
 from dispatcher.errors import RelayUnavailableError
-from dispatcher.transport.base import Outcome, OutcomeKind, OutgoingMessage
+from dispatcher.transport.base import BeforeDot, Outcome, OutcomeKind, OutgoingMessage
 
 #: Answers one message with an SMTP code and text; code 0 means no reply after the dot.
 Responder = Callable[[OutgoingMessage], tuple[int, str]]
@@ -40,16 +40,21 @@ class MemoryTransport:
         self.unavailable: RelayUnavailableError | None = None
         self.closed = False
 
-    def deliver(self, messages: Iterable[OutgoingMessage]) -> Generator[Outcome, None, None]:
+    def deliver(
+        self, messages: Iterable[OutgoingMessage], before_dot: BeforeDot | None = None
+    ) -> Generator[Outcome, None, None]:
         """Answer each message through the responder and yield its outcome.
 
         :param messages: the messages, in order
+        :param before_dot: called before each message is "finished"
         :returns: a generator of one outcome per message
         :raises RelayUnavailableError: when :attr:`unavailable` is set or the responder raises it
         """
         for message in messages:
             if self.unavailable is not None:
                 raise self.unavailable
+            if before_dot is not None:
+                before_dot()
             outcome = self._answer(message)
             self.outcomes.append(outcome)
             yield outcome

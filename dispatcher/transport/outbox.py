@@ -14,7 +14,7 @@ from collections.abc import Generator, Iterable
 from pathlib import Path
 
 from dispatcher.errors import RelayUnavailableError
-from dispatcher.transport.base import Outcome, OutcomeKind, OutgoingMessage
+from dispatcher.transport.base import BeforeDot, Outcome, OutcomeKind, OutgoingMessage
 
 
 class OutboxTransport:
@@ -29,7 +29,9 @@ class OutboxTransport:
     def __repr__(self) -> str:
         return f"OutboxTransport({str(self.folder)!r})"
 
-    def deliver(self, messages: Iterable[OutgoingMessage]) -> Generator[Outcome, None, None]:
+    def deliver(
+        self, messages: Iterable[OutgoingMessage], before_dot: BeforeDot | None = None
+    ) -> Generator[Outcome, None, None]:
         """Write each message and yield a DELIVERED outcome (code 250) naming its file.
 
         A message sent again (a retry) replaces its earlier file.
@@ -40,6 +42,8 @@ class OutboxTransport:
             the message concerned and the ones after it were not written
         """
         for message in messages:
+            if before_dot is not None:
+                before_dot()
             path = self._write(message)
             yield Outcome(message.delivery_id, OutcomeKind.DELIVERED, 250, f"2.0.0 Ok: {path}")
 

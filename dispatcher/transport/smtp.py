@@ -28,7 +28,7 @@ from collections.abc import Generator, Iterable, Sequence
 
 from dispatcher.config import SmtpSettings
 from dispatcher.errors import ConfigurationError
-from dispatcher.transport.base import Outcome, OutcomeKind, OutgoingMessage
+from dispatcher.transport.base import BeforeDot, Outcome, OutcomeKind, OutgoingMessage
 from dispatcher.transport.smtp_session import SmtpSession, open_session
 from dispatcher.transport.smtp_wire import (
     FINAL_DOT,
@@ -74,16 +74,20 @@ class SmtpTransport:
         self._session: SmtpSession | None = None
         #: The next message's outcome, known before its turn (its envelope failed early).
         self._early: tuple[OutgoingMessage, Outcome] | None = None
+        self._before_dot: BeforeDot | None = None
 
     def __repr__(self) -> str:
         # Never the URL: it may carry the password.
         return f"SmtpTransport({self._settings.host}:{self._settings.port})"
 
-    def deliver(self, messages: Iterable[OutgoingMessage]) -> Generator[Outcome, None, None]:
+    def deliver(
+        self, messages: Iterable[OutgoingMessage], before_dot: BeforeDot | None = None
+    ) -> Generator[Outcome, None, None]:
         """Send ``messages`` in order and yield one outcome for each, as the relay answers.
 
         The final dot of a message is written only once the consumer has taken the
-        previous outcome; if it stops taking them, nothing more is delivered.
+        previous outcome and ``before_dot`` has returned; if it stops taking them,
+        nothing more is delivered.
 
         :param messages: one recipient each; taken lazily, one ahead when pipelining
         :returns: a generator of outcomes, in the order of ``messages``
@@ -92,6 +96,7 @@ class SmtpTransport:
             outcomes were not yielded were not delivered
         """
         feed = _Feed(messages)
+        self._before_dot = before_dot
         outcomes = self._outcomes(feed)
         while True:
             try:
@@ -226,6 +231,8 @@ class SmtpTransport:
                     wire_content(message.data, message.dot_safe), self._settings.data_timeout
                 )
             session.loaded = None
+            if self._before_dot is not None:
+                self._before_dot()  # the caller's previous record is durable from here on
             if session.has_spoken():
                 return self._interrupted(session, message)
             session.send_final(tail, self._settings.data_timeout)
