@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -17,7 +17,7 @@ from dispatcher.errors import ConfigurationError
 
 DEFAULT_DATA_DIR = Path("var")
 #: Used only when DISPATCHER_DEMO=1; any other run without SECRET_KEY is refused.
-DEMO_SECRET_KEY = "demo-only-secret-key-never-use-in-production"
+DEMO_SECRET_KEY = "demo-only-secret-key-never-use-in-production"  # nosec B105 - public by design
 
 
 @dataclass(frozen=True)
@@ -193,6 +193,41 @@ class Settings:
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+    def __repr__(self) -> str:
+        # Settings end up in logs and tracebacks: secret keys and tokens are never
+        # printed, nor the passwords that database and broker URLs may hold.
+        shown = []
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if item.name in _SECRET_FIELDS and value:
+                value = "<hidden>"
+            elif item.name in _URL_FIELDS and isinstance(value, str):
+                value = redact_url(value)
+            shown.append(f"{item.name}={value!r}")
+        return f"Settings({', '.join(shown)})"
+
+
+_SECRET_FIELDS = frozenset({"secret_keys", "metrics_token", "api_token"})
+_URL_FIELDS = frozenset({"database_url", "broker_url", "redis_url"})
+
+
+def redact_url(url: str) -> str:
+    """``url`` with the password of its ``user:password@`` part, if any, replaced by ``***``.
+
+    :param url: any URL (a database, broker or relay address)
+    :returns: the URL safe to print
+    """
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:  # a malformed URL: print nothing of it
+        return "<unreadable URL>"
+    if not password:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"{user}:***@{host}").geturl()
 
 
 def _smtp_from_env(env: _Env) -> SmtpSettings:

@@ -12,14 +12,18 @@ import re
 
 from dispatcher.errors import MessageError
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators: Python's
+# header encoder breaks lines at NEL, LS and PS too (str.splitlines), so they would
+# reach the header as folds, unlike the rest of the text.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _ATOM_SPECIALS = re.compile(r'[()<>\[\]:;@\\,."]')
 _ADDR_SPEC = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[A-Za-z0-9.-]{1,253}")
+PLAIN_NAME_CHARS = 70  # a longer name is encoded, and so folded (RFC 5322 2.1.1)
 ENCODED_WORD_BYTES = 45  # 45 octets -> 60 base64 characters: each word fits a folded line
 
 
 def clean_text(value: str) -> str:
-    """Collapse control characters (CR and LF among them) into single spaces."""
+    """Collapse control characters (CR, LF and NEL among them) into single spaces."""
     return _CONTROL.sub(" ", value).strip()
 
 
@@ -34,14 +38,21 @@ def check_address(address: str) -> str:
 
 
 def display_name(name: str) -> str:
-    """A display name as it goes into a header: quoted if ASCII, RFC 2047 otherwise."""
+    """A display name for a header: short ASCII as is (quoted if need be), else RFC 2047.
+
+    Encoded words are also used for ASCII names that are long, since a name written
+    as is cannot be folded and could push the line past 998 octets, and for names
+    holding ``=?``, which readers would decode as encoded words of their own.
+    """
     name = clean_text(name)
     if not name:
         return ""
-    if name.isascii():
-        if not _ATOM_SPECIALS.search(name):
-            return name
-        return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if name.isascii() and "=?" not in name:
+        shown = name
+        if _ATOM_SPECIALS.search(name):
+            shown = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if len(shown) <= PLAIN_NAME_CHARS:
+            return shown
     return encode_words(name)
 
 

@@ -20,8 +20,9 @@ SENTINEL_PREFIX = "ZqSLOT"
 class Slot(enum.Enum):
     """A per-recipient value; ``sentinel`` is what stands in for it until filled."""
 
-    UNSUBSCRIBE_TOKEN = "UNSUB"  # in body links and in List-Unsubscribe (https and mailto)
-    PREFERENCES_TOKEN = "PREFS"  # in body links
+    # Slot names, not passwords: bandit takes any string named *_TOKEN for one.
+    UNSUBSCRIBE_TOKEN = "UNSUB"  # nosec B105 - in body links and List-Unsubscribe
+    PREFERENCES_TOKEN = "PREFS"  # nosec B105 - in body links
     TO = "TO"  # the To header's value: display name and address
     MESSAGE_ID = "MSGID"  # the Message-ID header's value
     DATE = "DATE"  # the Date header's value (filled once per batch)

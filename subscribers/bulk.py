@@ -12,6 +12,7 @@ such a set becomes index lookups.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -34,6 +35,7 @@ from sqlalchemy.orm import Session
 
 #: SQL types of the columns a JSON row set may have, as PostgreSQL names them.
 PG_TYPES = frozenset({"text", "bigint", "integer", "json"})
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 
 
 def dialect_of(session: Session) -> str:
@@ -60,14 +62,18 @@ def row_set(columns: Mapping[str, str], dialect: str) -> str:
     """A FROM item named ``r`` whose rows come from the JSON list bound as ``:rows``.
 
     :param columns: column name -> PostgreSQL type (text, bigint, integer, json)
+    :raises ValueError: for a type not in :data:`PG_TYPES` or a name that is not a plain
+        identifier: both are written into the SQL, so neither may come from outside
     """
     if not set(columns.values()) <= PG_TYPES:
         raise ValueError(f"unsupported column types in {columns!r}")
+    if not all(_IDENTIFIER.fullmatch(name) for name in columns):
+        raise ValueError(f"column names must be plain identifiers: {sorted(columns)!r}")
     if dialect == "postgresql":
         typed = ", ".join(f"{name} {kind}" for name, kind in columns.items())
         return f"json_to_recordset(CAST(:rows AS json)) AS r({typed})"
     picked = ", ".join(f"json_extract(value, '$.{name}') AS {name}" for name in columns)
-    return f"(SELECT {picked} FROM json_each(:rows)) AS r"
+    return f"(SELECT {picked} FROM json_each(:rows)) AS r"  # nosec B608 - checked names
 
 
 def rows_param(rows: Sequence[Mapping[str, Any]]) -> str:

@@ -253,9 +253,14 @@ def _strict(data: bytes, encoding: str, path: Path) -> str:
 
 
 def _checked(text: str, path: Path) -> str:
-    """``text`` if it looks like text; binary files decode as cp1252 too, full of controls."""
+    """``text`` if it looks like text; binary files decode as cp1252 too, full of controls.
+
+    NUL is looked for in the whole text, not just the sample: no text file holds one,
+    and PostgreSQL's text columns refuse it, which would fail the import in the database
+    instead of naming the file.
+    """
     sample = text[:SNIFF_CHARS]
     controls = sum(1 for c in sample if unicodedata.category(c) == "Cc" and c not in "\t\r\n")
-    if "\x00" in sample or controls > CONTROL_RATIO * len(sample):
+    if "\x00" in text or controls > CONTROL_RATIO * len(sample):
         raise ImportFileError(f"{path}:1: binary data, not a CSV text file")
     return text

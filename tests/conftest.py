@@ -82,7 +82,13 @@ def broker_prefix(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def make_settings(tmp_path: Path) -> Callable[..., Settings]:
-    """Build Settings for a test; keyword arguments override fields."""
+    """Build Settings for a test; keyword arguments override fields.
+
+    Each test gets a Redis key prefix of its own unless it names one, so that the web
+    app's rate limits (sign-up, login) count only that test's requests, not those of
+    every test and every concurrent run on the machine's shared Redis.
+    """
+    prefix = f"test-{RUN_ID}-{uuid.uuid4().hex[:6]}:"
 
     def build(
         database_url: str = "sqlite://",
@@ -93,6 +99,7 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
         base = Settings(
             database_url=database_url,
             broker_url=REDIS_URL,
+            broker_key_prefix=prefix,
             public_url="https://newsletter.example.org",
             secret_keys=(SECRET,),
             smtp=SmtpSettings(url=smtp_url, connect_timeout=5, command_timeout=10),

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 import click
 import uvicorn
 
 from dispatcher.cli.context import AppContext, pass_app
 from dispatcher.web import create_app
+from dispatcher.web.security import RedactTokens
 
 
 @click.command("web")
@@ -15,7 +18,10 @@ from dispatcher.web import create_app
 @pass_app
 def web(app: AppContext, host: str, port: int) -> None:
     """Serve the web app with uvicorn (behind a TLS-terminating proxy in production)."""
-    uvicorn.run(create_app(app.settings), host=host, port=port, proxy_headers=True)
+    config = uvicorn.Config(create_app(app.settings), host=host, port=port, proxy_headers=True)
+    # Added once uvicorn has configured its loggers: personal tokens stay out of the log.
+    logging.getLogger("uvicorn.access").addFilter(RedactTokens())
+    uvicorn.Server(config).run()
 
 
 def register(cli: click.Group) -> None:

@@ -16,6 +16,7 @@ from markdown_it.token import Token
 from dispatcher.editions.checks import (
     BODY_LINK_SCHEMES,
     IMAGE_SCHEMES,
+    control_problem,
     sentinel_problem,
     text_problem,
     url_problem,
@@ -44,6 +45,7 @@ def read_articles(lines: Sequence[str], path: str, first_line: int) -> tuple[Art
         heading, an article without title, text or initials, or a bad link or picture
     """
     body = _Body(lines, path, first_line)
+    body.check_characters()
     starts = body.article_starts(EditionMarkdown(check_links=False).parse("\n".join(lines)))
     ends = [heading for heading, _, _ in starts[1:]] + [len(lines)]
     return tuple(
@@ -62,6 +64,13 @@ class _Body:
     def fail(self, index: int, problem: str) -> EditionFileError:
         return EditionFileError(self.path, self.first_line + index, FIELD, problem)
 
+    def check_characters(self) -> None:
+        """Refuse control characters: nobody could see them, and MJML cannot parse them."""
+        for index, line in enumerate(self.lines):
+            problem = control_problem(line)
+            if problem:
+                raise self.fail(index, f"the text {problem}")
+
     def article_starts(self, tokens: Sequence[Token]) -> list[tuple[int, int, str]]:
         """Find each article heading as (its first line, the line after it, its title)."""
         starts: list[tuple[int, int, str]] = []
@@ -71,7 +80,8 @@ class _Body:
             if token.level != 0 or token.map is None or token.nesting == -1:
                 continue
             if token.type == "heading_open" and token.tag == "h2":
-                starts.append((token.map[0], token.map[1], self.title(token, tokens[index + 1])))
+                line, after = token.map
+                starts.append((line, after, self.title(line, tokens[index + 1])))
             elif token.type == "heading_open" and token.tag == "h1":
                 raise self.fail(token.map[0], "use ## for article titles (# is not allowed)")
             elif not starts:
@@ -81,12 +91,12 @@ class _Body:
             raise self.fail(0, "there are no articles: start each one with a line ## Title")
         return starts
 
-    def title(self, heading: Token, inline: Token) -> str:
-        assert heading.map is not None
+    def title(self, line: int, inline: Token) -> str:
+        """The title of the heading on body line ``line``, whose text is ``inline``."""
         title = inline.content.strip()
         problem = text_problem(title, one_line=True)
         if problem:
-            raise self.fail(heading.map[0], f"the article title {problem}")
+            raise self.fail(line, f"the article title {problem}")
         return title
 
     def article(self, start: int, end: int, title: str) -> Article:
@@ -132,8 +142,7 @@ class _Body:
 
     def line_of(self, inline: Token, needle: str) -> int:
         """The body line of ``inline`` that holds ``needle``, else the block's first line."""
-        assert inline.map is not None
-        first, stop = inline.map
+        first, stop = inline.map or (0, len(self.lines))  # markdown-it maps every block
         for index in range(first, stop):
             if needle in self.lines[index]:
                 return index

@@ -17,6 +17,8 @@ IMAGE_SCHEMES = ("https",)  # mail clients block or warn about http images
 BODY_LINK_SCHEMES = ("https", "http", "mailto")
 MAX_URL_LENGTH = 2000
 
+# Not characters at all: MJML fails on the whole edition when it meets one.
+_NONCHARACTERS = "\ufffe\uffff"
 # Characters that would end an HTML attribute or a "text <url>" pair in the text part.
 _URL_FORBIDDEN = re.compile(r"[\s<>\"\\]")
 
@@ -59,10 +61,26 @@ def text_problem(value: str, *, one_line: bool) -> str | None:
         return "is empty"
     if one_line and ("\n" in value or "\r" in value):
         return "must be on one line"
-    if any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in value):
-        return "contains an invisible control character (retype it or paste it as plain text)"
+    problem = control_problem(value)
+    if problem:
+        return problem
     if SENTINEL_PREFIX in value:
         return sentinel_problem()
+    return None
+
+
+def control_problem(value: str) -> str | None:
+    """Say why ``value`` holds a character nobody can see (tabs and line feeds are fine).
+
+    U+FFFE and U+FFFF are no characters at all, and make MJML fail on the whole edition.
+
+    :param value: the text
+    :returns: the problem in plain words, or None when there is no control character
+    """
+    if any(
+        (unicodedata.category(c) == "Cc" and c not in "\n\t") or c in _NONCHARACTERS for c in value
+    ):
+        return "contains an invisible control character (retype it or paste it as plain text)"
     return None
 
 

@@ -1,18 +1,23 @@
 """Read an edition's YAML front matter into typed values, locating every problem.
 
-PyYAML's composer gives each node the line it starts on, which a constructed Python dict
+PyYAML's composer gives each node the place it starts at, which a constructed Python dict
 would lose; so the front matter is composed (SafeLoader, nothing is ever constructed
 from tags) and read field by field. A problem with a field's value is reported on the
 line of the field's name, a missing field on the line of the mapping that lacks it.
+
+Composing never expands aliases (a "billion laughs" stays a few shared nodes, and
+nothing here walks them), but PyYAML's composer recurses once per level of nesting,
+so the depth is bounded (:class:`_Loader`) rather than left to exhaust the stack.
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime
 import difflib
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NoReturn
 
 import yaml
@@ -30,6 +35,10 @@ from dispatcher.errors import EditionFileError
 TOP_FIELDS = ("newsletter", "number", "date", "subject", "preheader", "cover", "highlights")
 COVER_FIELDS = ("title", "image", "image_alt", "link", "caption", "summary")
 HIGHLIGHT_FIELDS = ("title", "link", "summary", "image", "image_alt")
+
+MAX_SUBJECT = 300  # characters: the editions.subject column (and more than any inbox shows)
+MAX_NUMBER = 2**31 - 1  # the editions.number column (a PostgreSQL integer)
+MAX_DEPTH = 20  # levels of nesting; a valid front matter has four (highlights' fields)
 
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -58,36 +67,75 @@ def read_front_matter(text: str, path: str, first_line: int) -> FrontMatter:
     :returns: the checked values
     :raises EditionFileError: on a YAML syntax error or any wrong, missing or unknown field
     """
-    root = _compose(text, path, first_line)
+    place = _Place(path, first_line, "", _line_breaks(text))
+    root = _compose(text, place)
     if root is None:
         raise EditionFileError(path, first_line - 1, None, "the front matter is empty")
     # A missing top-level field is reported on the opening "---" line.
-    top = _Fields.of(root, _Place(path, first_line, ""), TOP_FIELDS, first_line - 1)
+    top = _Fields.of(root, place, TOP_FIELDS, first_line - 1)
     return FrontMatter(
         newsletter=_slug(top, "newsletter"),
         number=top.positive_int("number"),
         date=top.date("date"),
-        subject=top.text("subject"),
+        subject=top.text("subject", max_length=MAX_SUBJECT),
         preheader=top.text("preheader"),
         cover=_cover(top.mapping("cover", COVER_FIELDS)),
         highlights=tuple(_highlight(item) for item in top.mappings("highlights", HIGHLIGHT_FIELDS)),
     )
 
 
-def _compose(text: str, path: str, first_line: int) -> yaml.Node | None:
+class _Loader(yaml.SafeLoader):
+    """PyYAML's SafeLoader, refusing values nested deeper than :data:`MAX_DEPTH`.
+
+    Its composer recurses once per level, so ``[[[[...]]]]`` a few thousand deep
+    would raise RecursionError from deep inside PyYAML instead of a located error.
+    """
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self._depth >= MAX_DEPTH:
+            # Located at the innermost value still allowed: its line holds the next one.
+            mark = parent.start_mark if parent is not None else None
+            raise yaml.composer.ComposerError(None, None, "values nested too deeply", mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _compose(text: str, place: _Place) -> yaml.Node | None:
     try:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
+        return yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = first_line + mark.line if mark else first_line
+        line = place.at(mark.index) if mark else place.first_line
         problem = exc.problem or exc.context or "syntax error"
         if "'\\t'" in problem:
             problem += " (indent with spaces, not tabs)"
         problem = f"the front matter is not valid YAML: {problem}"
-        raise EditionFileError(path, line, None, problem) from exc
+        raise EditionFileError(place.path, line, None, problem) from exc
+    except yaml.reader.ReaderError as exc:
+        # YAML allows no control characters but tab and line breaks, even quoted.
+        problem = (
+            f"the front matter contains an invisible control character (U+{exc.character:04X}):"
+            " retype the line or paste it as plain text"
+        )
+        raise EditionFileError(place.path, place.at(exc.position), None, problem) from exc
     except yaml.YAMLError as exc:
         problem = f"the front matter cannot be read: {exc}"
-        raise EditionFileError(path, first_line, None, problem) from exc
+        raise EditionFileError(place.path, place.first_line, None, problem) from exc
+
+
+def _line_breaks(text: str) -> tuple[int, ...]:
+    """Where the front matter's lines end, to turn YAML's character positions into lines.
+
+    YAML's own line count also breaks at NEL, LS and PS (U+0085, U+2028, U+2029),
+    which editors and :func:`~dispatcher.editions.parse.parse_edition` do not: the
+    reported line would drift past the real one.
+    """
+    return tuple(index for index, char in enumerate(text) if char == "\n")
 
 
 def _slug(fields: _Fields, name: str) -> str:
@@ -132,14 +180,26 @@ def _alt_text(fields: _Fields, image: str) -> str:
 
 @dataclass(frozen=True)
 class _Place:
-    """Where a mapping is: the file, the YAML's first line in it, and the field prefix."""
+    """Where a mapping is: the file, the YAML's first line in it, and the field prefix.
+
+    ``breaks`` are the positions of the YAML text's line feeds (:func:`_line_breaks`).
+    """
 
     path: str
     first_line: int
     prefix: str
+    breaks: tuple[int, ...]
+
+    def at(self, index: int) -> int:
+        """The file's line of the YAML text's character ``index``."""
+        return self.first_line + bisect.bisect_left(self.breaks, index)
 
     def line(self, node: yaml.Node) -> int:
-        return self.first_line + node.start_mark.line
+        return self.at(node.start_mark.index)
+
+    def within(self, prefix: str) -> _Place:
+        """The place of a mapping nested in this one, its fields named after ``prefix``."""
+        return replace(self, prefix=self.name(prefix))
 
     def name(self, field: str) -> str:
         return f"{self.prefix}{field}"
@@ -197,9 +257,11 @@ class _Fields:
         # Text fields take what was written, so `subject: 2024` or `title: yes` stay text.
         return "" if node.tag == _NULL_TAG else str(node.value).strip()
 
-    def text(self, name: str) -> str:
+    def text(self, name: str, max_length: int | None = None) -> str:
         value = self._scalar(name, "text")
         problem = text_problem(value, one_line=True)
+        if problem is None and max_length is not None and len(value) > max_length:
+            problem = f"is {len(value)} characters long: keep it within {max_length}"
         if problem:
             self.fail(name, problem)
         return value
@@ -225,9 +287,13 @@ class _Fields:
 
     def positive_int(self, name: str) -> int:
         value = self._scalar(name, "a whole number")
-        if not value.isdigit() or not value.isascii() or int(value) < 1:
-            self.fail(name, f'"{value}" is not a whole number above zero, such as 42')
-        return int(value)
+        digits = value.lstrip("0")
+        if not value.isdigit() or not value.isascii() or not digits:
+            self.fail(name, f'"{value[:40]}" is not a whole number above zero, such as 42')
+        # Length first: int() refuses strings of over 4,300 digits with a ValueError.
+        if len(digits) > len(str(MAX_NUMBER)) or int(digits) > MAX_NUMBER:
+            self.fail(name, f"{value[:40]} is too large for an edition number")
+        return int(digits)
 
     def date(self, name: str) -> datetime.date:
         value = self._scalar(name, "a date")
@@ -239,8 +305,8 @@ class _Fields:
             self.fail(name, f'"{value}" is not a real date (use YYYY-MM-DD)')
 
     def mapping(self, name: str, allowed: tuple[str, ...]) -> _Fields:
-        place = _Place(self.place.path, self.place.first_line, self.place.name(name) + ".")
-        return _Fields.of(self._node(name), place, allowed, self.nodes[name][0])
+        node = self._node(name)
+        return _Fields.of(node, self.place.within(name + "."), allowed, self.nodes[name][0])
 
     def mappings(self, name: str, allowed: tuple[str, ...]) -> Iterator[_Fields]:
         if name not in self.nodes or self.nodes[name][1].tag == _NULL_TAG:
@@ -249,8 +315,7 @@ class _Fields:
         if not isinstance(node, yaml.SequenceNode):
             self.fail(name, "must be a list of items, each starting with `- title:`")
         for index, item in enumerate(node.value):
-            prefix = self.place.name(f"{name}[{index + 1}].")
-            place = _Place(self.place.path, self.place.first_line, prefix)
+            place = self.place.within(f"{name}[{index + 1}].")
             yield _Fields.of(item, place, allowed, place.line(item))
 
 

@@ -14,6 +14,7 @@ import time
 import redis
 
 from dispatcher.config import Settings
+from dispatcher.errors import ConfigurationError
 from dispatcher.monitoring import beat
 from dispatcher.monitoring.activity import ACTIVITY
 from dispatcher.monitoring.connection import monitoring_redis
@@ -37,7 +38,8 @@ def start_process(settings: Settings) -> None:
 
     def client() -> redis.Redis:
         made = monitoring_redis(settings)
-        assert made is not None  # settings.redis was checked above
+        if made is None:  # cannot happen: settings.redis was checked above
+            raise ConfigurationError("worker heartbeats need Redis (REDIS_URL or BROKER_URL)")
         return made
 
     _thread = HeartbeatThread(

@@ -112,7 +112,7 @@ def _digest(*parts: str) -> str:
 def _environment(templates_dir: Path) -> jinja2.Environment:
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir),
-        autoescape=_autoescape,
+        autoescape=_autoescape,  # nosec B701 - escapes all but the .txt.j2 plain text
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

@@ -84,7 +84,7 @@ WHERE state = 'running' AND touched_at < :cutoff
                     AND d.status = 'sending')
 """
 _STALE_WITH_WORK = sql(
-    _STALE.format(state="pending")
+    _STALE.format(state="pending")  # nosec B608 - the module's SQL constants; values bound
     + """
   AND EXISTS (SELECT 1 FROM deliveries d
               WHERE d.send_id = batches.send_id

@@ -12,7 +12,7 @@ from dispatcher.config import Settings
 from dispatcher.db import create_db_engine, create_session_factory
 from dispatcher.transport import create_transport
 from dispatcher.transport.base import Transport
-from dispatcher.web import errors
+from dispatcher.web import errors, security
 from dispatcher.web.routes import ROUTERS
 from dispatcher.web.state import WebState
 from dispatcher.web.templating import WEB_TEMPLATES
@@ -47,4 +47,5 @@ def create_app(
     app.mount("/static", StaticFiles(directory=WEB_TEMPLATES / "static"), name="static")
     for install in ROUTERS:
         install(app)
+    security.install(app)
     return app

@@ -124,8 +124,14 @@ def log_out(request: Request) -> None:
 
 
 async def _login_required(request: Request, exc: Exception) -> Response:
-    if request.url.path.startswith("/api/") or request.method != "GET":
+    from dispatcher.web.errors import error_response  # errors imports templating, not us
+
+    if request.url.path.startswith("/api/"):
         return JSONResponse({"error": "login required"}, status_code=401)
+    if request.method != "GET":
+        # A form sent after the session ended: a page that says so. A redirect to the
+        # login form would lose the form anyway, and a browser must never see JSON here.
+        return error_response(request, 401)
     target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
     return RedirectResponse(f"/login?next={target}", status_code=303)
 

@@ -10,16 +10,18 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 
 from dispatcher.errors import ContentError, NotFoundError, StateError
+from dispatcher.web.security import redact_path
 from dispatcher.web.templating import render
 from subscribers.errors import InvalidTokenError, SubscribersError, UnknownListError
 
 log = logging.getLogger(__name__)
 
-_MESSAGES = {400: "error.bad_request", 403: "error.forbidden", 404: "error.not_found",
-             429: "error.too_many"}  # fmt: skip
+_MESSAGES = {400: "error.bad_request", 401: "error.login_required", 403: "error.forbidden",
+             404: "error.not_found", 429: "error.too_many"}  # fmt: skip
 
 
 def error_response(request: Request, status: int, key: str | None = None) -> Response:
@@ -58,7 +60,24 @@ def install(app: FastAPI) -> None:
     async def refused(request: Request, exc: Exception) -> Response:
         return error_response(request, 400)
 
+    @app.exception_handler(DataError)
+    async def refused_by_the_database(request: Request, exc: DataError) -> Response:
+        # The database refused a value the request carried: text with a NUL character,
+        # a number past a column's range, text longer than its column. That is a bad
+        # request, not a fault of ours; it is logged because the check belongs earlier.
+        # Only the kind is logged: the driver's message may quote the visitor's data.
+        kind = type(exc.orig).__name__
+        log.warning(
+            "the database refused the data of %s %r (%s)", request.method, _path(request), kind
+        )
+        return error_response(request, 400)
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        log.exception("unhandled error on %s %r", request.method, _path(request))
         return error_response(request, 500)
+
+
+def _path(request: Request) -> str:
+    # Logged with %r: a path may hold line breaks (%0A) that would forge log lines.
+    return redact_path(request.url.path)[:300]

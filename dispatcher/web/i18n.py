@@ -26,6 +26,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "error.server": "Si è verificato un errore. Riprova tra qualche minuto.",
         "error.too_many": "Troppe richieste. Riprova tra qualche minuto.",
         "error.forbidden": "Non hai accesso a questa pagina.",
+        "error.login_required": "La sessione è scaduta: accedi di nuovo e ripeti l'operazione.",
         "error.home": "Torna alla pagina iniziale",
     },
     "en": {
@@ -39,6 +40,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "error.server": "Something went wrong. Please try again in a few minutes.",
         "error.too_many": "Too many requests. Please try again in a few minutes.",
         "error.forbidden": "You do not have access to this page.",
+        "error.login_required": "Your session has ended: log in again and repeat the action.",
         "error.home": "Back to the home page",
     },
 }

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.config import Settings
@@ -46,3 +46,13 @@ def db_session(request: Request) -> Iterator[Session]:
 #: says "done" is never sent for a change that could still fail to commit.
 DbSession = Annotated[Session, Depends(db_session, scope="function")]
 State = Annotated[WebState, Depends(web_state)]
+
+MAX_ROW_ID = 2**63 - 1  # ids are PostgreSQL bigints
+MAX_EDITION_NUMBER = 2**31 - 1  # the editions.number column is a PostgreSQL integer
+
+#: A row id in a path (``/admin/editions/{edition_id}``). A number past the column's
+#: range is refused like any malformed one (400, or 422 under /api/), rather than
+#: reaching PostgreSQL, which would fail the request with "bigint out of range".
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+#: An edition's number in a path (``/archive/{slug}/{number}``).
+EditionNumber = Annotated[int, Path(ge=1, le=MAX_EDITION_NUMBER)]

@@ -9,7 +9,7 @@ controlling sends is done on the console or with ``dispatcher send pause|resume|
 from __future__ import annotations
 
 import hmac
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from pydantic import BaseModel
@@ -18,7 +18,7 @@ from dispatcher.errors import NotFoundError
 from dispatcher.monitoring.figures import watched_send_ids
 from dispatcher.web.auth import require_role
 from dispatcher.web.routes import console
-from dispatcher.web.state import DbSession, State
+from dispatcher.web.state import DbSession, RowId, State
 from subscribers.orm import utcnow
 
 _logged_in = require_role()
@@ -33,7 +33,24 @@ async def api_access(request: Request) -> None:
     await _logged_in(request)
 
 
-router = APIRouter(prefix="/api", tags=["sends"], dependencies=[Depends(api_access)])
+class ErrorOut(BaseModel):
+    """An error answer: a short key saying what went wrong, and mostly the status again."""
+
+    error: str  # e.g. "login required", "error.not_found"
+    status: int | None = None
+
+
+# Documented, so that clients (and the schema's fuzz test) know every answer they may get.
+_NOT_LOGGED_IN: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "Neither logged in nor the API token"}
+}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorOut, "description": "No send has this id"}
+}
+
+router = APIRouter(
+    prefix="/api", tags=["sends"], dependencies=[Depends(api_access)], responses=_NOT_LOGGED_IN
+)
 
 
 class SendOut(BaseModel):
@@ -104,8 +121,8 @@ def list_sends(
     return [SendOut.model_validate(f.to_dict()) for f in reader.sends(session, utcnow(), ids)]
 
 
-@router.get("/sends/{send_id}", response_model=SendDetailOut)
-def get_send(send_id: int, session: DbSession, state: State) -> SendDetailOut:
+@router.get("/sends/{send_id}", response_model=SendDetailOut, responses=_NOT_FOUND)
+def get_send(send_id: RowId, session: DbSession, state: State) -> SendDetailOut:
     """One send with its lists and its failures grouped by the server's reply."""
     found = console.monitoring_reader(state).sends(session, utcnow(), [send_id])
     if not found:

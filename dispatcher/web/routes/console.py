@@ -30,7 +30,7 @@ from dispatcher.users import audit
 from dispatcher.web.auth import admin_router
 from dispatcher.web.i18n import add_texts, choose_language, translate
 from dispatcher.web.routes.console_texts import STATUSES_EN, TEXTS
-from dispatcher.web.state import DbSession, State, WebState
+from dispatcher.web.state import DbSession, RowId, State, WebState
 from dispatcher.web.templating import WEB_TEMPLATES, render
 from subscribers.models import MailingList
 from subscribers.orm import utcnow
@@ -70,7 +70,7 @@ def overview_json(session: DbSession, state: State) -> JSONResponse:
 
 
 @router.get("/sends/{send_id}")
-def send_page(request: Request, send_id: int, session: DbSession, state: State) -> Response:
+def send_page(request: Request, send_id: RowId, session: DbSession, state: State) -> Response:
     result = request.query_params.get("result")
     context = _send(session, state, send_id) | _page(request)
     context["result"] = result if result in _RESULTS else None
@@ -78,7 +78,7 @@ def send_page(request: Request, send_id: int, session: DbSession, state: State) 
 
 
 @router.get("/sends/{send_id}/figures.json")
-def send_json(send_id: int, session: DbSession, state: State) -> JSONResponse:
+def send_json(send_id: RowId, session: DbSession, state: State) -> JSONResponse:
     figures = _send(session, state, send_id)
     return JSONResponse(
         {
@@ -91,7 +91,7 @@ def send_json(send_id: int, session: DbSession, state: State) -> JSONResponse:
 
 @router.post("/sends/{send_id}/pause")
 def pause(
-    request: Request, send_id: int, state: State, reason: Annotated[str, Form()] = ""
+    request: Request, send_id: RowId, state: State, reason: Annotated[str, Form()] = ""
 ) -> Response:
     user = _user(request)
     text = reason.strip() or f"paused from the console by {user.username}"
@@ -106,7 +106,7 @@ def pause(
 
 
 @router.post("/sends/{send_id}/resume")
-def resume(request: Request, send_id: int, state: State) -> Response:
+def resume(request: Request, send_id: RowId, state: State) -> Response:
     user = _user(request)
     return _control(
         state, send_id, "resumed", lambda s: control.resume_send(s, send_id, utcnow()), user, ""
@@ -116,7 +116,7 @@ def resume(request: Request, send_id: int, state: State) -> Response:
 @router.post("/sends/{send_id}/cancel")
 def cancel(
     request: Request,
-    send_id: int,
+    send_id: RowId,
     state: State,
     confirm: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",

@@ -11,8 +11,16 @@ from fastapi.responses import RedirectResponse, Response
 from dispatcher.users import audit, authenticate
 from dispatcher.web.auth import csrf_protect, csrf_token, install_sessions, log_in, log_out
 from dispatcher.web.i18n import add_texts
-from dispatcher.web.state import DbSession
+from dispatcher.web.ratelimit import Rate
+from dispatcher.web.routes.public_common import client_ip, ip_bucket, limiter, too_many
+from dispatcher.web.state import DbSession, State
 from dispatcher.web.templating import render
+
+# Wants a setting in dispatcher/config.py (LOGIN_RATE), like the sign-up's.
+# Every attempt counts, not only failures: the limit is checked before the password,
+# so a guess that happens to be right is refused too once the limit is reached. A
+# person mistyping stays far below it; a script guessing passwords gets two a minute.
+LOGIN_RATE = Rate(limit=20, window=600)  # login attempts per client IP (IPv6: per /64)
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
@@ -48,10 +56,13 @@ def login_form(request: Request, next: str = "/admin") -> Response:
 def login(
     request: Request,
     session: DbSession,
+    state: State,
     username: Annotated[str, Form()],
     password: Annotated[str, Form()],
     next: Annotated[str, Form()] = "/admin",
 ) -> Response:
+    if not limiter(state, "login", LOGIN_RATE).hit(ip_bucket(client_ip(request))):
+        return too_many(request, LOGIN_RATE)
     user = authenticate(session, username.strip(), password)
     if user is None:
         audit(session, username.strip()[:64], "login.failed")

@@ -161,7 +161,7 @@ def signup(
     lists: Annotated[list[str] | None, Form()] = None,
     consent: Annotated[str, Form(max_length=10)] = "",
     privacy_version: Annotated[str, Form(max_length=64)] = "",
-    form_token: Annotated[str, Form(max_length=MAX_FIELD)] = "",
+    form_token: Annotated[str, Form(max_length=MAX_FIELD)] = "",  # nosec B107 - not a password
     honeypot: Annotated[str, Form(alias=HONEYPOT, max_length=MAX_FIELD)] = "",
 ) -> Response:
     if not limiter(state, "signup", SIGNUP_RATE).hit(ip_bucket(client_ip(request))):

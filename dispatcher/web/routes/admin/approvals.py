@@ -19,7 +19,7 @@ from dispatcher.web.routes.admin.common import (
     see_other,
 )
 from dispatcher.web.routes.admin.editions import edition_page
-from dispatcher.web.state import DbSession, State
+from dispatcher.web.state import DbSession, RowId, State
 
 approver = office_router(APPROVE)
 ROUTERS: RoleRouters = ((APPROVE, approver),)
@@ -30,7 +30,7 @@ def approve(
     request: Request,
     session: DbSession,
     state: State,
-    edition_id: int,
+    edition_id: RowId,
     content_hash: Annotated[str, Form(alias="hash")],
 ) -> Response:
     try:
@@ -45,7 +45,7 @@ def approve(
 
 
 @approver.post("/editions/{edition_id}/revoke")
-def revoke(request: Request, session: DbSession, edition_id: int) -> Response:
+def revoke(request: Request, session: DbSession, edition_id: RowId) -> Response:
     approvals.revoke(session, edition_id, actor(request))
     flash(request, "flash.revoked")
     return see_other(f"/admin/editions/{edition_id}")

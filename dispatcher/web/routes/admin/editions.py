@@ -36,7 +36,7 @@ from dispatcher.web.routes.admin.common import (
     problem,
     see_other,
 )
-from dispatcher.web.state import DbSession, State, WebState
+from dispatcher.web.state import DbSession, RowId, State, WebState
 from subscribers.errors import SubscribersError
 from subscribers.models import MailingList
 from subscribers.orm import utcnow
@@ -47,6 +47,7 @@ editor = office_router(EDIT)
 ROUTERS: RoleRouters = ((VIEW, viewer), (EDIT, editor))
 
 MAX_SOURCE_BYTES = 1024 * 1024
+MAX_SOURCE_NAME = 300  # characters: the editions.source_name column
 NEW_SOURCE_NAME = "edizione.md"
 EXCERPT_LINES = 3  # shown on each side of the line at fault
 PREFLIGHT_SECONDS = 300  # a report is reused this long for unchanged content
@@ -89,12 +90,12 @@ def upload_edition(
 
 
 @viewer.get("/editions/{edition_id}")
-def edition_view(request: Request, session: DbSession, state: State, edition_id: int) -> Response:
+def edition_view(request: Request, session: DbSession, state: State, edition_id: RowId) -> Response:
     return edition_page(request, session, state, edition_id)
 
 
 @viewer.get("/editions/{edition_id}/source")
-def edit_form(request: Request, session: DbSession, edition_id: int) -> Response:
+def edit_form(request: Request, session: DbSession, edition_id: RowId) -> Response:
     edition = get_edition(session, edition_id)
     return source_page(request, edition, edition.source, edition.source_name)
 
@@ -104,7 +105,7 @@ def save_source(
     request: Request,
     session: DbSession,
     state: State,
-    edition_id: int,
+    edition_id: RowId,
     file: UploadField = None,
     source: SourceField = "",
 ) -> Response:
@@ -137,6 +138,9 @@ def read_source_field(file: UploadFile | None, typed: str, default_name: str) ->
             raise EditionFileError(default_name, None, None, "is empty: paste or upload a file")
         return typed.replace("\r\n", "\n"), default_name  # browsers send CRLF
     name = file.filename.replace("\\", "/").rsplit("/", 1)[-1]
+    if len(name) > MAX_SOURCE_NAME:  # it is stored with the edition, in a column this wide
+        problem = f"has a name longer than {MAX_SOURCE_NAME} characters: rename the file"
+        raise EditionFileError(name[:60] + "…", None, None, problem)
     data = file.file.read(MAX_SOURCE_BYTES + 1)
     if len(data) > MAX_SOURCE_BYTES:
         raise EditionFileError(name, None, None, "is larger than 1 MB")

@@ -35,7 +35,7 @@ from dispatcher.web.routes.admin.common import (
     see_other,
 )
 from dispatcher.web.routes.admin.editions import edition_page
-from dispatcher.web.state import DbSession, State, WebState
+from dispatcher.web.state import DbSession, RowId, State, WebState
 
 viewer = office_router(VIEW)
 editor = office_router(EDIT)
@@ -74,7 +74,7 @@ def upload_image(
 
 
 @public.get("/images/{image_id}/{filename}")
-def serve_image(request: Request, session: DbSession, image_id: int, filename: str) -> Response:
+def serve_image(request: Request, session: DbSession, image_id: RowId, filename: str) -> Response:
     image = get_image(session, image_id)
     if image.filename != filename:
         raise NotFoundError(f"image {image_id} is not called {filename!r}")

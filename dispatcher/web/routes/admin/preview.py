@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from dispatcher.compose import PREVIEW_RECIPIENT, preview
 from dispatcher.edition_store import get_edition
 from dispatcher.web.routes.admin.common import VIEW, RoleRouters, office_router, page
-from dispatcher.web.state import DbSession, State
+from dispatcher.web.state import DbSession, RowId, State
 
 viewer = office_router(VIEW)
 ROUTERS: RoleRouters = ((VIEW, viewer),)
@@ -28,7 +28,7 @@ _FRAME_POLICY = (
 
 
 @viewer.get("/editions/{edition_id}/preview")
-def preview_page(request: Request, session: DbSession, state: State, edition_id: int) -> Response:
+def preview_page(request: Request, session: DbSession, state: State, edition_id: RowId) -> Response:
     edition = get_edition(session, edition_id)
     shown = preview(session, edition, state.settings, state.signer)
     context = {
@@ -42,7 +42,7 @@ def preview_page(request: Request, session: DbSession, state: State, edition_id:
 
 
 @viewer.get("/editions/{edition_id}/preview/html")
-def preview_html(request: Request, session: DbSession, state: State, edition_id: int) -> Response:
+def preview_html(request: Request, session: DbSession, state: State, edition_id: RowId) -> Response:
     edition = get_edition(session, edition_id)
     shown = preview(session, edition, state.settings, state.signer)
     headers = {"Content-Security-Policy": _FRAME_POLICY, "Cache-Control": "no-store"}

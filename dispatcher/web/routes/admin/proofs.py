@@ -18,7 +18,7 @@ from dispatcher.web.routes.admin.common import (
     see_other,
 )
 from dispatcher.web.routes.admin.editions import edition_page
-from dispatcher.web.state import DbSession, State
+from dispatcher.web.state import DbSession, RowId, State
 
 editor = office_router(EDIT)
 ROUTERS: RoleRouters = ((EDIT, editor),)
@@ -29,7 +29,7 @@ def proof(
     request: Request,
     session: DbSession,
     state: State,
-    edition_id: int,
+    edition_id: RowId,
     addresses: Annotated[str, Form()] = "",
 ) -> Response:
     try:

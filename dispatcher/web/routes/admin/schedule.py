@@ -30,7 +30,7 @@ from dispatcher.web.routes.admin.common import (
     see_other,
 )
 from dispatcher.web.routes.admin.editions import edition_page
-from dispatcher.web.state import DbSession, State
+from dispatcher.web.state import DbSession, RowId, State
 from subscribers.errors import SubscribersError
 from subscribers.orm import utcnow
 from subscribers.service import get_list
@@ -48,7 +48,7 @@ def schedule(
     request: Request,
     session: DbSession,
     state: State,
-    edition_id: int,
+    edition_id: RowId,
     lists: ListsField = None,
     at: TextField = "",
     now: TextField = "",
@@ -74,7 +74,7 @@ def schedule(
 
 @approver.post("/sends/{send_id}/reschedule")
 def reschedule(
-    request: Request, session: DbSession, state: State, send_id: int, at: TextField = ""
+    request: Request, session: DbSession, state: State, send_id: RowId, at: TextField = ""
 ) -> Response:
     edition_id = _edition_of(session, send_id)
     try:
@@ -90,7 +90,7 @@ def reschedule(
 
 
 @approver.post("/sends/{send_id}/unschedule")
-def unschedule(request: Request, session: DbSession, state: State, send_id: int) -> Response:
+def unschedule(request: Request, session: DbSession, state: State, send_id: RowId) -> Response:
     edition_id = _edition_of(session, send_id)
     try:
         with attempt(session):

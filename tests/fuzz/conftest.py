@@ -1,0 +1,70 @@
+"""The web app for the fuzz tests: real PostgreSQL, a user of every role, some of everything."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.orm import Session, sessionmaker
+
+from dispatcher.config import Settings
+from dispatcher.images import store_image
+from dispatcher.sends import ledger
+from dispatcher.transport.memory import MemoryTransport
+from subscribers.orm import utcnow
+from subscribers.tokens import Purpose, Signer
+from tests.support.admin import fake_preflight, make_desk
+from tests.support.data import add_example_edition, add_subscribers, create_newsletter
+
+API_TOKEN = "token-di-prova-per-le-api"
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000")
+
+
+@dataclass
+class Site:
+    """The app, and the ids of what is stored, for paths that need real ones."""
+
+    app: FastAPI
+    sessions: sessionmaker[Session]
+    values: dict[str, str]
+    tokens: dict[str, str]  # path prefix -> a valid token there (/u/, /p/, /conferma/)
+
+    def values_for(self, path: str) -> dict[str, str]:
+        """Real values for the parameters of ``path``, with the token its page takes."""
+        found = [token for prefix, token in self.tokens.items() if path.startswith(prefix)]
+        return self.values | ({"token": found[0]} if found else {})
+
+
+@pytest.fixture
+def site(
+    make_settings: Callable[..., Settings],
+    pg_url: str,
+    pg_sessions: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Site]:
+    fake_preflight(monkeypatch)  # approving would run SpamAssassin for seconds
+    settings = make_settings(database_url=pg_url, api_token=API_TOKEN)
+    desk = make_desk(settings, pg_sessions, MemoryTransport())
+    with pg_sessions.begin() as session:
+        list_id = create_newsletter(session).id
+        (reader,) = add_subscribers(session, list_id, 1)
+        edition_id = add_example_edition(session, settings)
+        send = ledger.create_send(session, edition_id, ["cronache"], utcnow())
+        image = store_image(session, PNG, "logo.png", "Il logo", "editor", edition_id)
+        values = {
+            "edition_id": str(edition_id),
+            "send_id": str(send.id),
+            "slug": "cronache",
+            "number": "44",
+            "image_id": str(image.id),
+            "filename": image.filename,
+        }
+    signer = Signer(settings.all_secret_keys)
+    tokens = {
+        "/u/": signer.sign(Purpose.UNSUBSCRIBE, reader, list_id),
+        "/p/": signer.sign(Purpose.PREFERENCES, reader),
+        "/conferma/": signer.sign_expiring(Purpose.CONFIRM, reader, list_id),
+    }
+    yield Site(desk.app, pg_sessions, values, tokens)
