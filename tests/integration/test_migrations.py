@@ -12,6 +12,7 @@ from subscribers.orm import Base
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
 def test_migrated_database_matches_the_models(pg_engine: Engine) -> None:
     with pg_engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
