@@ -30,6 +30,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
@@ -37,7 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # the tests' helpers (data, worker) are reused here
 
 from dispatcher.celeryapp import create_celery  # noqa: E402
-from dispatcher.config import SendingSettings, Settings, SmtpSettings  # noqa: E402
+from dispatcher.config import DkimSettings, SendingSettings, Settings, SmtpSettings  # noqa: E402
 from dispatcher.db import create_db_engine, create_session_factory  # noqa: E402
 from dispatcher.models import Delivery, Send  # noqa: E402
 from dispatcher.sends import ledger, reconcile  # noqa: E402
@@ -75,6 +77,7 @@ def main() -> None:
             f"run {run}: dispatcher {rate:,.0f} msg/s, smtp-limit {limit:,.0f} msg/s, "
             f"ratio {rate / limit:.2f} (n={args.n:,}, connections={args.connections}, "
             f"message {size:,} bytes, pipelining {'on' if args.pipelining else 'off'}, "
+            f"DKIM {args.dkim or 'off'}, "
             f"ledger written in {seconds_ledger:.2f} s)",
             flush=True,
         )
@@ -96,6 +99,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--window", type=int, default=8, help="batches in the broker per send")
     parser.add_argument("--no-pipelining", dest="pipelining", action="store_false")
+    parser.add_argument(
+        "--dkim", choices=("rsa", "ed25519"), help="sign every message (RSA-2048 or Ed25519)"
+    )
     return parser.parse_args()
 
 
@@ -110,6 +116,7 @@ def dispatch_once(args: argparse.Namespace) -> tuple[float, int, float]:
             secret_keys=("bench-secret",),
             smtp=SmtpSettings(url=f"smtp://127.0.0.1:{port}", pipelining=args.pipelining),
             sending=SendingSettings(batch_size=args.batch_size, dispatch_window=args.window),
+            dkim=_dkim_settings(args.dkim, Path(tmp)),
         )
         sessions = create_session_factory(create_db_engine(url))
         with sessions.begin() as session:
@@ -124,6 +131,21 @@ def dispatch_once(args: argparse.Namespace) -> tuple[float, int, float]:
             peak = max(_peak_rss_mb(pid) for pid in worker.children())
         print(f"  worker peak RSS {peak:.1f} MB (the largest pool process)", flush=True)
         return args.n / (last - started), _message_size(sessions), ledger_seconds
+
+
+def _dkim_settings(kind: str | None, folder: Path) -> DkimSettings:
+    if kind is None:
+        return DkimSettings()
+    key = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        if kind == "rsa"
+        else ed25519.Ed25519PrivateKey.generate()
+    )
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    (folder / "dkim.pem").write_bytes(pem)
+    return DkimSettings("example.org", "bench", str(folder / "dkim.pem"))
 
 
 def _start(sessions, edition_id: int, settings: Settings) -> tuple[float, float]:  # type: ignore[no-untyped-def]
