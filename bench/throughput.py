@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # the tests' helpers (data, worker) are reused here
 
+from bench import cpu  # noqa: E402
 from dispatcher.celeryapp import create_celery  # noqa: E402
 from dispatcher.config import DkimSettings, SendingSettings, Settings, SmtpSettings  # noqa: E402
 from dispatcher.db import create_db_engine, create_session_factory  # noqa: E402
@@ -70,7 +71,9 @@ def main() -> None:
     rates, limits = [], []
     for run in range(1, args.runs + 1):
         rate, size, seconds_ledger = dispatch_once(args)
+        before = cpu.snapshot()
         limit = smtp_limit(args.n, args.connections, size)
+        print(cpu.report(before, cpu.snapshot(), (), args.n, "smtp-limit "), flush=True)
         rates.append(rate)
         limits.append(limit)
         print(
@@ -126,9 +129,12 @@ def dispatch_once(args: argparse.Namespace) -> tuple[float, int, float]:
         create_celery(settings)
         with WorkerProcess(settings, Path(tmp), concurrency=args.connections) as worker:
             started, ledger_seconds = _start(sessions, edition_id, settings)
+            before = cpu.snapshot()
             _wait(sessions, worker, timeout=max(600, args.n / 50))
+            usage = cpu.report(before, cpu.snapshot(), worker.children(), args.n, "dispatcher ")
             last = _last_outcome(sessions)
             peak = max(_peak_rss_mb(pid) for pid in worker.children())
+        print(usage, flush=True)
         print(f"  worker peak RSS {peak:.1f} MB (the largest pool process)", flush=True)
         return args.n / (last - started), _message_size(sessions), ledger_seconds
 
