@@ -19,25 +19,34 @@ from subscribers.models import MailingList
 RECENT_SECONDS = 60
 _ADDRESS = re.compile(r"<?[^\s<>@]+@[^\s<>]+>?")
 
-_FAILURE_GROUPS = sql(
-    """
-SELECT status, smtp_code, smtp_reply, COUNT(*) AS n FROM deliveries
-WHERE send_id = :send_id AND status IN ('failed', 'deferred', 'uncertain')
-GROUP BY status, smtp_code, smtp_reply ORDER BY n DESC LIMIT 200
-"""
-)
-
-# The bounded version: grouped over at most :sample rows (found through the partial
-# indexes), so a send with 200,000 failures costs the same as one with 5,000. The
-# exact totals per status come from the batches' counters.
-_FAILURE_SAMPLE_GROUPS = sql(
-    """
+# Failed and uncertain rows are found through the partial index of problems, deferred
+# ones through that of active rows: one IN over all three would match neither index's
+# predicate and scan the whole ledger. Each part is grouped here only by the exact reply;
+# replies that differ only by the address they name are merged in Python, so no group
+# may be cut off before that (a LIMIT here would drop most of a "550 <address> unknown").
+_FAILED_ROWS = """
+SELECT status, smtp_code, smtp_reply FROM deliveries
+WHERE send_id = :send_id AND status IN ('failed', 'uncertain') {limit}"""
+_DEFERRED_ROWS = """
+SELECT status, smtp_code, smtp_reply FROM deliveries
+WHERE send_id = :send_id AND status = 'deferred' {limit}"""
+_GROUPED = """
 SELECT status, smtp_code, smtp_reply, COUNT(*) AS n FROM (
-  SELECT status, smtp_code, smtp_reply FROM deliveries
-  WHERE send_id = :send_id AND status IN ('failed', 'deferred', 'uncertain')
-  LIMIT :sample) AS sampled
-GROUP BY status, smtp_code, smtp_reply ORDER BY n DESC LIMIT 200
+  SELECT * FROM ({failed}) AS failed UNION ALL SELECT * FROM ({deferred}) AS deferred
+) AS problems
+GROUP BY status, smtp_code, smtp_reply
 """
+_FAILURE_GROUPS = sql(
+    _GROUPED.format(failed=_FAILED_ROWS.format(limit=""), deferred=_DEFERRED_ROWS.format(limit=""))
+)
+# The bounded version: at most :sample rows of each part, so a send with 200,000
+# failures costs the same as one with 5,000. Exact totals per status come from the
+# batches' counters.
+_FAILURE_SAMPLE_GROUPS = sql(
+    _GROUPED.format(
+        failed=_FAILED_ROWS.format(limit="LIMIT :sample"),
+        deferred=_DEFERRED_ROWS.format(limit="LIMIT :sample"),
+    )
 )
 
 
@@ -125,7 +134,8 @@ def failure_groups(
 ) -> tuple[FailureGroup, ...]:
     """Failed, deferred and uncertain rows grouped by what the relay said.
 
-    :param sample: group at most this many rows (the console's bounded look); None: all
+    :param sample: group at most this many failed or uncertain rows, and as many
+        deferred ones (the console's bounded look); None: all
     """
     merged: Counter[tuple[str, int | None, str]] = Counter()
     statement = _FAILURE_GROUPS if sample is None else _FAILURE_SAMPLE_GROUPS

@@ -25,7 +25,7 @@ from dispatcher.delivery import run_batch
 from dispatcher.errors import RelayUnavailableError, StateError
 from dispatcher.models import Batch, Delivery, Send
 from dispatcher.runtime import Runtime
-from dispatcher.sends import reconcile
+from dispatcher.sends import reconcile, report
 from dispatcher.transport.base import OutgoingMessage
 from dispatcher.transport.memory import MemoryTransport
 from subscribers.models import Subscriber, Subscription, Suppression
@@ -189,6 +189,31 @@ def test_a_5xx_fails_at_once_and_keeps_the_reply(runtime: Runtime, memory: Memor
     row = next(r for r in ledger_rows(runtime.sessions, 1) if r.id == 2)
     assert (row.status, row.smtp_code, row.smtp_reply) == ("failed", 550, "5.1.1 user unknown")
     assert _send_state(runtime.sessions) == "finished"
+
+
+def test_failures_are_grouped_by_reply_whatever_address_each_reply_names(
+    runtime: Runtime, memory: MemoryTransport
+) -> None:
+    # Each refusal names its own address, as Postfix's do: 240 distinct replies
+    # that are one failure, and one temporary failure beside them.
+    def responder(message: OutgoingMessage) -> tuple[int, str]:
+        if message.delivery_id == 241:
+            return 451, "4.7.1 try again later"
+        if message.delivery_id <= 240:
+            return 550, f"5.1.1 <{message.recipient}>: Recipient address rejected"
+        return 250, "ok"
+
+    memory.responder = responder
+    _drain(runtime, _send(runtime, _edition(runtime, 250)))
+    with runtime.sessions() as session:
+        for sample in (None, 100):
+            groups = report.failure_groups(session, 1, sample=sample)
+            found = {(g.status, g.code, g.reply): g.count for g in groups}
+            expected_failed = 240 if sample is None else 100  # a sample counts what it read
+            assert found == {
+                ("failed", 550, "5.1.1 <address>: Recipient address rejected"): expected_failed,
+                ("deferred", 451, "4.7.1 try again later"): 1,
+            }
 
 
 def test_a_relay_that_is_down_holds_the_send_without_spending_attempts(
