@@ -17,11 +17,21 @@ from pathlib import Path
 _TICK = os.sysconf("SC_CLK_TCK")
 _GROUPS = {
     "postgres": "PostgreSQL",
+    "postgres-bg": "PostgreSQL background",
     "smtp-sink": "smtp-sink",
     "smtp-source": "smtp-source",
     "redis-server": "Redis",
 }
-_ORDER = ["workers", "PostgreSQL", "smtp-sink", "smtp-source", "Redis", "other", "ended children"]
+_ORDER = [
+    "workers",
+    "PostgreSQL",
+    "PostgreSQL background",
+    "smtp-sink",
+    "smtp-source",
+    "Redis",
+    "other",
+    "ended children",
+]
 
 
 @dataclass(frozen=True)
@@ -41,7 +51,7 @@ def snapshot() -> Snapshot:
             text = stat.read_text()
         except OSError:  # the process ended meanwhile
             continue
-        name = text[text.index("(") + 1 : text.rindex(")")]
+        name = _postgres_role(stat.parent, text[text.index("(") + 1 : text.rindex(")")])
         fields = text[text.rindex(")") + 2 :].split()
         by_pid[int(stat.parent.name)] = (name, int(fields[11]) / _TICK, int(fields[12]) / _TICK)
     times = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
@@ -49,6 +59,19 @@ def snapshot() -> Snapshot:
     own = os.times()
     reaped = (own.children_user, own.children_system)
     return Snapshot(by_pid, (sum(times) - idle) / _TICK, sum(times) / _TICK, reaped)
+
+
+def _postgres_role(folder: Path, name: str) -> str:
+    """PostgreSQL's own processes (checkpointer, WAL writer, autovacuum) apart from the
+    backends that run the statements: their work is not per statement."""
+    if name != "postgres":
+        return name
+    try:
+        title = (folder / "cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
+    except OSError:
+        return name
+    background = ("checkpointer", "walwriter", "background writer", "autovacuum")
+    return "postgres-bg" if any(word in title for word in background) else name
 
 
 def report(

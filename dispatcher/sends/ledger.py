@@ -20,6 +20,8 @@ RECEIVED_STATUSES = ("queued", "sending", "sent", "deferred", "uncertain", "boun
 ANY_STATUS = tuple(status.value for status in DeliveryStatus)
 #: The original's rows whose people may have the message, and so get its correction.
 CORRECTED_STATUSES = ("sent", "uncertain", "bounced", "complained")
+#: A ledger this large gets its statistics refreshed as it is written (see start_send).
+ANALYZE_FROM_ROWS = 10_000
 
 _INSERT_LEDGER = """
 INSERT INTO deliveries (send_id, subscriber_id, list_id, status, smtp_reply,
@@ -130,6 +132,13 @@ def start_send(session: Session, send_id: int, now: dt.datetime, batch_size: int
     send = session.get_one(Send, send_id)
     rows = _insert_ledger(session, send, now)
     session.execute(sql(_INSERT_BATCHES), {"send_id": send_id, "now": now, "size": batch_size})
+    if rows >= ANALYZE_FROM_ROWS and session.get_bind().dialect.name == "postgresql":
+        # Statistics that predate a large ledger (or a table never analysed: autovacuum may
+        # be off, or not have come round yet) make the planner claim a batch through the
+        # index of all the send's queued rows instead of the batch's id range: a cost that
+        # grows with the send, 0.5 ms more per message at 1,000,000 rows. The sample is
+        # fixed in size (about 0.3 s at a million rows), and sees this transaction's rows.
+        session.execute(sql("ANALYZE deliveries, batches"))
     return rows
 
 
