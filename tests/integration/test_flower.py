@@ -1,0 +1,114 @@
+"""Flower beside the dispatcher: it sees the workers and the batch tasks they run.
+
+Operators may keep Flower open next to the console; it only works if the workers
+send task events and if Flower reads the same broker, key prefix included. Flower
+is started as the README says (``celery -A worker flower``), with the same
+environment as the worker.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from dispatcher.celeryapp import create_celery
+from dispatcher.config import SendingSettings, Settings
+from dispatcher.tasks import DELIVER_BATCH, enqueue_batch
+from tests.smtpd import SmtpServer
+from tests.support.data import add_example_edition, add_subscribers, create_newsletter
+from tests.support.sending import start_send, wait_finished
+from tests.support.web import free_port
+from tests.support.worker import REPO, WorkerProcess, settings_env
+
+pytestmark = pytest.mark.integration
+
+QUICK = SendingSettings(batch_size=10, dispatch_window=4, reconcile_interval=1)
+
+
+@pytest.fixture
+def settings(
+    make_settings: Callable[..., Settings], pg_url: str, broker_prefix: str
+) -> Iterator[Settings]:
+    with SmtpServer(pipelining=True) as smtpd:
+        settings = make_settings(
+            database_url=pg_url, smtp_url=smtpd.url, sending=QUICK, broker_key_prefix=broker_prefix
+        )
+        create_celery(settings)
+        yield settings
+
+
+@pytest.fixture
+def flower(settings: Settings, tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, **settings_env(settings), "FLOWER_UNAUTHENTICATED_API": "true"}
+    command = [sys.executable, "-m", "celery", "-A", "worker", "flower"]
+    command += ["--address=127.0.0.1", f"--port={port}"]
+    with (tmp_path / "flower.log").open("wb") as log:
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_for(lambda: _get(f"{url}/healthcheck") == "OK", 30, tmp_path / "flower.log")
+            yield url
+        finally:
+            process.terminate()
+            process.wait(10)
+
+
+def test_flower_lists_the_worker_and_the_batches_it_ran(
+    pg_sessions: sessionmaker[Session], settings: Settings, flower: str, tmp_path: Path
+) -> None:
+    with WorkerProcess(settings, tmp_path, concurrency=2, name="flowerw") as worker:
+        with pg_sessions.begin() as session:
+            newsletter = create_newsletter(session)
+            add_subscribers(session, newsletter.id, 30)
+            edition_id = add_example_edition(session, settings)
+        send_id = start_send(pg_sessions, edition_id, ("cronache",), 4, 10, enqueue_batch)
+        assert wait_finished(pg_sessions, send_id, timeout=60) == "finished", worker.log()
+
+        log = tmp_path / "flower.log"
+        _wait_for(
+            lambda: any(n.startswith("flowerw@") for n in _json(f"{flower}/api/workers?refresh=1")),
+            30,
+            log,
+        )
+        _wait_for(lambda: len(_batches(flower)) >= 3, 30, log)
+        tasks = _batches(flower)
+        assert {task["state"] for task in tasks} == {"SUCCESS"}
+        assert all(task["worker"].startswith("flowerw@") for task in tasks)
+
+
+def _batches(flower: str) -> list[dict[str, Any]]:
+    tasks = _json(f"{flower}/api/tasks?taskname={DELIVER_BATCH}")
+    return [t for t in tasks.values() if t.get("name") == DELIVER_BATCH and t["state"] == "SUCCESS"]
+
+
+def _get(url: str) -> str:
+    try:
+        return httpx.get(url, timeout=5).text
+    except httpx.HTTPError:
+        return ""
+
+
+def _json(url: str) -> dict[str, Any]:
+    response = httpx.get(url, timeout=10)
+    response.raise_for_status()
+    found: dict[str, Any] = response.json()
+    return found
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"not seen within {timeout} s; Flower's log:\n{log.read_text()[-3000:]}")
