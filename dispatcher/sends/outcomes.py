@@ -75,24 +75,29 @@ def _retry(
     return RowUpdate(outcome.delivery_id, DeliveryStatus.DEFERRED, code, reply, due, doubt)
 
 
+# A row has an owner only while it is being sent: the claim sets both, and every
+# statement that ends a row's sending clears the owner. So "still ours" is
+# ``owner = :owner``, and the statements below say no more: with ``status = 'sending'``
+# as well, the generic plan of the prepared statement matched the partial index of
+# active rows and walked every row being sent (0.3 ms a message) instead of the key.
 _RECORD = """
 UPDATE deliveries
 SET status = :status, smtp_code = :code, smtp_reply = :reply, message_id = :message_id,
     attempts = attempts + 1, last_attempt_at = :now,
     first_attempt_at = COALESCE(first_attempt_at, :now),
     owner = NULL, due_at = :due, in_doubt = (in_doubt OR :in_doubt)
-WHERE id = :id AND owner = :owner AND status = 'sending'
+WHERE id = :id AND owner = :owner
 """
 
 _FAIL_UNBUILT = """
 UPDATE deliveries SET status = 'failed', smtp_reply = :reply, owner = NULL, due_at = NULL,
        last_attempt_at = :now
-WHERE id = :id AND owner = :owner AND status = 'sending'
+WHERE id = :id AND owner = :owner
 """
 
 _WAIT_FOR_LIMIT = """
 UPDATE deliveries SET status = 'deferred', due_at = :due, smtp_reply = :reply, owner = NULL
-WHERE id = :id AND owner = :owner AND status = 'sending'
+WHERE id = :id AND owner = :owner
 """
 
 _RENEW = "UPDATE deliveries SET due_at = :lease WHERE owner = :owner AND status = 'sending'"
