@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import hashlib
 import importlib
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +29,7 @@ from dispatcher.config import Settings
 from dispatcher.edition_store import get_edition, newsletter_of
 from dispatcher.errors import StateError
 from dispatcher.models import Edition, Send, SendState
-from dispatcher.render import canonical_json
+from dispatcher.render import canonical_json, compiled_digest
 from dispatcher.users import audit
 from subscribers.orm import utcnow
 
@@ -116,7 +115,7 @@ def approval_hash(session: Session, edition: Edition) -> str:
     """
     _, newsletter = newsletter_of(session, edition)
     settings_json = canonical_json(newsletter.to_dict())
-    return _digest(edition.subject, edition.html, edition.text, settings_json)
+    return compiled_digest(edition.subject, edition.html, edition.text, settings_json)
 
 
 def approval_of(session: Session, edition: Edition) -> Approval:
@@ -240,14 +239,3 @@ def edition_state(session: Session, edition: Edition, approval: Approval) -> Edi
 
 def _check(finding: Any) -> Check:
     return Check(str(finding.code), str(finding.message), str(finding.where))
-
-
-def _digest(*parts: str) -> str:
-    # The construction of the renderer's compiled_hash (each part length-prefixed, so
-    # text moved from one part to the next changes the digest); a test checks they agree.
-    digest = hashlib.sha256()
-    for part in parts:
-        data = part.encode("utf-8")
-        digest.update(len(data).to_bytes(8, "big"))
-        digest.update(data)
-    return digest.hexdigest()

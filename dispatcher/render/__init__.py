@@ -28,7 +28,14 @@ from dispatcher.errors import TemplateError
 from dispatcher.render.context import EditionLinks, template_context
 from dispatcher.render.text import heading, wrap
 
-__all__ = ["CompiledEdition", "EditionLinks", "canonical_json", "compile_edition", "content_hash"]
+__all__ = [
+    "CompiledEdition",
+    "EditionLinks",
+    "canonical_json",
+    "compile_edition",
+    "compiled_digest",
+    "content_hash",
+]
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 HTML_TEMPLATE = "email/edition.mjml.j2"
@@ -76,7 +83,7 @@ def compile_edition(
         html=html,
         text=text,
         content_hash=content_hash(edition),
-        compiled_hash=_digest(edition.subject, html, text, settings_json),
+        compiled_hash=compiled_digest(edition.subject, html, text, settings_json),
     )
 
 
@@ -98,10 +105,11 @@ def canonical_json(data: Any) -> str:
     return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def _digest(*parts: str) -> str:
+def compiled_digest(subject: str, html: str, text: str, settings_json: str) -> str:
+    """The sha256 hex digest of a compiled edition: what an approval binds to."""
     # Each part is length-prefixed, so moving text from one part to the next changes the hash.
     digest = hashlib.sha256()
-    for part in parts:
+    for part in (subject, html, text, settings_json):
         data = part.encode("utf-8")
         digest.update(len(data).to_bytes(8, "big"))
         digest.update(data)
