@@ -78,7 +78,7 @@ class FailureOut(BaseModel):
     status: str  # failed, deferred or uncertain
     code: int | None
     reply: str  # addresses replaced by <address>
-    count: int  # within the first 5,000 such rows
+    count: int  # within a sample of 5,000 failed or uncertain rows and 5,000 deferred ones
 
 
 class SendDetailOut(SendOut):
