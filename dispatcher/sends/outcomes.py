@@ -144,12 +144,6 @@ class LedgerWriter:
             self._maybe_renew(self._maybe_renew_later)
             self._maybe_renew_later = None
 
-    def record(self, update: RowUpdate, message_id: str | None, now: dt.datetime) -> None:
-        """Write one row's new state; :raises ClaimLostError: if the row is no longer ours."""
-        self.settle()
-        self._write(_RECORD, self._record_params(update, message_id, now))
-        self._maybe_renew(now)
-
     def _record_params(
         self, update: RowUpdate, message_id: str | None, now: dt.datetime
     ) -> dict[str, object]:
