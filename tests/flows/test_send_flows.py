@@ -16,7 +16,7 @@ import dkim as dkimpy
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher import dkim
@@ -105,6 +105,24 @@ def test_a_person_who_unsubscribes_after_the_start_is_skipped(
     assert address(7) not in {m.recipient for m in memory.sent}
     skipped = [r for r in ledger_rows(runtime.sessions, 1) if r.status == "skipped"]
     assert [r.subscriber_id for r in skipped] == [gone]
+    assert _send_state(runtime.sessions) == "finished"
+
+
+def test_a_person_deleted_by_hand_after_the_start_is_skipped_and_the_send_finishes(
+    runtime: Runtime, memory: MemoryTransport
+) -> None:
+    # The ledger holds no foreign key to subscribers (see migration 0006): a row whose
+    # person is gone must still end, not come back to the queue at every claim.
+    batches = _send(runtime, _edition(runtime, 20))
+    with runtime.sessions.begin() as session:
+        gone = session.scalar(select(Subscriber.id).where(Subscriber.email == address(12)))
+        session.execute(delete(Subscriber).where(Subscriber.id == gone))
+    _drain(runtime, batches)
+    assert sorted(m.recipient for m in memory.sent) == sorted(
+        address(i) for i in range(20) if i != 12
+    )
+    rows = ledger_rows(runtime.sessions, 1)
+    assert [(r.subscriber_id, r.status) for r in rows if r.status != "sent"] == [(gone, "skipped")]
     assert _send_state(runtime.sessions) == "finished"
 
 
