@@ -14,7 +14,7 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 
 from dispatcher.errors import ContentError, NotFoundError, StateError
-from dispatcher.web.security import redact_path
+from dispatcher.web.security import add_headers, redact_path
 from dispatcher.web.templating import render
 from subscribers.errors import InvalidTokenError, SubscribersError, UnknownListError
 
@@ -75,7 +75,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %r", request.method, _path(request))
-        return error_response(request, 500)
+        response = error_response(request, 500)
+        # Starlette runs this handler in its outermost middleware, outside SecurityHeaders.
+        add_headers(response.headers)
+        return response
 
 
 def _path(request: Request) -> str:

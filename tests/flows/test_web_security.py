@@ -13,10 +13,12 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.config import Settings
 from dispatcher.transport.memory import MemoryTransport
+from dispatcher.web.app import create_app
 from dispatcher.web.ratelimit import Rate, create_limiter
 from dispatcher.web.routes.login import LOGIN_RATE
 from subscribers.tokens import Purpose, Signer
@@ -157,3 +159,20 @@ def test_a_form_sent_after_the_session_ended_gets_a_page_not_json(
         assert answer.status_code == 401
         assert answer.headers["content-type"].startswith("text/html")
         assert http.get("/api/sends").json() == {"error": "login required"}
+
+
+def test_a_server_error_page_keeps_the_security_headers_and_shows_no_trace(
+    make_settings: Callable[..., Settings],
+) -> None:
+    # A database that cannot be reached: a real fault, and an error no handler expects.
+    # Starlette answers it from its outermost middleware, outside SecurityHeaders.
+    unreachable = "postgresql+psycopg://postgres@127.0.0.1:1/nowhere?connect_timeout=2"
+    settings = make_settings(database_url=unreachable)
+    sessions = sessionmaker(bind=create_engine(unreachable))
+    app = create_app(settings, sessions=sessions, transport_factory=MemoryTransport)
+    with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as http:
+        answer = http.get("/")
+    assert answer.status_code == 500
+    assert "Traceback" not in answer.text and "psycopg" not in answer.text
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert frame_denied(answer.headers), dict(answer.headers)
