@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init, worker_process_shutdown
+from celery.signals import worker_process_init, worker_process_shutdown, worker_shutdown
 
 from dispatcher import tasks
 from dispatcher.config import Settings
@@ -76,3 +76,11 @@ def _open_runtime(**_: object) -> None:
 def _close_runtime(**_: object) -> None:
     monitoring.stop_process()
     tasks.close_runtime()
+
+
+@worker_shutdown.connect
+def _close_solo_runtime(**_: object) -> None:
+    # A solo pool sends worker_process_init but never worker_process_shutdown: its
+    # heartbeat would outlive it until the key expired, and its relay connection would
+    # end without a QUIT. A prefork pool's main process holds neither: nothing happens.
+    _close_runtime()

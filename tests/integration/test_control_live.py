@@ -146,3 +146,30 @@ def test_the_console_sees_the_real_workers_and_the_beat(
 
     worker.stop()  # a clean shutdown removes the heartbeats at once
     assert MonitoringReader(settings).system().workers_alive == 0
+
+
+def test_a_solo_worker_writes_its_own_heartbeat(
+    pg_sessions: sessionmaker[Session], settings: Settings, smtpd: SmtpServer, tmp_path: Path
+) -> None:
+    reader = MonitoringReader(settings)
+    try:
+        with WorkerProcess(settings, tmp_path, pool="solo", concurrency=1, beat=False) as worker:
+            assert wait_until(lambda: reader.system().workers_alive == 1, timeout=30), worker.log()
+            (figures,) = reader.system().workers
+            assert worker.process is not None and figures.pid == worker.process.pid
+
+            with pg_sessions.begin() as session:
+                newsletter = create_newsletter(session)
+                add_subscribers(session, newsletter.id, 100)
+                edition_id = add_example_edition(session, settings)
+            send_id = start_send(pg_sessions, edition_id, ("cronache",), 4, 50, enqueue_batch)
+            assert wait_until(
+                lambda: any(w.busy and w.send_id == send_id for w in reader.system().workers),
+                timeout=30,
+            )
+            assert wait_finished(pg_sessions, send_id, timeout=60) == "finished", worker.log()
+            assert wait_until(lambda: reader.system().workers_busy == 0, timeout=15)
+            assert sum(w.messages for w in reader.system().workers) == 100
+        assert reader.system().workers_alive == 0  # a clean shutdown removes the heartbeat
+    finally:
+        reader.close()

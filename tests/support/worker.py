@@ -1,4 +1,4 @@
-"""Real Celery worker processes for tests (prefork pool, embedded beat), killable at will."""
+"""Real Celery worker processes for tests (prefork pool unless asked, embedded beat), killable."""
 
 from __future__ import annotations
 
@@ -58,6 +58,7 @@ class WorkerProcess:
         workdir: Path,
         *,
         concurrency: int = 2,
+        pool: str = "prefork",
         beat: bool = True,
         name: str = "w1",
         extra_env: Mapping[str, str] | None = None,
@@ -65,7 +66,7 @@ class WorkerProcess:
         self.log_path = workdir / f"worker-{name}.log"
         self._args = [
             sys.executable, "-m", "celery", "-A", "worker", "worker",
-            "--pool", "prefork", "-c", str(concurrency), "-n", f"{name}@%h",
+            "--pool", pool, "-c", str(concurrency), "-n", f"{name}@%h",
             "--without-gossip", "--without-mingle", "-l", "INFO",
         ]  # fmt: skip
         if beat:
