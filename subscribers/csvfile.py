@@ -87,7 +87,7 @@ _FOREIGN_FORMATS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a file has many; no __dict__ each
 class Record:
     """One data row: the physical line it starts on and its known fields' raw values."""
 
@@ -96,8 +96,8 @@ class Record:
 
 
 @dataclass(frozen=True)
-class CsvFile:
-    """A CSV file as read: how it was decoded and split, and its records.
+class CsvLayout:
+    """How a CSV file was decoded and split.
 
     :param encoding: ``utf-8``, ``utf-8-sig`` (with BOM), ``utf-16``, ``cp1252`` or ``latin-1``
     :param columns: each known field and the header cell it was found under
@@ -109,7 +109,24 @@ class CsvFile:
     delimiter: str
     columns: dict[Field, str]
     ignored: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CsvFile(CsvLayout):
+    """A CSV file as read: how it was decoded and split, and its records."""
+
     records: list[Record]
+
+
+@dataclass(frozen=True)
+class CsvStream(CsvLayout):
+    """A CSV file whose records are split as they are iterated, for one pass.
+
+    Iterating raises :class:`ImportFileError` (naming the line) where the file stops
+    being valid CSV, after the records before it.
+    """
+
+    records: Iterator[Record]
 
 
 def read_csv(path: Path) -> CsvFile:
@@ -117,15 +134,31 @@ def read_csv(path: Path) -> CsvFile:
 
     :raises ImportFileError: if it cannot be read, is not text, or has no email column
     """
+    return _listed(open_csv(path))
+
+
+def open_csv(path: Path) -> CsvStream:
+    """Read and decode a CSV file and its header; its records are split when iterated.
+
+    :raises ImportFileError: if it cannot be read, is not text, or has no email column
+    """
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise ImportFileError(f"{path}:1: cannot be read: {exc.strerror}") from exc
-    return parse_csv(data, path)
+    return stream_csv(data, path)
 
 
 def parse_csv(data: bytes, path: Path) -> CsvFile:
     """Decode and split ``data``, the content of ``path`` (named in error messages).
+
+    :raises ImportFileError: naming the file and line, when it cannot be used at all
+    """
+    return _listed(stream_csv(data, path))
+
+
+def stream_csv(data: bytes, path: Path) -> CsvStream:
+    """Like :func:`parse_csv`, with the records split as they are iterated.
 
     :raises ImportFileError: naming the file and line, when it cannot be used at all
     """
@@ -141,8 +174,12 @@ def parse_csv(data: bytes, path: Path) -> CsvFile:
     rows = _rows(csv.reader(lines, delimiter=delimiter), path, start)
     header_line, header = next(rows, (start, []))
     columns, positions, ignored = map_header(header, path, header_line)
-    records = [Record(line, {f: _cell(row, i) for f, i in positions.items()}) for line, row in rows]
-    return CsvFile(path, encoding, delimiter, columns, ignored, records)
+    return CsvStream(path, encoding, delimiter, columns, ignored, _records(rows, positions))
+
+
+def _listed(stream: CsvStream) -> CsvFile:
+    layout = (stream.path, stream.encoding, stream.delimiter, stream.columns, stream.ignored)
+    return CsvFile(*layout, list(stream.records))
 
 
 def decode(data: bytes, path: Path) -> tuple[str, str]:
@@ -234,14 +271,22 @@ def _rows(reader: Reader, path: Path, start: int) -> Iterator[tuple[int, list[st
     try:
         for row in reader:
             line, previous = previous + 1, reader.line_num + start - 1
-            if any(cell.strip() for cell in row):
+            if any(map(str.strip, row)):  # map, not a generator: this runs once per row
                 yield line, row
     except csv.Error as exc:
         raise ImportFileError(f"{path}:{previous + 1}: not valid CSV: {exc}") from exc
 
 
-def _cell(row: Sequence[str], index: int) -> str:
-    return row[index] if index < len(row) else ""
+def _records(
+    rows: Iterator[tuple[int, list[str]]], positions: dict[Field, int]
+) -> Iterator[Record]:
+    """The known fields of each row; a short row (cells left off at its end) gets blanks."""
+    fields, indexes = tuple(positions), tuple(positions.values())
+    width = max(indexes) + 1
+    for line, row in rows:
+        if len(row) < width:
+            row = row + [""] * (width - len(row))
+        yield Record(line, dict(zip(fields, [row[i] for i in indexes], strict=True)))
 
 
 def _strict(data: bytes, encoding: str, path: Path) -> str:

@@ -40,7 +40,8 @@ def email_hmac(key: str, email: str) -> str:
     The same keys sign tokens, but a token's MAC input always holds a NUL byte
     after its purpose and an address never does, so the two can never collide.
     """
-    return hmac.new(key.encode(), address_key(email).encode(), "sha256").hexdigest()
+    # hmac.digest: the one-shot C implementation, several times faster than hmac.new
+    return hmac.digest(key.encode(), address_key(email).encode(), "sha256").hex()
 
 
 def email_hmacs(keys: Sequence[str], email: str) -> list[str]:
@@ -109,10 +110,32 @@ def suppressed_among(
 
     :returns: ``{address_key(email): reason}`` for the suppressed ones
     """
-    dialect = dialect_of(session)
+    return suppressed_by_digest(session, digests_of(keys, emails))
+
+
+def digests_of(keys: Sequence[str], emails: Iterable[str]) -> dict[str, str]:
+    """The address key of each digest of ``emails`` under every key (pure, no query).
+
+    :raises ValueError: if no key is given
+    """
+    if not keys or not all(keys):
+        raise ValueError("the suppression list needs at least one non-empty secret key")
+    secrets = [key.encode() for key in keys]
     by_digest: dict[str, str] = {}
     for email in emails:
-        by_digest.update((digest, address_key(email)) for digest in email_hmacs(keys, email))
+        lowered = address_key(email)
+        message = lowered.encode()
+        for secret in secrets:
+            by_digest[hmac.digest(secret, message, "sha256").hex()] = lowered
+    return by_digest
+
+
+def suppressed_by_digest(session: Session, by_digest: dict[str, str]) -> dict[str, str]:
+    """Which of the addresses behind ``by_digest`` (from :func:`digests_of`) are suppressed.
+
+    :returns: ``{address key: reason}`` for the suppressed ones
+    """
+    dialect = dialect_of(session)
     digests = list(by_digest)
     found: dict[str, str] = {}
     for start in range(0, len(digests), LOOKUP_CHUNK):

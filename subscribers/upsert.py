@@ -11,10 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import Text, and_, cast, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from subscribers.bulk import among, dialect_of, row_set, rows_param, statement
@@ -22,21 +21,22 @@ from subscribers.models import Subscriber, Subscription, Suppression
 from subscribers.orm import ConsentSource, SubscriptionStatus
 
 
-@dataclass(frozen=True)
-class Known:
-    """A person already in the database, and where they stand with one list."""
+class Known(NamedTuple):
+    """A person already in the database, and where they stand with one list.
+
+    A named tuple: a second import builds one for every line of the file.
+    """
 
     id: int
     name: str
     language: str
-    attributes_json: str | dict[str, Any]  # text, parsed only when the file changes attributes
+    attributes_json: str  # the JSON text, parsed only when the file changes attributes
     status: str | None  # None: not on the list
     suppressed: bool  # a suppression row is linked to them
 
     @property
     def attributes(self) -> dict[str, Any]:
-        raw = self.attributes_json
-        value = json.loads(raw or "{}") if isinstance(raw, str) else raw
+        value = json.loads(self.attributes_json or "{}")
         return value if isinstance(value, dict) else {}
 
 
@@ -50,14 +50,15 @@ def known_people(session: Session, list_id: int, keys: Sequence[str]) -> dict[st
             Subscriber.id,
             Subscriber.name,
             Subscriber.language,
-            Subscriber.attributes,
+            cast(Subscriber.attributes, Text),  # as text: most rows never need it parsed
             Subscription.status,
             exists().where(Suppression.subscriber_id == Subscriber.id),
         )  # fmt: skip
         .outerjoin(Subscription, on_list)
         .where(among(email_key, keys, dialect_of(session)))
     )
-    return {key: Known(*values) for key, *values in session.execute(query)}
+    # all() fetches the rows in one call; iterating the result fetches them one by one
+    return {key: Known._make(values) for key, *values in session.execute(query).all()}
 
 
 def insert_people(
@@ -78,7 +79,7 @@ def insert_people(
         ON CONFLICT ((lower(email))) DO NOTHING
         RETURNING lower(email), id"""  # nosec B608 - source is row_set's, names checked
     result = session.execute(statement(sql, "now"), {"rows": rows_param(people), "now": now})
-    return {key: subscriber_id for key, subscriber_id in result}
+    return {key: subscriber_id for key, subscriber_id in result.all()}
 
 
 def ids_by_key(session: Session, keys: Sequence[str]) -> dict[str, int]:
@@ -124,7 +125,7 @@ def subscribe(
         "status": status.value, "source": ConsentSource.IMPORT.value, "now": now,
         "confirmed_at": confirmed_at,
     }  # fmt: skip
-    return set(session.scalars(statement(sql, "now", "confirmed_at"), params))
+    return set(session.scalars(statement(sql, "now", "confirmed_at"), params).all())
 
 
 def confirm_pending(

@@ -10,19 +10,12 @@ import click
 
 from dispatcher.cli.context import AppContext, handle_errors, pass_app
 from dispatcher.privacy import erase_person, export_person
-from subscribers.csvfile import read_csv
+from subscribers.csvfile import CsvFile, read_csv
 from subscribers.export import export_csv
-from subscribers.importer import (
-    ImportReport,
-    Person,
-    ProgressHook,
-    collect_people,
-    new_report,
-    store_people,
-)
+from subscribers.importer import ImportReport, ProgressHook, import_records
 from subscribers.orm import SubscriptionStatus
 
-PROGRESS_FROM = 5000  # people; smaller imports finish before a bar would help
+PROGRESS_FROM = 5000  # lines; smaller imports finish before a bar would help
 
 
 @click.group("subscribers")
@@ -46,31 +39,29 @@ def import_command(app: AppContext, file: Path, list_slug: str, confirmed: bool)
     Exits 0 when at least one line was imported or updated, 1 when none was.
     """
     source = read_csv(file)
-    report = new_report(source)
-    people = collect_people(source.records, report)
-    if len(people) < PROGRESS_FROM:
-        _store(app, people, list_slug, report, confirmed, None)
+    if len(source.records) < PROGRESS_FROM:
+        report = _import(app, source, list_slug, confirmed, None)
     else:
-        with click.progressbar(length=len(people), label="subscribing", file=sys.stderr) as bar:
-            _store(app, people, list_slug, report, confirmed, bar.update)
+        length = len(source.records)
+        with click.progressbar(length=length, label="subscribing", file=sys.stderr) as bar:
+            report = _import(app, source, list_slug, confirmed, bar.update)
     _print_report(report)
     if report.valid_rows == 0:
         click.echo(f"error: {file}: no valid row: nothing imported", err=True)
         sys.exit(1)
 
 
-def _store(
+def _import(
     app: AppContext,
-    people: list[Person],
+    source: CsvFile,
     list_slug: str,
-    report: ImportReport,
     confirmed: bool,
     progress: ProgressHook | None,
-) -> None:
+) -> ImportReport:
     keys = app.settings.all_secret_keys
     with app.transaction() as session:
-        store_people(
-            session, people, list_slug, report, keys=keys, confirmed=confirmed, progress=progress
+        return import_records(
+            session, source, list_slug, keys=keys, confirmed=confirmed, progress=progress
         )
 
 

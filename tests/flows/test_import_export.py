@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.cli.main import cli
+from subscribers import importer
 from subscribers.errors import ImportFileError
 from subscribers.export import export_csv
 from subscribers.importer import ImportReport, import_csv
@@ -252,6 +253,44 @@ def test_many_rows_are_imported_in_chunks(sessions: Sessions, tmp_path: Path) ->
     assert (len(report.imported), report.imported[-1]) == (9000, 9001)
     report = run_import(sessions, write(tmp_path, "email;nome\n" + "\n".join(lines)))
     assert (report.imported, len(report.updated)) == ([], 9000)
+
+
+def test_a_broken_line_deep_in_a_file_names_it_and_stores_nothing_of_the_file(
+    sessions: Sessions, tmp_path: Path
+) -> None:
+    # Chunks before the broken line are stored by then: the transaction must undo them.
+    run_import(sessions, write(tmp_path, "email;nome\nalready@example.org;Anna\n"))
+    lines = [f"reader{i}@example.org;Lettore {i}" for i in range(9000)]
+    # A stray quote opens a field that swallows the rest of the file, past csv's limit.
+    broken = 'late@example.org;"Rossi\n' + "x" * 140_000 + "\n"
+    path = write(tmp_path, "email;nome\n" + "\n".join(lines) + "\n" + broken)
+    with pytest.raises(ImportFileError, match=r"people\.csv:9002: not valid CSV"):
+        run_import(sessions, path)
+    assert people(sessions) == {"already@example.org": ("Anna", "it", "pending")}
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Subscriber)) == 1
+
+
+def test_a_duplicate_in_a_later_chunk_fills_the_blanks_of_the_first(
+    sessions: Sessions, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Chunks of two people: lines 2 and 3 are stored before lines 6 and 7 are read.
+    monkeypatch.setattr(importer, "CHUNK", 2)
+    run_import(sessions, write(tmp_path, "email;nome\nknown@example.org;Anna\n"), "eventi")
+    text = (
+        "email;nome;lingua\nnew@example.org;;\nKNOWN@example.org;;\n"
+        "x@example.org;X;\ny@example.org;Y;\nNew@Example.org;Nina;en\n"
+        "known@example.org;Anna Rossi;fr\n"
+    )
+    report = run_import(sessions, write(tmp_path, text))
+    assert (report.imported, skipped(report)) == (
+        [2, 3, 4, 5],
+        [(6, "duplicate"), (7, "duplicate")],
+    )
+    assert {email: person[:2] for email, person in people(sessions).items()} == {
+        "new@example.org": ("Nina", "en"), "known@example.org": ("Anna Rossi", "fr"),
+        "x@example.org": ("X", "it"), "y@example.org": ("Y", "it"),
+    }  # fmt: skip
 
 
 # --- export ------------------------------------------------------------------------------------

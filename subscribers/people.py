@@ -1,0 +1,172 @@
+"""The people a CSV file names: each record validated, one person per address.
+
+Pure: records in, people out, with a note for every line left out or not fully
+used. :class:`PeopleCollector` hands the people out a chunk at a time while it
+reads on, so that the database can store one chunk while the next is validated
+(see :mod:`subscribers.importer`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from subscribers.addresses import address_key, normalise
+from subscribers.attributes import normalise_language, parse_sections
+from subscribers.csvfile import Field, Record, unguard_cell
+from subscribers.errors import InvalidAddressError
+
+NAME_LENGTH = 200  # the subscribers.name column
+
+
+class SkipReason(enum.StrEnum):
+    """Why a line of the file subscribed nobody."""
+
+    NO_ADDRESS = "no address"
+    INVALID = "invalid address"
+    DUPLICATE = "duplicate"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+    SUPPRESSED = "suppressed"
+
+
+@dataclass(frozen=True)
+class LineNote:
+    """Something about one line of the file: why it was skipped, or what was not taken."""
+
+    line: int
+    reason: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}: {self.detail}"
+
+
+@dataclass(slots=True)  # slots: one per line of a file that may have a million
+class Person:
+    """One person as a line of the file gives them, validated."""
+
+    line: int
+    email: str
+    name: str
+    language: str | None
+    sections: list[str] | None
+    key: str = ""  # address_key(email), the database's lower(email)
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            self.key = address_key(self.email)
+
+
+@dataclass(frozen=True)
+class PeopleChunk:
+    """People handed out together, and how many records were read to find them."""
+
+    people: list[Person]
+    records: int
+
+
+class PeopleCollector:
+    """The valid people of a file, one per address; the lines left out go to ``skipped``.
+
+    A later line with an address seen before is skipped as a duplicate, and fills the
+    blanks (name, language, sections) of the first. A person already handed out is
+    never changed (another thread may be storing them): what a later duplicate adds
+    to them is kept in :attr:`late`, to be written after the last chunk.
+    """
+
+    def __init__(self) -> None:
+        self.skipped: list[LineNote] = []
+        self.notes: list[LineNote] = []  # valid lines with a value that was not used
+        self.late: dict[str, Person] = {}  # by key: handed-out people as duplicates completed
+        self._first: dict[str, Person] = {}
+
+    def chunks(self, records: Iterable[Record], size: int) -> Iterator[PeopleChunk]:
+        """The people of ``records``, ``size`` new addresses at a time, in file order."""
+        current: list[Person] = []
+        read = 0
+        for record in records:
+            read += 1
+            person = person_of(record, self.skipped, self.notes)
+            if person is None:
+                continue
+            earlier = self._first.setdefault(person.key, person)
+            if earlier is not person:
+                handed_out = not current or earlier.line < current[0].line
+                self._add_duplicate(earlier, person, handed_out)
+                continue
+            current.append(person)
+            if len(current) == size:
+                yield PeopleChunk(current, read)
+                current, read = [], 0
+        if current or read:
+            yield PeopleChunk(current, read)
+
+    def _add_duplicate(self, earlier: Person, later: Person, handed_out: bool) -> None:
+        note = f"same address as line {earlier.line}"
+        self.skipped.append(LineNote(later.line, SkipReason.DUPLICATE, note))
+        if not handed_out:
+            merge(earlier, later)
+            return
+        completed = dataclasses.replace(self.late.get(earlier.key, earlier))
+        merge(completed, later)
+        if completed != earlier:
+            self.late[earlier.key] = completed
+
+
+def person_of(record: Record, skipped: list[LineNote], notes: list[LineNote]) -> Person | None:
+    """The person on one line, or None (with the reason added to ``skipped``)."""
+    values = record.values
+    raw = unguard_cell(values.get(Field.EMAIL, "").strip())
+    try:
+        email = normalise(raw)
+    except InvalidAddressError as exc:
+        reason = SkipReason.NO_ADDRESS if not raw.strip() else SkipReason.INVALID
+        detail = f"{shorten(raw)}: {exc}" if raw.strip() else "the email cell is empty"
+        skipped.append(LineNote(record.line, reason, detail))
+        return None
+    sections = values.get(Field.SECTIONS)
+    return Person(
+        record.line,
+        email,
+        _name(record, notes),
+        _language(record, notes),
+        None if sections is None else parse_sections(sections),
+        address_key(email),
+    )
+
+
+def merge(kept: Person, later: Person) -> None:
+    """Fill the blanks of ``kept`` from a later line with the same address."""
+    kept.name = kept.name or later.name
+    kept.language = kept.language or later.language
+    kept.sections = kept.sections if kept.sections is not None else later.sections
+
+
+def shorten(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def _name(record: Record, notes: list[LineNote]) -> str:
+    name = " ".join(record.values.get(Field.NAME, "").split())
+    surname = " ".join(record.values.get(Field.SURNAME, "").split())
+    if surname and surname.casefold() not in name.casefold():
+        name = f"{name} {surname}".strip()
+    name = unguard_cell(name)
+    if len(name) > NAME_LENGTH:
+        notes.append(LineNote(record.line, "name", f"cut to {NAME_LENGTH} characters"))
+        name = name[:NAME_LENGTH]
+    return name
+
+
+def _language(record: Record, notes: list[LineNote]) -> str | None:
+    raw = record.values.get(Field.LANGUAGE, "").strip()
+    if not raw:
+        return None
+    language = normalise_language(raw)
+    if language is None:
+        notes.append(LineNote(record.line, "language", f"{shorten(raw)} not understood"))
+    return language
