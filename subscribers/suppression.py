@@ -118,15 +118,10 @@ def digests_of(keys: Sequence[str], emails: Iterable[str]) -> dict[str, str]:
 
     :raises ValueError: if no key is given
     """
-    if not keys or not all(keys):
-        raise ValueError("the suppression list needs at least one non-empty secret key")
-    secrets = [key.encode() for key in keys]
     by_digest: dict[str, str] = {}
     for email in emails:
         lowered = address_key(email)
-        message = lowered.encode()
-        for secret in secrets:
-            by_digest[hmac.digest(secret, message, "sha256").hex()] = lowered
+        by_digest.update(dict.fromkeys(email_hmacs(keys, lowered), lowered))
     return by_digest
 
 
