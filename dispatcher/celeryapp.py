@@ -9,11 +9,22 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init, worker_process_shutdown, worker_shutdown
+from celery.concurrency import ALIASES, get_implementation
+from celery.signals import (
+    worker_init,
+    worker_process_init,
+    worker_process_shutdown,
+    worker_shutdown,
+)
 
 from dispatcher import tasks
 from dispatcher.config import Settings
 from dispatcher.monitoring import worker as monitoring
+
+# Pools that run each task in a process of its own. Threads, gevent and eventlet would run
+# batches side by side in one process, sharing its one SMTP connection, its ledger
+# connection and its activity record (the heartbeat).
+SUPPORTED_POOLS = ("prefork", "solo")
 
 # Countdowns of Celery's own retries stay far below this, so a retried task is
 # never redelivered a second time by the Redis transport (kombu#337).
@@ -84,3 +95,14 @@ def _close_solo_runtime(**_: object) -> None:
     # heartbeat would outlive it until the key expired, and its relay connection would
     # end without a QUIT. A prefork pool's main process holds neither: nothing happens.
     _close_runtime()
+
+
+@worker_init.connect
+def _refuse_shared_process_pools(sender: Any = None, **_: object) -> None:
+    pool = get_implementation(getattr(sender, "pool_cls", None) or "prefork")
+    where = f"{pool.__module__}:{pool.__qualname__}"
+    if where not in {ALIASES[name] for name in SUPPORTED_POOLS}:
+        # SystemExit: Celery logs and swallows any Exception a signal handler raises.
+        raise SystemExit(
+            f"error: the dispatcher's worker needs --pool prefork or --pool solo, not {where}"
+        )

@@ -173,3 +173,8 @@ def test_a_solo_worker_writes_its_own_heartbeat(
         assert reader.system().workers_alive == 0  # a clean shutdown removes the heartbeat
     finally:
         reader.close()
+
+
+def test_a_worker_with_a_threaded_pool_refuses_to_start(settings: Settings, tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="needs --pool prefork or --pool solo"):
+        WorkerProcess(settings, tmp_path, pool="threads", beat=False).start(timeout=30)
