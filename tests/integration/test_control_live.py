@@ -176,5 +176,9 @@ def test_a_solo_worker_writes_its_own_heartbeat(
 
 
 def test_a_worker_with_a_threaded_pool_refuses_to_start(settings: Settings, tmp_path: Path) -> None:
-    with pytest.raises(RuntimeError, match="needs --pool prefork or --pool solo"):
-        WorkerProcess(settings, tmp_path, pool="threads", beat=False).start(timeout=30)
+    worker = WorkerProcess(settings, tmp_path, pool="threads", beat=False)
+    try:
+        with pytest.raises(RuntimeError, match="needs --pool prefork or --pool solo"):
+            worker.start(timeout=30)
+    finally:
+        worker.stop()  # if it did start, it must not outlive the test
