@@ -72,13 +72,15 @@ def install(app: FastAPI) -> None:
         )
         return error_response(request, 400)
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %r", request.method, _path(request))
-        response = error_response(request, 500)
-        # Starlette runs this handler in its outermost middleware, outside SecurityHeaders.
-        add_headers(response.headers)
-        return response
+    app.add_exception_handler(Exception, _unexpected)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %r", request.method, _path(request))
+    response = error_response(request, 500)
+    # Starlette runs this handler in its outermost middleware, outside SecurityHeaders.
+    add_headers(response.headers)
+    return response
 
 
 def _path(request: Request) -> str:
