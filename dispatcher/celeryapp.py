@@ -81,6 +81,8 @@ def _open_runtime(**_: object) -> None:
     tasks.reset_runtime()
     # Hook (monitoring): each pool process writes its heartbeat to Redis from a thread.
     monitoring.start_process(tasks.settings())
+    # A pool process replacing a killed one takes back its claim at once, from its journal.
+    tasks.recover_orphans()
 
 
 @worker_process_shutdown.connect

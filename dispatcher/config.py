@@ -90,7 +90,12 @@ class SendingSettings:
     # the copy keeps its Message-ID, so clients can fold it into the first, and the
     # row stays flagged in_doubt. "keep": never resend; the row stays "uncertain".
     uncertain_policy: str = "resend"
-    ledger_synchronous_commit: bool = False  # LEDGER_SYNC_COMMIT: PostgreSQL fsync per outcome
+    ledger_synchronous_commit: bool = False  # LEDGER_SYNC_COMMIT: PostgreSQL fsync per fold
+    # SEND_JOURNAL_DIR: where each worker process journals its outcomes before they reach
+    # the ledger. A local folder shared by every worker process of the machine (and its
+    # beat, if it runs there), kept across restarts: a dead process's successor folds
+    # what it left there.
+    journal_dir: str = str(DEFAULT_DATA_DIR / "journal")
     redirect_all_to: str | None = None  # REDIRECT_ALL_TO: dev switch, every message to this address
     auto_pause_window: int = 200  # AUTO_PAUSE_WINDOW: outcomes looked at; 0 turns it off
     auto_pause_ratio: float = 0.2  # AUTO_PAUSE_RATIO: share not delivered that pauses the send
@@ -262,6 +267,7 @@ def _sending_from_env(env: _Env) -> SendingSettings:
         relay_backoff_max=env.number("RELAY_BACKOFF_MAX", d.relay_backoff_max),
         uncertain_policy=env.text("UNCERTAIN_POLICY", d.uncertain_policy),
         ledger_synchronous_commit=env.flag("LEDGER_SYNC_COMMIT", d.ledger_synchronous_commit),
+        journal_dir=env.text("SEND_JOURNAL_DIR", d.journal_dir) or d.journal_dir,
         redirect_all_to=env.text("REDIRECT_ALL_TO", "") or None,
         auto_pause_window=env.integer("AUTO_PAUSE_WINDOW", d.auto_pause_window),
         auto_pause_ratio=env.number("AUTO_PAUSE_RATIO", d.auto_pause_ratio),

@@ -2,8 +2,8 @@
 
 This is the plain function behind the ``deliver_batch`` task. The claim, the
 closing of the batch and the topping-up of the send's window are short
-transactions; each outcome is its own, written before the transport may finish
-the next message.
+transactions; each outcome is journalled before the transport may finish the
+next message, and folded into the ledger a hundred at a time.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from dispatcher.ratelimit import Pacer, RateLimited, RateLimiter
 from dispatcher.runtime import Runtime
 from dispatcher.sends import autopause, claims, control, progress, reconcile
 from dispatcher.sends.claims import Claim, ClaimedRow
+from dispatcher.sends.journal import Journal
 from dispatcher.sends.outcomes import ClaimLostError, LedgerWriter, RowUpdate, decide
 from dispatcher.transport.base import OutgoingMessage, Transport
 
@@ -59,14 +60,35 @@ def new_owner() -> str:
 def run_batch(runtime: Runtime, batch_id: int, enqueue: Callable[[int], None]) -> BatchReport:
     """Deliver what batch ``batch_id`` has to deliver now; enqueue follow-up batches.
 
+    The claim's journal exists before the claim does and goes once the batch is
+    closed; if anything fails in between, it is left to the recovery, which folds
+    it and takes the claim back.
+
     :param enqueue: hands a batch id to the broker (called only after commits)
     """
-    owner = new_owner()
+    transport = runtime.transport  # a configuration error surfaces before anything is claimed
+    runtime.recover_orphans()  # dead processes of this machine first: their rows wait
+    journal = runtime.open_journal(new_owner())
+    try:
+        report = _claim_and_deliver(runtime, transport, journal, batch_id, enqueue)
+    except BaseException:
+        _abandon(runtime, journal)
+        raise
+    journal.discard()
+    return report
+
+
+def _claim_and_deliver(
+    runtime: Runtime,
+    transport: Transport,
+    journal: Journal,
+    batch_id: int,
+    enqueue: Callable[[int], None],
+) -> BatchReport:
     lease = dt.timedelta(seconds=runtime.settings.sending.lease_seconds)
     report = BatchReport(batch_id)
-    transport = runtime.transport  # a configuration error surfaces before anything is claimed
     with runtime.sessions.begin() as session:
-        claim = claims.claim_batch(session, batch_id, owner, runtime.clock(), lease)
+        claim = claims.claim_batch(session, batch_id, journal.owner, runtime.clock(), lease)
         personaliser = (
             runtime.personaliser(session, claim.send_id) if claim and claim.rows else None
         )
@@ -79,10 +101,10 @@ def run_batch(runtime: Runtime, batch_id: int, enqueue: Callable[[int], None]) -
     ACTIVITY.begin_batch(batch_id, claim.send_id, len(claim.rows))  # hook: heartbeats
     try:
         if personaliser is not None:
-            _deliver(runtime, transport, claim, personaliser, report)
-    except BaseException:
-        _abandon(runtime, claim)
-        raise
+            writer = LedgerWriter(
+                runtime.ledger_sink, journal, runtime.settings.sending, runtime.clock
+            )
+            _deliver(runtime, transport, claim, personaliser, writer, report)
     finally:
         ACTIVITY.end_batch()
     _close_batch(runtime, claim, report, enqueue)
@@ -94,39 +116,39 @@ def _deliver(
     transport: Transport,
     claim: Claim,
     personaliser: Personaliser,
+    writer: LedgerWriter,
     report: BatchReport,
 ) -> None:
     """Send the claimed rows over the process's transport, recording each outcome."""
     policy = runtime.settings.sending
-    writer = LedgerWriter(runtime.ledger_sink, claim.owner, policy)
     rows = {row.recipient.delivery_id: row for row in claim.rows}
     message_ids: dict[int, str] = {}
     messages = _messages(claim, personaliser, writer, message_ids, report, runtime)
-    # Each outcome's record is sent at once and waited for right before the next
-    # message's final dot (writer.settle), so the round trip overlaps with preparing it.
-    outcomes = transport.deliver(messages, before_dot=writer.settle)
+    # Each outcome is journalled before the consumer asks for the next one, so before
+    # the transport may finish the next message; before_dot keeps the lease alive.
+    outcomes = transport.deliver(messages, before_dot=writer.before_dot)
     checker = _StateChecker(runtime, claim.send_id, claim.batch_id)
     failures = autopause.FailureWindow(autopause.policy_of(policy))  # hook: auto-pause
     try:
         for outcome in outcomes:
             now = runtime.clock()
             update = decide(outcome, rows[outcome.delivery_id], now, policy)
-            writer.start_record(update, message_ids.pop(outcome.delivery_id, None), now)
+            writer.record(update, message_ids.pop(outcome.delivery_id, None), now)
             report.statuses[update.status.value] += 1
             ACTIVITY.outcome()
             if (stop := _stop_reason(runtime, claim, checker, failures, update)) is not None:
                 report.stopped = stop
                 break
-        writer.settle()
+        writer.flush()
     except RelayUnavailableError as exc:
-        writer.settle()
+        writer.flush()
         report.relay_down = str(exc)
         log.warning("relay unavailable, send %s held back: %s", claim.send_id, exc)
     except ClaimLostError as exc:
         report.stopped = str(exc)
         log.error("batch %s stopped: %s", claim.batch_id, exc)
     except RateLimited as exc:
-        writer.settle()
+        writer.flush()
         report.limited_for = exc.wait
         log.info("send %s: %s", claim.send_id, exc)
     except BaseException:
@@ -252,15 +274,16 @@ def _close_batch(
         enqueue(batch_id)
 
 
-def _abandon(runtime: Runtime, claim: Claim) -> None:
-    """After an unexpected error: the first unrecorded row may be in flight, the rest go back.
+def _abandon(runtime: Runtime, journal: Journal) -> None:
+    """After an unexpected error: leave the journal to the recovery, and run it now.
 
-    If the database is unreachable too, the lease will expire and the reconciler
-    does the same later.
+    The journal is the truth about what this claim sent (a fold that failed may or
+    may not have committed), so the rows are taken back from it, as for a dead
+    process. If the database is unreachable, the next recovery on this machine
+    (the next batch, the reconciler) does it.
     """
+    journal.close()
     try:
-        with runtime.sessions.begin() as session:
-            policy = runtime.settings.sending
-            reconcile.take_back_owner(session, claim.owner, policy, runtime.clock())
+        runtime.recover_orphans()
     except Exception:  # noqa: BLE001 - the original error is the one worth raising
-        log.exception("could not give back the rows of %s; the reconciler will", claim.owner)
+        log.exception("could not take back the rows of %s yet; recovery will", journal.owner)

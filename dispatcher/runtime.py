@@ -21,6 +21,7 @@ from dispatcher.db import create_db_engine, create_session_factory
 from dispatcher.dkim import DkimKey, load_key
 from dispatcher.personalise import Personaliser
 from dispatcher.ratelimit import Limits, RateLimiter
+from dispatcher.sends import journal, recovery
 from dispatcher.sends.ledger_sink import LedgerSink
 from dispatcher.sends.outcomes import open_sink
 from dispatcher.transport import create_transport
@@ -49,6 +50,8 @@ class Runtime:
         self.dkim_key = _dkim_key(settings)
         #: The time used for leases, backoffs and due dates (tests move it forward).
         self.clock: Callable[[], dt.datetime] = utcnow
+        self.journal_dir = Path(settings.sending.journal_dir)
+        self._database = journal.fingerprint(settings.database_url)
 
     @property
     def transport(self) -> Transport:
@@ -76,6 +79,16 @@ class Runtime:
         if self._sink is None:
             self._sink = open_sink(self.engine, self.settings.sending)
         return self._sink
+
+    def open_journal(self, owner: str) -> journal.Journal:
+        """A new outcome journal for a claim by ``owner``."""
+        return journal.Journal(self.journal_dir, owner, self._database)
+
+    def recover_orphans(self) -> int:
+        """Fold the journals of this machine's dead processes and take back their claims."""
+        return recovery.recover_orphans(
+            self.sessions, self.journal_dir, self._database, self.settings.sending, self.clock
+        )
 
     def drop_ledger_sink(self) -> None:
         """Forget the outcome connection (after an error: the next batch opens a new one)."""

@@ -94,8 +94,19 @@ def deliver_batch(task: Task, batch_id: int) -> dict[str, Any]:
     return {"batch": batch_id, "claimed": report.claimed, "statuses": dict(report.statuses)}
 
 
+def recover_orphans() -> None:
+    """Take back the claims of this machine's dead worker processes, if it can now."""
+    try:
+        runtime().recover_orphans()
+    except INFRASTRUCTURE_ERRORS as exc:
+        log.warning("dead workers' journals left for later: %s", exc)
+
+
 def reconcile() -> dict[str, Any]:
     rt = runtime()
+    # Journals first: a claim taken back from its journal is exact; one whose lease ran
+    # out is taken back with its last outcomes counted as lost.
+    rt.recover_orphans()
     with rt.sessions.begin() as session:
         report = reconcile_sends(session, rt.settings.sending, utcnow(), approval_check(rt))
     for batch_id in report.enqueue:

@@ -7,6 +7,7 @@ stops or changes the shared services; runs never collide.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -103,7 +104,9 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
             public_url="https://newsletter.example.org",
             secret_keys=(SECRET,),
             smtp=SmtpSettings(url=smtp_url, connect_timeout=5, command_timeout=10),
-            sending=sending or SendingSettings(),
+            sending=dataclasses.replace(
+                sending or SendingSettings(), journal_dir=str(tmp_path / "journal")
+            ),
         )
         return base.with_overrides(**overrides)
 

@@ -1,10 +1,10 @@
 """Where outcome writes go: one short, committed statement at a time.
 
-Outcomes are the hot path of the database side: one write per message, each
-committed before the transport may finish the next message. Through SQLAlchemy
-a write is BEGIN, UPDATE and COMMIT (three round trips); on PostgreSQL the
-:class:`PsycopgSink` sends one prepared statement on an autocommit connection
-(one round trip) and is kept for the life of the worker process.
+A batch folds its journalled outcomes into the ledger many times a second.
+Through SQLAlchemy a write is BEGIN, UPDATE and COMMIT (three round trips); on
+PostgreSQL the :class:`PsycopgSink` sends one prepared statement on an
+autocommit connection (one round trip) and is kept for the life of the worker
+process.
 """
 
 from __future__ import annotations
@@ -26,16 +26,11 @@ _NAMED = re.compile(r"(?<!:):(\w+)")
 class LedgerSink(Protocol):
     """Runs one statement in its own committed transaction."""
 
+    #: The database's SQL dialect name (``postgresql``, ``sqlite``).
+    dialect: str
+
     def execute(self, statement: str, params: Mapping[str, object]) -> int:
         """Run and commit ``statement``; :returns: the number of rows it changed."""
-        ...
-
-    def send(self, statement: str, params: Mapping[str, object]) -> None:
-        """Start ``statement`` without waiting; :meth:`finish` gives its result."""
-        ...
-
-    def finish(self) -> int:
-        """Wait for the statement :meth:`send` started; :returns: rows it changed."""
         ...
 
     def close(self) -> None: ...
@@ -46,17 +41,11 @@ class SqlAlchemySink:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._pending = 0
+        self.dialect = engine.dialect.name
 
     def execute(self, statement: str, params: Mapping[str, object]) -> int:
         with self._engine.begin() as connection:
             return int(connection.execute(sql(statement), params).rowcount)
-
-    def send(self, statement: str, params: Mapping[str, object]) -> None:
-        self._pending = self.execute(statement, params)  # nothing to overlap with here
-
-    def finish(self) -> int:
-        return self._pending
 
     def close(self) -> None:
         """Nothing held between statements."""
@@ -67,13 +56,15 @@ class PsycopgSink:
 
     psycopg's cursor adapts parameters in Python (about 40 us a call); this sink
     prepares each statement once and sends its parameters as text through the
-    connection's libpq handle, which is all one UPDATE per message needs.
+    connection's libpq handle, which is all a fold (one JSON parameter) needs.
 
-    :param synchronous_commit: wait for the WAL flush on every outcome. Off by
+    :param synchronous_commit: wait for the WAL flush on every fold. Off by
         default: a worker killed after a write loses nothing (the server has it);
         only a crash of the database server itself could lose the last few hundred
         milliseconds of outcomes. LEDGER_SYNC_COMMIT=1 turns it on.
     """
+
+    dialect = "postgresql"
 
     def __init__(self, engine: Engine, *, synchronous_commit: bool) -> None:
         raw = engine.raw_connection()
@@ -86,16 +77,13 @@ class PsycopgSink:
         self._prepared: dict[str, tuple[bytes, tuple[str, ...]]] = {}
 
     def execute(self, statement: str, params: Mapping[str, object]) -> int:
-        self.send(statement, params)
-        return self.finish()
-
-    def send(self, statement: str, params: Mapping[str, object]) -> None:
         name, order = self._prepared.get(statement) or self._prepare(statement)
         values = [_text(params[key]) for key in order]
         self._pgconn.send_query_prepared(name, values)  # raises if it cannot be sent
+        return self._result()
 
-    def finish(self) -> int:
-        """Wait for the result of :meth:`send` (libpq blocks here, the GIL released)."""
+    def _result(self) -> int:
+        """Wait for the statement's result (libpq blocks here, the GIL released)."""
         result, changed = None, 0
         while (next_result := self._pgconn.get_result()) is not None:
             result = next_result

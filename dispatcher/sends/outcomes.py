@@ -1,27 +1,32 @@
-"""Turning what the relay answered into ledger rows, one durable write per message.
+"""Turning what the relay answered into ledger rows.
 
-Each outcome is committed before the transport may finish the next message, so
-a worker that dies leaves at most the message in flight in doubt (design
-decision 3). The decision itself (:func:`decide`) is pure; :class:`LedgerWriter`
-does the writing.
+Each outcome is durable (in the process's journal) before the transport may
+finish the next message, so a worker that dies leaves at most the message in
+flight in doubt (design decision 3). The decision itself (:func:`decide`) is
+pure; :class:`LedgerWriter` does the writing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
 from dispatcher.config import SendingSettings
 from dispatcher.models import DeliveryStatus
+from dispatcher.sends import fold
 from dispatcher.sends.claims import ClaimedRow
+from dispatcher.sends.journal import FOLD_EVERY, Entry, Journal, utc_text
 from dispatcher.sends.ledger_sink import LedgerSink
 from dispatcher.transport.base import Outcome, OutcomeKind
 
 MAX_REPLY_CHARS = 2000
+#: Seconds an outcome may wait in the journal before it is folded, so that the
+#: console's counts keep up with a slow relay too.
+FOLD_SECONDS = 1.0
 
 
 class ClaimLostError(Exception):
@@ -75,109 +80,92 @@ def _retry(
     return RowUpdate(outcome.delivery_id, DeliveryStatus.DEFERRED, code, reply, due, doubt)
 
 
-# A row has an owner only while it is being sent: the claim sets both, and every
-# statement that ends a row's sending clears the owner. So "still ours" is
-# ``owner = :owner``, and the statements below say no more: with ``status = 'sending'``
-# as well, the generic plan of the prepared statement matched the partial index of
-# active rows and walked every row being sent (0.3 ms a message) instead of the key.
-_RECORD = """
-UPDATE deliveries
-SET status = :status, smtp_code = :code, smtp_reply = :reply, message_id = :message_id,
-    attempts = attempts + 1, last_attempt_at = :now,
-    first_attempt_at = COALESCE(first_attempt_at, :now),
-    owner = NULL, due_at = :due, in_doubt = (in_doubt OR :in_doubt)
-WHERE id = :id AND owner = :owner
-"""
-
-_FAIL_UNBUILT = """
-UPDATE deliveries SET status = 'failed', smtp_reply = :reply, owner = NULL, due_at = NULL,
-       last_attempt_at = :now
-WHERE id = :id AND owner = :owner
-"""
-
-_WAIT_FOR_LIMIT = """
-UPDATE deliveries SET status = 'deferred', due_at = :due, smtp_reply = :reply, owner = NULL
-WHERE id = :id AND owner = :owner
-"""
-
 _RENEW = "UPDATE deliveries SET due_at = :lease WHERE owner = :owner AND status = 'sending'"
 
 
 class LedgerWriter:
-    """Records a claim's outcomes, each committed on its own before the next message ends.
+    """Records a claim's outcomes: each in the journal at once, in the ledger by the hundred.
 
-    It also renews the claim's lease while the batch runs, so a slow relay does
-    not make a live task look dead.
+    An outcome is in the journal before the transport may finish the next message
+    (so a worker that dies leaves at most the message in flight in doubt), and in
+    the ledger after at most :data:`~dispatcher.sends.journal.FOLD_EVERY` more
+    outcomes or :data:`FOLD_SECONDS`, whichever comes first, and when the batch ends.
+
+    It also renews the claim's lease while the batch runs, and will not let the
+    transport finish a message on a lease that may have run out.
     """
 
-    def __init__(self, sink: LedgerSink, owner: str, policy: SendingSettings) -> None:
+    def __init__(
+        self,
+        sink: LedgerSink,
+        journal: Journal,
+        policy: SendingSettings,
+        clock: Callable[[], dt.datetime],
+    ) -> None:
         self._sink = sink
-        self._owner = owner
+        self._journal = journal
+        self._owner = journal.owner
         self._policy = policy
-        self._renewed = time.monotonic()
-        self._pending: int | None = None
-        self._maybe_renew_later: dt.datetime | None = None
+        self._clock = clock
+        self._fold = fold.statement(sink.dialect)
+        self._lines: list[str] = []
+        self._folded = self._renewed = time.monotonic()
 
-    def start_record(self, update: RowUpdate, message_id: str | None, now: dt.datetime) -> None:
-        """Send one row's new state without waiting; :meth:`settle` waits for it.
-
-        The transport calls :meth:`settle` right before it finishes the next message,
-        so the database's round trip overlaps with preparing that message.
-        """
-        self.settle()  # one statement at a time on the connection (a refusal known early
-        # comes without a final dot, so without a settle from the transport in between)
-        self._sink.send(_RECORD, self._record_params(update, message_id, now))
-        self._pending = update.delivery_id
-        self._maybe_renew_later = now
-
-    def settle(self) -> None:
-        """Wait until the record started last is durable.
-
-        :raises ClaimLostError: if that row was no longer ours
-        """
-        if self._pending is None:
-            return
-        delivery_id, self._pending = self._pending, None
-        if self._sink.finish() != 1:
-            raise ClaimLostError(f"delivery {delivery_id} is no longer owned by {self._owner}")
-        if self._maybe_renew_later is not None:
-            self._maybe_renew(self._maybe_renew_later)
-            self._maybe_renew_later = None
-
-    def _record_params(
-        self, update: RowUpdate, message_id: str | None, now: dt.datetime
-    ) -> dict[str, object]:
-        return {
-            "status": update.status.value,
-            "code": update.code,
-            "reply": update.reply,
-            "message_id": message_id,
-            "now": now,
-            "due": update.due_at,
-            "in_doubt": update.in_doubt,
-            "id": update.delivery_id,
-            "owner": self._owner,
-        }
+    def record(self, update: RowUpdate, message_id: str | None, now: dt.datetime) -> None:
+        """Journal one attempt's outcome."""
+        due = utc_text(update.due_at) if update.due_at is not None else None
+        entry = Entry(
+            update.delivery_id, update.status.value, update.code, update.reply, message_id,
+            due, update.in_doubt, utc_text(now), True,
+        )  # fmt: skip
+        self._add(entry)
 
     def fail_unbuilt(self, delivery_id: int, reason: str, now: dt.datetime) -> None:
         """Mark a row failed whose message could not be built (e.g. an invalid address)."""
-        params = {"reply": reason[:MAX_REPLY_CHARS], "now": now, "id": delivery_id}
-        self._write(_FAIL_UNBUILT, params | {"owner": self._owner})
+        reply = reason[:MAX_REPLY_CHARS]
+        self._add(
+            Entry(delivery_id, "failed", None, reply, None, None, False, utc_text(now), False)
+        )
 
     def wait_for_limit(self, delivery_id: int, due: dt.datetime, reason: str) -> None:
         """Put a row off until ``due`` because of a sending limit (no attempt is spent)."""
-        params = {"due": due, "reply": reason, "id": delivery_id, "owner": self._owner}
-        self._write(_WAIT_FOR_LIMIT, params)
+        self._add(
+            Entry(delivery_id, "deferred", None, reason, None, utc_text(due), False, None, False)
+        )
 
-    def _write(self, statement: str, params: Mapping[str, object]) -> None:
-        self.settle()  # one statement at a time on the connection
-        if self._sink.execute(statement, params) != 1:
-            raise ClaimLostError(f"delivery {params['id']} is no longer owned by {self._owner}")
+    def before_dot(self) -> None:
+        """Called by the transport before each final dot: renew a lease that is half spent.
 
-    def _maybe_renew(self, now: dt.datetime) -> None:
-        if time.monotonic() - self._renewed < self._policy.lease_seconds / 4:
+        :raises ClaimLostError: if the rows are no longer ours
+        """
+        if time.monotonic() - self._renewed >= self._policy.lease_seconds / 2:
+            self.flush()
+            self._renew()
+
+    def flush(self) -> None:
+        """Fold every journalled outcome into the ledger (one committed statement).
+
+        :raises ClaimLostError: if some of those rows were no longer ours
+        """
+        self._folded = time.monotonic()
+        if not self._lines:
             return
-        lease = now + dt.timedelta(seconds=self._policy.lease_seconds)
+        lines, self._lines = self._lines, []
+        changed = self._sink.execute(self._fold, fold.params(lines, self._owner))
+        if changed != len(lines):
+            raise ClaimLostError(
+                f"{len(lines) - changed} of {len(lines)} rows are no longer owned by {self._owner}"
+            )
+        if time.monotonic() - self._renewed >= self._policy.lease_seconds / 4:
+            self._renew()
+
+    def _add(self, entry: Entry) -> None:
+        self._lines.append(self._journal.append(entry))
+        if len(self._lines) >= FOLD_EVERY or time.monotonic() - self._folded >= FOLD_SECONDS:
+            self.flush()
+
+    def _renew(self) -> None:
+        lease = self._clock() + dt.timedelta(seconds=self._policy.lease_seconds)
         self._sink.execute(_RENEW, {"lease": lease, "owner": self._owner})
         self._renewed = time.monotonic()
 

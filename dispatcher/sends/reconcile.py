@@ -20,9 +20,14 @@ from sqlalchemy.orm import Session
 from dispatcher.config import SendingSettings
 from dispatcher.models import Batch, BatchState, Send, SendState
 from dispatcher.sends import control, ledger, progress
+from dispatcher.sends.journal import FOLD_EVERY
 from dispatcher.sends.sql import sql
 
 IN_FLIGHT_REPLY = "no reply recorded: the worker stopped while this message was in flight"
+LOST_JOURNAL_REPLY = (
+    "no reply recorded: the worker's claim ran out and its journal was not found, "
+    "so this message may have gone"
+)
 
 
 @dataclass
@@ -43,7 +48,7 @@ _EXPIRED_OWNERS = sql(
 _FIRST_OF_OWNER = sql(
     """
 SELECT id, send_id FROM deliveries WHERE owner = :owner AND status = 'sending'
-ORDER BY id LIMIT 1
+ORDER BY id LIMIT :count
 """
 )
 
@@ -51,7 +56,7 @@ _MARK_IN_FLIGHT = sql(
     """
 UPDATE deliveries SET status = :status, owner = NULL, due_at = :due, in_doubt = true,
        smtp_reply = :reply, attempts = attempts + 1, last_attempt_at = :now
-WHERE id = :id AND status = 'sending'
+WHERE owner = :owner AND status = 'sending' AND id <= :last_id
 """
 )
 
@@ -171,41 +176,58 @@ def take_pending(session: Session, send_id: int, window: int, now: dt.datetime) 
 def _take_back_expired(
     session: Session, policy: SendingSettings, now: dt.datetime, report: ReconcileReport
 ) -> None:
-    """Rows of claims whose lease ran out, as if each owner had died."""
+    """Rows of claims whose lease ran out, as if each owner had died with its journal.
+
+    A dead process's successor on its machine folds its journal and takes its claim
+    back within seconds (:mod:`dispatcher.sends.recovery`); a lease that runs out
+    instead belongs to a machine that is gone, journal and all. Up to
+    ``FOLD_EVERY`` of its outcomes were journalled but never folded, so as many
+    of its first rows may have gone: all of them are marked, none silently resent.
+    """
     owners = session.execute(_EXPIRED_OWNERS, {"now": now}).scalars().all()
     for owner in owners:
-        requeued = take_back_owner(session, owner, policy, now)
+        requeued = take_back_owner(session, owner, policy, now, FOLD_EVERY, LOST_JOURNAL_REPLY)
         report.uncertain += 1
         report.requeued += requeued
 
 
-def take_back_owner(session: Session, owner: str, policy: SendingSettings, now: dt.datetime) -> int:
-    """Take back a dead claim's rows.
+def take_back_owner(
+    session: Session,
+    owner: str,
+    policy: SendingSettings,
+    now: dt.datetime,
+    in_doubt: int = 1,
+    reason: str = IN_FLIGHT_REPLY,
+) -> int:
+    """Take back a dead claim's rows, once every outcome it had is in the ledger.
 
     Outcomes are recorded in id order, each before the next message is finished,
     so the lowest row still "sending" is the only one that may have reached the
     relay: it becomes uncertain (or is retried, if the policy says resend). The
     others never went and are queued again.
 
+    :param in_doubt: how many of the first rows still "sending" may have gone (more
+        than one when the claim's last outcomes are lost)
     :returns: how many rows were queued again
     """
-    first = session.execute(_FIRST_OF_OWNER, {"owner": owner}).first()
-    if first is None:
+    first = session.execute(_FIRST_OF_OWNER, {"owner": owner, "count": in_doubt}).all()
+    if not first:
         return 0
-    first_id, send_id = first
+    send_id, last_id = first[0][1], first[-1][0]
     resend = policy.uncertain_policy == "resend"
     session.execute(
         _MARK_IN_FLIGHT,
         {
             "status": "deferred" if resend else "uncertain",
             "due": now if resend else None,
-            "reply": IN_FLIGHT_REPLY,
+            "reply": reason,
             "now": now,
-            "id": first_id,
+            "owner": owner,
+            "last_id": last_id,
         },
     )
     requeued = int(session.execute(_REQUEUE_OWNER, {"owner": owner}).rowcount)  # type: ignore[attr-defined]
-    progress.reopen_batches_of(session, [(send_id, first_id)], now)
+    progress.reopen_batches_of(session, [(send_id, first[0][0])], now)
     return requeued
 
 

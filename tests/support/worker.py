@@ -42,6 +42,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "RELAY_BACKOFF_BASE": str(sending.relay_backoff_base),
         "RELAY_BACKOFF_MAX": str(sending.relay_backoff_max),
         "UNCERTAIN_POLICY": sending.uncertain_policy,
+        "SEND_JOURNAL_DIR": sending.journal_dir,
         "DKIM_DOMAIN": settings.dkim.domain or "",
         "DKIM_SELECTOR": settings.dkim.selector or "",
         "DKIM_KEY_FILE": settings.dkim.key_file or "",

@@ -1,0 +1,103 @@
+"""A worker process killed in the middle of a batch: its journal gives back every outcome.
+
+A real child process runs the batch (the in-memory transport hangs on one message,
+the one in flight) and is SIGKILLed; the outcomes it had were in its journal only.
+The recovery that its successor runs must put each of them in the ledger and take
+the rest of the claim back: one row in doubt, the others queued again.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from dispatcher.config import SendingSettings, Settings
+from dispatcher.delivery import run_batch
+from dispatcher.runtime import Runtime
+from dispatcher.sends import reconcile
+from dispatcher.transport.base import OutgoingMessage
+from dispatcher.transport.memory import MemoryTransport
+from tests.support.data import add_example_edition, add_subscribers, create_newsletter
+from tests.support.sending import ledger_rows, start_send
+
+ROWS = 60
+IN_FLIGHT = 41  # the 41st row's message hangs: 40 outcomes are journalled before it
+
+
+def _hang_on_the_in_flight_row(message: OutgoingMessage) -> tuple[int, str]:
+    if message.delivery_id == IN_FLIGHT:
+        time.sleep(120)
+    return 250, f"2.0.0 Ok: queued as MEM{message.delivery_id}"
+
+
+def _run_batch_in_child(settings: Settings, batch_id: int) -> None:
+    runtime = Runtime(settings, lambda: MemoryTransport(_hang_on_the_in_flight_row))
+    run_batch(runtime, batch_id, lambda _: None)
+
+
+def _journal_lines(folder: Path) -> int:
+    return sum(p.read_bytes().count(b"\n") for p in folder.glob("*.journal"))
+
+
+def _kill_mid_batch(settings: Settings, batch_id: int) -> None:
+    child = multiprocessing.get_context("fork").Process(
+        target=_run_batch_in_child, args=(settings, batch_id)
+    )
+    child.start()
+    folder = Path(settings.sending.journal_dir)
+    deadline = time.monotonic() + 30
+    while _journal_lines(folder) < IN_FLIGHT and time.monotonic() < deadline:
+        time.sleep(0.01)  # the header and 40 entries
+    assert child.pid is not None
+    os.kill(child.pid, signal.SIGKILL)
+    child.join()
+
+
+@pytest.mark.parametrize("database", ["postgresql", "sqlite"])
+def test_a_killed_workers_journalled_outcomes_reach_the_ledger_and_one_row_is_in_doubt(
+    make_settings: Callable[..., Settings],
+    request: pytest.FixtureRequest,
+    database: str,
+) -> None:
+    url = request.getfixturevalue("pg_url" if database == "postgresql" else "sqlite_url")
+    if database == "postgresql":
+        request.getfixturevalue("pg_sessions")  # an empty database
+    settings = make_settings(database_url=url, sending=SendingSettings(batch_size=ROWS))
+    runtime = Runtime(settings, MemoryTransport)
+    try:
+        send_id, batch_id = _start(runtime.sessions, settings)
+        _kill_mid_batch(settings, batch_id)
+        before = {row.id: row.status for row in ledger_rows(runtime.sessions, send_id)}
+        assert set(before.values()) == {"sending"}  # the outcomes were in the journal only
+
+        assert runtime.recover_orphans() == 1
+        rows = {row.id: row for row in ledger_rows(runtime.sessions, send_id)}
+    finally:
+        runtime.close()
+    sent = [i for i, row in rows.items() if row.status == "sent"]
+    assert sorted(sent) == list(range(1, IN_FLIGHT))
+    assert all(rows[i].smtp_reply == f"2.0.0 Ok: queued as MEM{i}" for i in sent)
+    assert all(rows[i].attempts == 1 and rows[i].message_id for i in sent)
+    assert [i for i, row in rows.items() if row.in_doubt] == [IN_FLIGHT]
+    assert rows[IN_FLIGHT].status == "deferred"  # UNCERTAIN_POLICY=resend
+    assert rows[IN_FLIGHT].smtp_reply == reconcile.IN_FLIGHT_REPLY
+    queued = sorted(i for i, row in rows.items() if row.status == "queued")
+    assert queued == list(range(IN_FLIGHT + 1, ROWS + 1))
+    assert list(Path(settings.sending.journal_dir).iterdir()) == []
+
+
+def _start(sessions: sessionmaker[Session], settings: Settings) -> tuple[int, int]:
+    with sessions.begin() as session:
+        newsletter = create_newsletter(session)
+        add_subscribers(session, newsletter.id, ROWS)
+        edition_id = add_example_edition(session, settings)
+    batches: list[int] = []
+    send_id = start_send(sessions, edition_id, ("cronache",), 1, ROWS, batches.append)
+    return send_id, batches[0]
