@@ -1,9 +1,12 @@
-"""A worker process killed in the middle of a batch: its journal gives back every outcome.
+"""Outcomes that wait in a worker's journal: after a SIGKILL, and under a short lease.
 
 A real child process runs the batch (the in-memory transport hangs on one message,
 the one in flight) and is SIGKILLed; the outcomes it had were in its journal only.
 The recovery that its successor runs must put each of them in the ledger and take
 the rest of the claim back: one row in doubt, the others queued again.
+
+While outcomes wait in the journal, the claim must not run out under a live
+worker: the reconciler would take its rows back and they would go twice.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from dispatcher.runtime import Runtime
 from dispatcher.sends import reconcile
 from dispatcher.transport.base import OutgoingMessage
 from dispatcher.transport.memory import MemoryTransport
+from subscribers.orm import utcnow
 from tests.support.data import add_example_edition, add_subscribers, create_newsletter
 from tests.support.sending import ledger_rows, start_send
 
@@ -101,3 +105,27 @@ def _start(sessions: sessionmaker[Session], settings: Settings) -> tuple[int, in
     batches: list[int] = []
     send_id = start_send(sessions, edition_id, ("cronache",), 1, ROWS, batches.append)
     return send_id, batches[0]
+
+
+def test_a_slow_batch_keeps_its_short_lease_while_a_reconciler_keeps_looking(
+    make_settings: Callable[..., Settings], pg_url: str, pg_sessions: sessionmaker[Session]
+) -> None:
+    policy = SendingSettings(batch_size=ROWS, lease_seconds=0.6)
+
+    def slow_relay_and_an_eager_reconciler(message: OutgoingMessage) -> tuple[int, str]:
+        time.sleep(0.03)  # 60 messages: three times the lease
+        with pg_sessions.begin() as session:
+            reconcile.reconcile(session, policy, utcnow())
+        return 250, "2.0.0 Ok"
+
+    relay = MemoryTransport(slow_relay_and_an_eager_reconciler)
+    runtime = Runtime(make_settings(database_url=pg_url, sending=policy), lambda: relay)
+    try:
+        send_id, batch_id = _start(runtime.sessions, runtime.settings)
+        report = run_batch(runtime, batch_id, lambda _: None)
+    finally:
+        runtime.close()
+    rows = ledger_rows(pg_sessions, send_id)
+    assert report.stopped is None
+    assert {row.status for row in rows} == {"sent"} and not any(row.in_doubt for row in rows)
+    assert len(relay.sent) == ROWS
