@@ -33,6 +33,10 @@ class LedgerSink(Protocol):
         """Run and commit ``statement``; :returns: the number of rows it changed."""
         ...
 
+    def value(self, query: str, params: Mapping[str, object]) -> str | None:
+        """The first column of the first row ``query`` returns, as text (None if no row)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -46,6 +50,11 @@ class SqlAlchemySink:
     def execute(self, statement: str, params: Mapping[str, object]) -> int:
         with self._engine.begin() as connection:
             return int(connection.execute(sql(statement), params).rowcount)
+
+    def value(self, query: str, params: Mapping[str, object]) -> str | None:
+        with self._engine.begin() as connection:
+            found = connection.execute(sql(query), params).scalar()
+        return None if found is None else str(found)
 
     def close(self) -> None:
         """Nothing held between statements."""
@@ -77,22 +86,26 @@ class PsycopgSink:
         self._prepared: dict[str, tuple[bytes, tuple[str, ...]]] = {}
 
     def execute(self, statement: str, params: Mapping[str, object]) -> int:
+        result = self._run(statement, params, pq.ExecStatus.COMMAND_OK)
+        return int(result.command_tuples or 0)
+
+    def value(self, query: str, params: Mapping[str, object]) -> str | None:
+        result = self._run(query, params, pq.ExecStatus.TUPLES_OK)
+        found = result.get_value(0, 0) if result.ntuples else None
+        return None if found is None else bytes(found).decode()
+
+    def _run(self, statement: str, params: Mapping[str, object], expected: pq.ExecStatus) -> Any:
+        """Send the prepared statement and wait for its result (libpq blocks, the GIL released)."""
         name, order = self._prepared.get(statement) or self._prepare(statement)
         values = [_text(params[key]) for key in order]
         self._pgconn.send_query_prepared(name, values)  # raises if it cannot be sent
-        return self._result()
-
-    def _result(self) -> int:
-        """Wait for the statement's result (libpq blocks here, the GIL released)."""
-        result, changed = None, 0
+        result = None
         while (next_result := self._pgconn.get_result()) is not None:
             result = next_result
-            if result.status == pq.ExecStatus.COMMAND_OK:
-                changed = int(result.command_tuples or 0)
-        if result is None or result.status != pq.ExecStatus.COMMAND_OK:
+        if result is None or result.status != expected:
             message = result.error_message if result is not None else self._pgconn.error_message
             raise psycopg.OperationalError(self._error(message))
-        return changed
+        return result
 
     @staticmethod
     def _error(message: bytes | None) -> str:
