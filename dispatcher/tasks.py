@@ -95,10 +95,14 @@ def deliver_batch(task: Task, batch_id: int) -> dict[str, Any]:
 
 
 def recover_orphans() -> None:
-    """Take back the claims of this machine's dead worker processes, if it can now."""
+    """Take back the claims of this machine's dead worker processes, if it can now.
+
+    Best effort: the next batch and the reconciler try again, so nothing here may
+    stop a pool process from starting.
+    """
     try:
         runtime().recover_orphans()
-    except INFRASTRUCTURE_ERRORS as exc:
+    except Exception as exc:  # noqa: BLE001 - logged; retried before every batch
         log.warning("dead workers' journals left for later: %s", exc)
 
 

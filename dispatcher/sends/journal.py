@@ -32,6 +32,7 @@ import json
 import logging
 import os
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,7 @@ FORMAT_VERSION = 1
 SUFFIX = ".journal"
 _NEW = ".new"  # a journal being created: renamed to its name once its header is written
 _BAD = ".unreadable"  # a journal no reader could make sense of, kept for an operator
+UNBORN_AFTER_SECONDS = 60.0
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -114,7 +116,11 @@ class Journal:
         fcntl.flock(self._fd, fcntl.LOCK_EX)  # a new file of our own: never waits
         header = {"journal": FORMAT_VERSION, "owner": owner, "database": database}
         self._write(json.dumps(header).encode() + b"\n")
-        os.rename(new, self.path)
+        try:
+            os.rename(new, self.path)
+        except OSError as exc:
+            self.close()
+            raise JournalError(f"cannot create the outcome journal {self.path}: {exc}") from exc
 
     def append(self, entry: Entry) -> str:
         """Write one entry; it survives this process from the moment this returns.
@@ -177,7 +183,16 @@ def orphans(folder: Path, database: str) -> Iterator[Orphan]:
 
 
 def _remove_unborn(path: Path) -> None:
-    """A journal whose writer died while creating it, before it claimed anything."""
+    """A journal whose writer died while creating it, before it claimed anything.
+
+    Only an old one: a writer locks its new file a moment after creating it, and a
+    reader that came in between must not take it away.
+    """
+    try:
+        if time.time() - path.stat().st_mtime < UNBORN_AFTER_SECONDS:
+            return
+    except FileNotFoundError:
+        return
     with _locked(path) as handle:
         if handle is not None:
             path.unlink()

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -77,8 +78,13 @@ def test_an_unreadable_journal_is_kept_aside_once(tmp_path: Path) -> None:
     assert _orphans(tmp_path) == []
 
 
-def test_an_unborn_journal_of_a_dead_writer_is_removed(tmp_path: Path) -> None:
-    (tmp_path / "host_1_abc.journal.new").write_bytes(b'{"journal": 1, "ow')
+def test_an_unborn_journal_of_a_dead_writer_is_removed_once_old(tmp_path: Path) -> None:
+    unborn = tmp_path / "host_1_abc.journal.new"
+    unborn.write_bytes(b'{"journal": 1, "ow')
+    assert _orphans(tmp_path) == []
+    assert unborn.exists()  # its writer may be about to lock it
+    old = time.time() - journal.UNBORN_AFTER_SECONDS - 1
+    os.utime(unborn, (old, old))
     assert _orphans(tmp_path) == []
     assert list(tmp_path.iterdir()) == []
 
