@@ -16,12 +16,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.orm import Session
 
 from subscribers import upsert
 from subscribers.attributes import SECTIONS, with_sections
+from subscribers.bulk import dialect_of
 from subscribers.csvfile import CsvFile, CsvLayout, CsvStream, Record, open_csv
 from subscribers.orm import SubscriptionStatus, utcnow
 from subscribers.people import LineNote, PeopleChunk, PeopleCollector, Person, SkipReason
@@ -95,17 +96,18 @@ def import_records(
     """Like :func:`import_csv`, for a file already opened or read.
 
     The records are split and validated in a thread, a chunk ahead of the statements
-    that store the previous chunk in ``session`` (in the caller's thread and transaction).
+    that store the previous chunk in ``session`` (in the caller's thread and transaction);
+    the thread also makes the statements' parameters that need no database.
     An error in the file's later lines is raised after some chunks are stored: the
     caller's transaction, rolled back, undoes them.
     """
     report = new_report(source)
     target = _Target(session, get_list(session, list_slug).id, keys, confirmed)
     collector = PeopleCollector()
-    people = _with_digests(collector.chunks(source.records, CHUNK), keys)
+    people = _prepared(collector.chunks(source.records, CHUNK), keys, target)
     with _cycle_collection_paused(), prefetched(people) as chunks:
-        for chunk, digests in chunks:
-            target.apply(chunk.people, report, digests)
+        for chunk in chunks:
+            target.apply(chunk, report)
             if progress is not None:
                 progress(chunk.records)
     report.skipped += collector.skipped
@@ -152,18 +154,38 @@ def store_people(
     target = _Target(session, get_list(session, list_slug).id, keys, confirmed)
     for start in range(0, len(people), CHUNK):
         chunk = people[start : start + CHUNK]
-        target.apply(chunk, report, digests_of(keys, [p.email for p in chunk]))
+        target.apply(_prepare(chunk, len(chunk), keys, new=False), report)
         if progress is not None:
             progress(len(chunk))
     _sort(report)
 
 
-def _with_digests(
-    chunks: Iterable[PeopleChunk], keys: Sequence[str]
-) -> Iterator[tuple[PeopleChunk, dict[str, str]]]:
-    """Each chunk with its suppression digests, computed where the chunk is (the thread)."""
+class _Prepared(NamedTuple):
+    """A chunk of people, with what storing them takes that needs no database."""
+
+    people: list[Person]
+    records: int  # how many records were read to find them
+    digests: dict[str, str]  # their suppression digests (digests_of)
+    new: upsert.NewPeople | None  # for add_new_people, if the target was inserting first
+
+
+def _prepared(
+    chunks: Iterable[PeopleChunk], keys: Sequence[str], target: _Target
+) -> Iterator[_Prepared]:
+    """Each chunk prepared where it is made (the thread), ``new`` while the target inserts first.
+
+    Reading ``target.insert_first`` from another thread is harmless: a stale value only
+    means parameters made for nothing, or made later by the target itself.
+    """
     for chunk in chunks:
-        yield chunk, digests_of(keys, [p.email for p in chunk.people]) if chunk.people else {}
+        yield _prepare(chunk.people, chunk.records, keys, target.insert_first)
+
+
+def _prepare(people: list[Person], records: int, keys: Sequence[str], new: bool) -> _Prepared:
+    digests = digests_of(keys, [p.email for p in people]) if people else {}
+    return _Prepared(
+        people, records, digests, _new_people(people, digests) if new and people else None
+    )
 
 
 @contextmanager
@@ -191,45 +213,39 @@ def _sort(report: ImportReport) -> None:
 
 
 class _Target:
-    """One list being imported into: the statements run for each chunk of people."""
+    """One list being imported into: the statements run for each chunk of people.
+
+    On PostgreSQL a chunk of mostly new people is stored insert first: one statement
+    inserts and subscribes those neither there yet nor suppressed, and only the others
+    are looked up. Elsewhere, and once a file brings mostly people already there (a
+    re-import), everyone is looked up first: inserting them first would cost a wasted
+    sequence value and an index probe each.
+    """
 
     def __init__(self, session: Session, list_id: int, keys: Sequence[str], confirmed: bool):
         self.session, self.list_id, self.keys = session, list_id, keys
         self.status = SubscriptionStatus.CONFIRMED if confirmed else SubscriptionStatus.PENDING
         self.inserted: dict[str, int] = {}  # key -> id of each person this import added
         self.kept: set[str] = set()  # keys of the people already there that it welcomed
+        # PostgreSQL inserts and subscribes new people in one statement (add_new_people)
+        self.one_statement = dialect_of(session) == "postgresql"
+        self.insert_first = self.one_statement  # while the file brings mostly new people
 
-    def apply(self, people: list[Person], report: ImportReport, digests: dict[str, str]) -> None:
-        """Subscribe one chunk of people, recording each line's outcome in ``report``.
-
-        :param digests: the people's suppression digests (:func:`digests_of`)
-        """
+    def apply(self, chunk: _Prepared, report: ImportReport) -> None:
+        """Subscribe one chunk of people, recording each line's outcome in ``report``."""
+        people = chunk.people
         if not people:
             return
-        suppressed = suppressed_by_digest(self.session, digests)
-        known = upsert.known_people(self.session, self.list_id, [p.key for p in people])
-        welcome: list[Person] = []
-        for person in people:
-            why = _refusal(known.get(person.key), suppressed.get(person.key))
-            if why is not None:
-                report.skipped.append(LineNote(person.line, *why))
-            else:
-                welcome.append(person)
-        now = utcnow()
-        ids = self._write_people(welcome, known, now)
-        members = {p.key for p in welcome if p.key in known and known[p.key].status is not None}
-        report.updated.extend(p.line for p in welcome if p.key in members)
-        pending = [ids[k] for k in members if known[k].status == SubscriptionStatus.PENDING]
-        if self.status is SubscriptionStatus.CONFIRMED and pending:
-            upsert.confirm_pending(self.session, self.list_id, pending, now)
-        joining = [p for p in welcome if p.key not in members]
-        if joining:
-            created = upsert.subscribe(
-                self.session, self.list_id, [ids[p.key] for p in joining], self.status, now
-            )
-            for person in joining:
-                lines = report.imported if ids[person.key] in created else report.updated
-                lines.append(person.line)
+        rest, digests, inserted = people, chunk.digests, 0
+        if self.insert_first:
+            added = self._add_new(chunk)
+            report.imported.extend(p.line for p in people if p.key in added)
+            rest = [p for p in people if p.key not in added]
+            digests = {d: key for d, key in digests.items() if key not in added} if rest else {}
+            inserted = len(added)
+        if rest:
+            inserted += self._look_up_and_store(rest, report, digests)
+        self.insert_first = self.one_statement and 2 * inserted >= len(people)
 
     def complete(self, late: dict[str, Person]) -> None:
         """Write what duplicates added to people stored before the duplicates were read.
@@ -249,24 +265,76 @@ class _Target:
         if rows:
             upsert.update_people(self.session, rows)
 
-    def _write_people(
-        self, people: list[Person], known: dict[str, upsert.Known], now: dt.datetime
-    ) -> dict[str, int]:
-        """Insert the new people and update the changed ones; returns every id by key."""
+    def _add_new(self, chunk: _Prepared) -> dict[str, int]:
+        """Insert and subscribe the new, unsuppressed people; returns their ids by key."""
+        new = chunk.new if chunk.new is not None else _new_people(chunk.people, chunk.digests)
+        added = upsert.add_new_people(self.session, self.list_id, new, self.status, utcnow())
+        self.inserted |= added
+        return added
+
+    def _look_up_and_store(
+        self, people: list[Person], report: ImportReport, digests: dict[str, str]
+    ) -> int:
+        """Look people up, then subscribe those welcome; returns how many it inserted.
+
+        :param digests: the people's suppression digests (:func:`digests_of`)
+        """
+        suppressed = suppressed_by_digest(self.session, digests)
+        known = upsert.known_people(self.session, self.list_id, [p.key for p in people])
+        welcome = _welcome(people, known, suppressed, report.skipped)
+        now = utcnow()
+        new = [p for p in welcome if p.key not in known]
+        joined = self._insert(new, now) if new else {}
+        report.imported.extend(p.line for p in new if p.key in joined)
+        others = [p for p in welcome if p.key not in joined]
+        if others:
+            self._welcome_others(others, known, report, now)
+        return len(joined)
+
+    def _insert(self, people: list[Person], now: dt.datetime) -> dict[str, int]:
+        """Insert and subscribe people not in the database; returns the ids of those it did."""
+        if self.one_statement:  # the caller found none of them suppressed
+            new = _new_people(people, {})
+            inserted = upsert.add_new_people(self.session, self.list_id, new, self.status, now)
+        else:
+            inserted = upsert.insert_people(self.session, [_new_row(p) for p in people], now)
+            upsert.subscribe(self.session, self.list_id, list(inserted.values()), self.status, now)
+        self.inserted |= inserted
+        return inserted
+
+    def _welcome_others(
+        self,
+        people: list[Person],
+        known: dict[str, upsert.Known],
+        report: ImportReport,
+        now: dt.datetime,
+    ) -> None:
+        """Subscribe people already in the database, or added by another transaction meanwhile."""
         ids = {p.key: known[p.key].id for p in people if p.key in known}
         self.kept.update(ids)
-        new = [_new_row(p) for p in people if p.key not in known]
-        if new:
-            inserted = upsert.insert_people(self.session, new, now)
-            self.inserted |= inserted
-            ids |= inserted
-            missing = [p.key for p in people if p.key not in ids]
-            if missing:  # another transaction added them meanwhile
-                ids |= upsert.ids_by_key(self.session, missing)
+        missing = [p.key for p in people if p.key not in ids]
+        if missing:  # another transaction added them after they were looked up
+            ids |= upsert.ids_by_key(self.session, missing)
         changed = [c for p in people if p.key in known and (c := _changes(p, known[p.key]))]
         if changed:
             upsert.update_people(self.session, changed)
-        return ids
+        members = {p.key for p in people if p.key in known and known[p.key].status is not None}
+        report.updated.extend(p.line for p in people if p.key in members)
+        pending = [ids[k] for k in members if known[k].status == SubscriptionStatus.PENDING]
+        if self.status is SubscriptionStatus.CONFIRMED and pending:
+            upsert.confirm_pending(self.session, self.list_id, pending, now)
+        joining = [p for p in people if p.key not in members]
+        if joining:
+            created = upsert.subscribe(
+                self.session, self.list_id, [ids[p.key] for p in joining], self.status, now
+            )
+            for person in joining:
+                lines = report.imported if ids[person.key] in created else report.updated
+                lines.append(person.line)
+
+
+def _new_people(people: list[Person], digests: dict[str, str]) -> upsert.NewPeople:
+    return upsert.new_people([{"key": p.key, **_new_row(p)} for p in people], digests)
 
 
 def _new_row(person: Person) -> dict[str, Any]:
@@ -276,6 +344,23 @@ def _new_row(person: Person) -> dict[str, Any]:
         "language": person.language or DEFAULT_LANGUAGE,
         "attributes": with_sections({}, person.sections) if person.sections else {},
     }
+
+
+def _welcome(
+    people: list[Person],
+    known: dict[str, upsert.Known],
+    suppressed: dict[str, str],
+    skipped: list[LineNote],
+) -> list[Person]:
+    """The people an import may subscribe; the others go to ``skipped``, with the reason."""
+    welcome: list[Person] = []
+    for person in people:
+        why = _refusal(known.get(person.key), suppressed.get(person.key))
+        if why is not None:
+            skipped.append(LineNote(person.line, *why))
+        else:
+            welcome.append(person)
+    return welcome
 
 
 def _refusal(known: upsert.Known | None, suppression: str | None) -> tuple[str, str] | None:
