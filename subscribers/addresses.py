@@ -1,7 +1,10 @@
 """Email addresses as people type them: cleaned, validated and keyed for comparison.
 
 One person per address whatever its case: the database's unique index is on
-``lower(email)``, and :func:`address_key` is the same key in Python.
+``lower(email)``, and the database decides who is the same person
+(:func:`subscribers.models.has_address`). :func:`address_key` is Python's key, for
+what Python compares on its own (a file's duplicates, the suppression digests); it
+agrees with the database on every ASCII address.
 """
 
 from __future__ import annotations
@@ -62,5 +65,5 @@ def _validate(text: str) -> str:
 
 
 def address_key(email: str) -> str:
-    """The key two spellings of one address share (the unique index's ``lower(email)``)."""
+    """The key two spellings of one address share, as Python compares them."""
     return email.strip().lower()

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from subscribers.addresses import address_key, normalise
+from subscribers.addresses import normalise
 from subscribers.attributes import normalise_language, record_unsubscribe
 from subscribers.errors import SubscriptionStateError, UnknownListError, UnknownSubscriberError
-from subscribers.models import MailingList, Subscriber, Subscription
+from subscribers.models import MailingList, Subscriber, Subscription, has_address
 from subscribers.orm import ConsentSource, SubscriptionStatus, utcnow
 from subscribers.suppression import lift
 
@@ -128,9 +128,7 @@ def unsubscribe(
 
 
 def _subscriber_for(session: Session, email: str, name: str, language: str) -> Subscriber:
-    subscriber = session.scalar(
-        select(Subscriber).where(func.lower(Subscriber.email) == address_key(email))
-    )
+    subscriber = session.scalar(select(Subscriber).where(has_address(email)))
     if subscriber is None:
         subscriber = Subscriber(email=email, name="", attributes={})
         session.add(subscriber)

@@ -260,7 +260,8 @@ class _Target:
         ]
         kept = [key for key in late if key in self.kept]
         if kept:
-            known = upsert.known_people(self.session, self.list_id, kept)
+            addresses = {key: late[key].email for key in kept}
+            known = upsert.known_people(self.session, self.list_id, addresses)
             rows += [row for key in kept if (row := _changes(late[key], known[key]))]
         if rows:
             upsert.update_people(self.session, rows)
@@ -268,7 +269,8 @@ class _Target:
     def _add_new(self, chunk: _Prepared) -> dict[str, int]:
         """Insert and subscribe the new, unsuppressed people; returns their ids by key."""
         new = chunk.new if chunk.new is not None else _new_people(chunk.people, chunk.digests)
-        added = upsert.add_new_people(self.session, self.list_id, new, self.status, utcnow())
+        by_email = upsert.add_new_people(self.session, self.list_id, new, self.status, utcnow())
+        added = _by_key(chunk.people, by_email)
         self.inserted |= added
         return added
 
@@ -280,7 +282,7 @@ class _Target:
         :param digests: the people's suppression digests (:func:`digests_of`)
         """
         suppressed = suppressed_by_digest(self.session, digests)
-        known = upsert.known_people(self.session, self.list_id, [p.key for p in people])
+        known = upsert.known_people(self.session, self.list_id, _addresses(people))
         welcome = _welcome(people, known, suppressed, report.skipped)
         now = utcnow()
         new = [p for p in welcome if p.key not in known]
@@ -295,10 +297,11 @@ class _Target:
         """Insert and subscribe people not in the database; returns the ids of those it did."""
         if self.one_statement:  # the caller found none of them suppressed
             new = _new_people(people, {})
-            inserted = upsert.add_new_people(self.session, self.list_id, new, self.status, now)
+            by_email = upsert.add_new_people(self.session, self.list_id, new, self.status, now)
         else:
-            inserted = upsert.insert_people(self.session, [_new_row(p) for p in people], now)
-            upsert.subscribe(self.session, self.list_id, list(inserted.values()), self.status, now)
+            by_email = upsert.insert_people(self.session, [_new_row(p) for p in people], now)
+            upsert.subscribe(self.session, self.list_id, list(by_email.values()), self.status, now)
+        inserted = _by_key(people, by_email)
         self.inserted |= inserted
         return inserted
 
@@ -312,7 +315,7 @@ class _Target:
         """Subscribe people already in the database, or added by another transaction meanwhile."""
         ids = {p.key: known[p.key].id for p in people if p.key in known}
         self.kept.update(ids)
-        missing = [p.key for p in people if p.key not in ids]
+        missing = _addresses([p for p in people if p.key not in ids])
         if missing:  # another transaction added them after they were looked up
             ids |= upsert.ids_by_key(self.session, missing)
         changed = [c for p in people if p.key in known and (c := _changes(p, known[p.key]))]
@@ -331,6 +334,16 @@ class _Target:
             for person in joining:
                 lines = report.imported if ids[person.key] in created else report.updated
                 lines.append(person.line)
+
+
+def _addresses(people: list[Person]) -> dict[str, str]:
+    """Each person's address as written, by key: the database compares addresses itself."""
+    return {p.key: p.email for p in people}
+
+
+def _by_key(people: list[Person], ids_by_email: dict[str, int]) -> dict[str, int]:
+    """Ids the database returned by address, by the people's keys."""
+    return {p.key: ids_by_email[p.email] for p in people if p.email in ids_by_email}
 
 
 def _new_people(people: list[Person], digests: dict[str, str]) -> upsert.NewPeople:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
+    ColumnElement,
     ForeignKey,
     Index,
     String,
@@ -74,6 +75,16 @@ class Subscriber(Base):
 
     def __repr__(self) -> str:
         return f"Subscriber(id={self.id!r})"  # no address: reprs end up in logs
+
+
+def has_address(email: str) -> ColumnElement[bool]:
+    """Whether a subscriber's address is ``email``, whatever its case.
+
+    The database lower-cases both sides, as its unique index does: Python's
+    ``lower()`` differs from PostgreSQL's on some letters ("İ"), and SQLite's
+    lower-cases ASCII only.
+    """
+    return func.lower(Subscriber.email) == func.lower(email.strip())
 
 
 class Subscription(Base):

@@ -19,9 +19,8 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from subscribers.addresses import address_key
 from subscribers.errors import UnknownSubscriberError
-from subscribers.models import MailingList, Subscriber, Subscription, Suppression
+from subscribers.models import MailingList, Subscriber, Subscription, Suppression, has_address
 from subscribers.orm import SubscriptionStatus, utcnow
 from subscribers.suppression import SuppressionReason, find_suppression, suppress
 
@@ -46,9 +45,7 @@ def find_person(session: Session, email: str) -> Subscriber:
 
     :raises UnknownSubscriberError: if nobody has it (erased people have it no more)
     """
-    found = session.scalar(
-        select(Subscriber).where(func.lower(Subscriber.email) == address_key(email))
-    )
+    found = session.scalar(select(Subscriber).where(has_address(email)))
     if found is None:
         raise UnknownSubscriberError("nobody with this address is on any list")
     return found

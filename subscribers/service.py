@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from subscribers.errors import UnknownListError
-from subscribers.models import MailingList, Subscriber
+from subscribers.models import MailingList, Subscriber, has_address
 
 
 def create_list(
@@ -47,6 +47,4 @@ def all_lists(session: Session) -> list[MailingList]:
 
 def find_subscriber(session: Session, email: str) -> Subscriber | None:
     """The subscriber with this address, whatever its case."""
-    return session.scalar(
-        select(Subscriber).where(func.lower(Subscriber.email) == email.strip().lower())
-    )
+    return session.scalar(select(Subscriber).where(has_address(email)))

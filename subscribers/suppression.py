@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from subscribers.addresses import address_key
 from subscribers.bulk import among, dialect_of
-from subscribers.models import Subscriber, Suppression
+from subscribers.models import Subscriber, Suppression, has_address
 
 LOOKUP_CHUNK = 10_000  # digests per query in :func:`suppressed_among`
 
@@ -150,7 +150,5 @@ def counts_by_reason(session: Session) -> dict[str, int]:
 def _holder(session: Session, email: str) -> int | None:
     """The id of the (not erased) subscriber with this address, if any."""
     return session.scalar(
-        select(Subscriber.id).where(
-            func.lower(Subscriber.email) == address_key(email), Subscriber.erased_at.is_(None)
-        )
+        select(Subscriber.id).where(has_address(email), Subscriber.erased_at.is_(None))
     )

@@ -15,11 +15,11 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, Text, and_, cast, exists, func, select, text, update
+from sqlalchemy import text, update
 from sqlalchemy.orm import Session
 
 from subscribers.bulk import among, dialect_of, row_set, rows_param, statement
-from subscribers.models import Subscriber, Subscription, Suppression
+from subscribers.models import Subscription
 from subscribers.orm import ConsentSource, SubscriptionStatus
 
 
@@ -42,53 +42,52 @@ class Known(NamedTuple):
         return value if isinstance(value, dict) else {}
 
 
-def known_people(session: Session, list_id: int, keys: Sequence[str]) -> dict[str, Known]:
-    """The people among ``keys`` (lower-cased addresses) who exist, by key."""
-    if dialect_of(session) == "postgresql":
-        params = {"keys": json.dumps(list(keys)), "list_id": list_id}
-        rows = session.execute(text(_KNOWN_PG), params).all()
-    else:
-        rows = session.execute(_known_query(list_id, keys, dialect_of(session))).all()
+def known_people(session: Session, list_id: int, people: Mapping[str, str]) -> dict[str, Known]:
+    """The people who exist among ``people`` (address key -> address as written), by key.
+
+    The database says who is the same person (its ``lower(email)``, on which the unique
+    index is): Python's ``lower()`` differs from PostgreSQL's on some letters ("İ"),
+    and SQLite's lower-cases ASCII only.
+    """
+    query = _KNOWN_PG if dialect_of(session) == "postgresql" else _KNOWN_SQLITE
+    params = {"people": json.dumps(people, ensure_ascii=False), "list_id": list_id}
     # all() fetches the rows in one call; iterating the result fetches them one by one
+    rows = session.execute(text(query), params).all()
     return {key: Known._make(values) for key, *values in rows}
 
 
-# One index probe per key, whatever the planner believes about the tables' sizes. With
+def ids_by_key(session: Session, people: Mapping[str, str]) -> dict[str, int]:
+    """The ids of the people who exist among ``people`` (key -> address), by key."""
+    query = _IDS_PG if dialect_of(session) == "postgresql" else _IDS_SQLITE
+    params = {"people": json.dumps(people, ensure_ascii=False)}
+    return {key: subscriber_id for key, subscriber_id in session.execute(text(query), params)}
+
+
+# One index probe per person, whatever the planner believes about the tables' sizes. With
 # ``lower(email) IN (keys)`` it hashed the keys and scanned the whole table: psycopg
 # prepares a statement run often, and PostgreSQL then keeps one generic plan, made on the
 # sizes the tables had at the time (still being filled by this very import, never
 # analysed), so each chunk scanned more rows than the last: 0.35 s of a 100,000-line first
 # import, 0.9 s of a re-import (0.1 s and 0.35 s now). A LATERAL subquery fenced by
-# OFFSET 0 can only be joined by a nested loop, and its one-key equality on the unique
-# index is an index scan; the status, a scalar subquery, is likewise probed per person.
-_KNOWN_PG = """
-    SELECT s.key, s.id, s.name, s.language, CAST(s.attributes AS text),
+# OFFSET 0 can only be joined by a nested loop, and its equality on the unique index's
+# expression is an index scan; the status, a scalar subquery, is likewise probed per person.
+_PERSON_BY_ADDRESS_PG = """
+    FROM json_each_text(CAST(:people AS json)) AS k
+    CROSS JOIN LATERAL (
+        SELECT id, name, language, attributes FROM subscribers
+        WHERE lower(email) = lower(k.value) OFFSET 0
+    ) AS s"""
+_PERSON_BY_ADDRESS_SQLITE = """
+    FROM json_each(:people) AS k JOIN subscribers AS s ON lower(s.email) = lower(k.value)"""
+_KNOWN_COLUMNS = """
+    SELECT k.key, s.id, s.name, s.language, CAST(s.attributes AS text),
            (SELECT m.status FROM subscriptions AS m
             WHERE m.list_id = :list_id AND m.subscriber_id = s.id),
-           EXISTS (SELECT FROM suppressions AS x WHERE x.subscriber_id = s.id)
-    FROM json_array_elements_text(CAST(:keys AS json)) AS k(key)
-    CROSS JOIN LATERAL (
-        SELECT lower(email) AS key, id, name, language, attributes FROM subscribers
-        WHERE lower(email) = k.key OFFSET 0
-    ) AS s"""
-
-
-def _known_query(list_id: int, keys: Sequence[str], dialect: str) -> Select[tuple[Any, ...]]:
-    email_key = func.lower(Subscriber.email)
-    on_list = and_(Subscription.subscriber_id == Subscriber.id, Subscription.list_id == list_id)
-    return (
-        select(
-            email_key,
-            Subscriber.id,
-            Subscriber.name,
-            Subscriber.language,
-            cast(Subscriber.attributes, Text),  # as text: most rows never need it parsed
-            Subscription.status,
-            exists().where(Suppression.subscriber_id == Subscriber.id),
-        )  # fmt: skip
-        .outerjoin(Subscription, on_list)
-        .where(among(email_key, keys, dialect))
-    )
+           EXISTS (SELECT 1 FROM suppressions AS x WHERE x.subscriber_id = s.id)"""
+_KNOWN_PG = _KNOWN_COLUMNS + _PERSON_BY_ADDRESS_PG
+_KNOWN_SQLITE = _KNOWN_COLUMNS + _PERSON_BY_ADDRESS_SQLITE
+_IDS_PG = "SELECT k.key, s.id" + _PERSON_BY_ADDRESS_PG
+_IDS_SQLITE = "SELECT k.key, s.id" + _PERSON_BY_ADDRESS_SQLITE
 
 
 _PERSON_COLUMNS = {"email": "text", "name": "text", "language": "text", "attributes": "json"}
@@ -99,17 +98,17 @@ def insert_people(
 ) -> dict[str, int]:
     """Insert people (email, name, language, attributes) who are not there yet.
 
-    :returns: the new ids by lower-cased address; people someone else inserted
-        meanwhile are missing from it
+    :returns: the new ids by address as given; people someone else inserted meanwhile
+        are missing from it
     """
     source = row_set(_PERSON_COLUMNS, dialect_of(session))
     sql = f"""
         INSERT INTO subscribers (email, name, language, attributes, created_at)
         SELECT r.email, r.name, r.language, r.attributes, :now FROM {source} WHERE true
         ON CONFLICT ((lower(email))) DO NOTHING
-        RETURNING lower(email), id"""  # nosec B608 - source is row_set's, names checked
+        RETURNING email, id"""  # nosec B608 - source is row_set's, names checked
     result = session.execute(statement(sql, "now"), {"rows": rows_param(people), "now": now})
-    return {key: subscriber_id for key, subscriber_id in result.all()}
+    return {email: subscriber_id for email, subscriber_id in result.all()}
 
 
 class NewPeople(NamedTuple):
@@ -140,7 +139,7 @@ def add_new_people(
     PostgreSQL only: one statement (see :data:`_ADD_NEW_PEOPLE_PG`) does what
     :func:`insert_people` and :func:`subscribe` do, a round trip less per chunk.
 
-    :returns: the new ids by lower-cased address, each with a new subscription; people
+    :returns: the new ids by address as given, each with a new subscription; people
         someone else inserted meanwhile, and the suppressed, are missing from it
     """
     params = {
@@ -149,7 +148,7 @@ def add_new_people(
         "confirmed_at": _confirmed_at(status, now),
     }  # fmt: skip
     result = session.execute(statement(_ADD_NEW_PEOPLE_PG, "now", "confirmed_at"), params)
-    return {key: subscriber_id for key, subscriber_id in result.all()}
+    return {email: subscriber_id for email, subscriber_id in result.all()}
 
 
 # The subscriptions are those of the people the first INSERT has just made (its RETURNING:
@@ -169,19 +168,13 @@ _ADD_NEW_PEOPLE_PG = f"""
         FROM {row_set({"key": "text", **_PERSON_COLUMNS}, "postgresql")}
         WHERE r.key NOT IN (SELECT key FROM suppressed)
         ON CONFLICT ((lower(email))) DO NOTHING
-        RETURNING lower(email) AS key, id
+        RETURNING email, id
     ), subscribed AS (
         INSERT INTO subscriptions (list_id, subscriber_id, status, source, consented_at,
                                    confirmed_at, soft_bounces, updated_at)
         SELECT :list_id, person.id, :status, :source, :now, :confirmed_at, 0, :now FROM person
     )
-    SELECT key, id FROM person"""  # nosec B608 - row_set's, names checked
-
-
-def ids_by_key(session: Session, keys: Sequence[str]) -> dict[str, int]:
-    email_key = func.lower(Subscriber.email)
-    query = select(email_key, Subscriber.id).where(among(email_key, keys, dialect_of(session)))
-    return {key: subscriber_id for key, subscriber_id in session.execute(query)}
+    SELECT email, id FROM person"""  # nosec B608 - row_set's, names checked
 
 
 def update_people(session: Session, people: Sequence[dict[str, Any]]) -> None:

@@ -25,7 +25,7 @@ from subscribers.export import export_csv
 from subscribers.importer import ImportReport, import_csv
 from subscribers.models import Subscriber, Subscription
 from subscribers.orm import SubscriptionStatus
-from subscribers.service import create_list
+from subscribers.service import create_list, find_subscriber
 from subscribers.suppression import SuppressionReason, suppress
 from tests.conftest import SECRET
 
@@ -150,6 +150,23 @@ def test_addresses_merge_with_existing_people_whatever_the_case(
     assert people(sessions, "eventi") == {
         "MARCO.GALLO@example.org": ("Marco Gallo", "it", "pending")
     }
+
+
+def test_letters_whose_lower_case_python_and_the_database_disagree_on(
+    sessions: Sessions, tmp_path: Path
+) -> None:
+    # Python lower-cases "İ" to "i" and a combining dot; PostgreSQL to "i" alone, and
+    # SQLite's lower() leaves it as it is. The database decides who is the same person.
+    text = "email;nome\nİsa.Öz@example.org;Isa\nÉmile@example.org;Emile\n"
+    first = run_import(sessions, write(tmp_path, text), "eventi")
+    again = run_import(sessions, write(tmp_path, text))
+    assert first.imported == [2, 3] and again.imported == [2, 3]
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Subscriber)) == 2
+    assert set(people(sessions)) == {"İsa.Öz@example.org", "Émile@example.org"}
+    assert run_import(sessions, write(tmp_path, text)).updated == [2, 3]
+    with sessions() as session:  # the sign-up, the privacy requests and bounces look up so
+        assert find_subscriber(session, " İSA.Öz@EXAMPLE.ORG") is not None
 
 
 def test_invalid_addresses_are_reported_with_their_lines(sessions: Sessions) -> None:
