@@ -80,7 +80,7 @@ def erase_person(session: Session, keys: Sequence[str], email: str) -> Erasure:
             return Erasure(subscriber_id=None)
         raise
     address = subscriber.email
-    params = {"id": subscriber.id, "pattern": re.escape(address), "needle": address.lower()}
+    params = {"id": subscriber.id, "pattern": re.escape(address), "needle": address}
     scrub = _scrubber(session, "pattern")
     deliveries = _run(
         session,
@@ -104,8 +104,8 @@ _ERASE_BOUNCES = f"""
 UPDATE bounce_events SET diagnostic = {{d}}, source = {{s}}
 WHERE subscriber_id = :id
    OR delivery_id IN (SELECT id FROM deliveries WHERE {_THEIR_DELIVERIES})
-   OR lower(diagnostic) LIKE '%' || :needle || '%'
-"""  # nosec B608 - a constant of this module
+   OR lower(diagnostic) LIKE '%' || lower(:needle) || '%'
+"""  # nosec B608 - a constant of this module (the database lower-cases both: see has_address)
 
 
 def purge_ledger(
