@@ -244,6 +244,8 @@ class SmtpTransport:
         if following:
             session.in_flight = following[0]
             session.transactions += 1
+        else:
+            feed.peek()  # the next message is built while the relay takes this one in
         outcome = self._verdict(session, message)
         if following and self._session is session:
             self._preload(session, *following)
