@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dispatcher.celeryapp import create_celery
 from dispatcher.config import Settings
+from dispatcher.worker.app import create_celery
 
 app = create_celery(Settings.from_env())

@@ -1,7 +1,7 @@
 """What DKIM signing costs the worker per message, for RSA-2048 and Ed25519.
 
 Signs a message of the seed edition's size (37,453 bytes, the headers a newsletter
-carries and a quoted-printable body) with :func:`dispatcher.dkim.sign`, and the
+carries and a quoted-printable body) with :func:`dispatcher.message.dkim.sign`, and the
 signature step alone through ``cryptography``, each the median of 5 rounds of 500.
 
     .venv/bin/python bench/dkim_cost.py
@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dispatcher.dkim import DkimKey, sign  # noqa: E402
+from dispatcher.message.dkim import DkimKey, sign  # noqa: E402
 
 MESSAGE_BYTES = 37_453
 ROUNDS, PER_ROUND = 5, 500

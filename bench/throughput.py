@@ -39,12 +39,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # the tests' helpers (data, worker) are reused here
 
 from bench import cpu  # noqa: E402
-from dispatcher.celeryapp import create_celery  # noqa: E402
 from dispatcher.config import DkimSettings, SendingSettings, Settings, SmtpSettings  # noqa: E402
 from dispatcher.db import create_db_engine, create_session_factory  # noqa: E402
 from dispatcher.models import Delivery, Send  # noqa: E402
 from dispatcher.sends import ledger, reconcile  # noqa: E402
-from dispatcher.tasks import enqueue_batch  # noqa: E402
+from dispatcher.worker.app import create_celery  # noqa: E402
+from dispatcher.worker.tasks import enqueue_batch  # noqa: E402
 from subscribers.orm import utcnow  # noqa: E402
 from tests.support.data import add_example_edition, create_newsletter  # noqa: E402
 from tests.support.database import migrate  # noqa: E402
@@ -204,8 +204,8 @@ def _peak_rss_mb(pid: int) -> float:
 
 def _message_size(sessions) -> int:  # type: ignore[no-untyped-def]
     """The size of one filled message, as the relay receives it."""
-    from dispatcher.compose import preview
     from dispatcher.models import Edition
+    from dispatcher.sends.compose import preview
     from subscribers.tokens import Signer
 
     with sessions() as session:

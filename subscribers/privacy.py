@@ -1,6 +1,6 @@
 """The person's side of data protection: what we hold about someone, and forgetting them.
 
-The ledger's side (deliveries, bounce events) is in ``dispatcher.privacy``, which
+The ledger's side (deliveries, bounce events) is in ``dispatcher.office.privacy``, which
 builds on these; this package knows nothing of sends.
 
 Erasure anonymises rather than deletes: the subscriber row stays, with a

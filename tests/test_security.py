@@ -23,8 +23,8 @@ import pytest
 
 from dispatcher.config import Settings, SmtpSettings, redact_url
 from dispatcher.errors import DeliveryError
+from dispatcher.message.outgoing import OutgoingMessage
 from dispatcher.transport import create_transport
-from dispatcher.transport.base import OutgoingMessage
 from dispatcher.web.security import RedactTokens, redact_path
 from tests.support.web import free_port
 

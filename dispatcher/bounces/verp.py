@@ -16,7 +16,7 @@ import enum
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from dispatcher.personalise import BOUNCE_PREFIX, UNSUBSCRIBE_PREFIX
+from dispatcher.message.personalise import BOUNCE_PREFIX, UNSUBSCRIBE_PREFIX
 from subscribers.errors import InvalidTokenError
 from subscribers.tokens import Purpose, Signer
 

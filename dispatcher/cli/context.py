@@ -44,10 +44,10 @@ class AppContext:
         if not batch_ids:
             return
         if self._celery is None:
-            from dispatcher.celeryapp import create_celery  # the broker only when needed
+            from dispatcher.worker.app import create_celery  # the broker only when needed
 
             self._celery = create_celery(self.settings)
-        from dispatcher.tasks import enqueue_batch
+        from dispatcher.worker.tasks import enqueue_batch
 
         for batch_id in batch_ids:
             enqueue_batch(batch_id)

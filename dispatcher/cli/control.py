@@ -15,9 +15,9 @@ import click
 
 from dispatcher.cli import sending
 from dispatcher.cli.context import AppContext, handle_errors, pass_app
+from dispatcher.office.users import audit
 from dispatcher.preflight import run_preflight
 from dispatcher.sends import control, reconcile
-from dispatcher.users import audit
 from subscribers.orm import utcnow
 
 DEFAULT_COMMAND = "start"

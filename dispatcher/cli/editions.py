@@ -8,13 +8,13 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatcher import approvals, scheduling
 from dispatcher.cli.context import AppContext, handle_errors, pass_app
-from dispatcher.compose import preview
-from dispatcher.edition_store import add_edition, get_edition, read_source, update_edition
 from dispatcher.errors import StateError
 from dispatcher.models import Edition, User
-from dispatcher.users import audit, has_role
+from dispatcher.office import approvals, scheduling
+from dispatcher.office.edition_store import add_edition, get_edition, read_source, update_edition
+from dispatcher.office.users import audit, has_role
+from dispatcher.sends.compose import preview
 from subscribers.models import MailingList
 from subscribers.tokens import Signer
 

@@ -8,9 +8,9 @@ import click
 from redis import Redis
 
 from dispatcher.cli.context import AppContext, handle_errors, pass_app
-from dispatcher.dkim import load_key, public_record
 from dispatcher.errors import ConfigurationError
-from dispatcher.ratelimit import Limits, RateLimiter
+from dispatcher.message.dkim import load_key, public_record
+from dispatcher.sends.ratelimit import Limits, RateLimiter
 
 
 def _limiter(app: AppContext) -> RateLimiter:

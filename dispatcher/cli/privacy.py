@@ -6,7 +6,7 @@ import click
 from sqlalchemy import func, select
 
 from dispatcher.cli.context import AppContext, handle_errors, pass_app
-from dispatcher.privacy import purge_ledger
+from dispatcher.office.privacy import purge_ledger
 from subscribers.models import Suppression
 from subscribers.suppression import (
     SuppressionReason,

@@ -12,9 +12,9 @@ import datetime as dt
 
 import click
 
-from dispatcher import scheduling
 from dispatcher.cli.context import AppContext, handle_errors, pass_app
 from dispatcher.cli.lists import group as lists_group
+from dispatcher.office import scheduling
 from subscribers.orm import utcnow
 
 CLI_USER = "cli"

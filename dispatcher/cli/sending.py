@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from dispatcher import scheduling
 from dispatcher.cli.context import AppContext, handle_errors, pass_app
 from dispatcher.cli.render_status import print_status, print_system
 from dispatcher.monitoring.reader import MonitoringReader
+from dispatcher.office import scheduling
 from dispatcher.sends import ledger, reconcile, report
 from subscribers.orm import utcnow
 

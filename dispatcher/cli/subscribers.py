@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from dispatcher.cli.context import AppContext, handle_errors, pass_app
-from dispatcher.privacy import erase_person, export_person
+from dispatcher.office.privacy import erase_person, export_person
 from subscribers.csvfile import CsvFile, read_csv
 from subscribers.export import export_csv
 from subscribers.importer import ImportReport, ProgressHook, import_records

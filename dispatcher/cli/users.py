@@ -6,7 +6,7 @@ import click
 
 from dispatcher.cli.context import AppContext, handle_errors, pass_app
 from dispatcher.models import Role
-from dispatcher.users import audit, create_user, set_password
+from dispatcher.office.users import audit, create_user, set_password
 
 
 @click.group("users")

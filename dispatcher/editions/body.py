@@ -24,7 +24,7 @@ from dispatcher.editions.checks import (
 from dispatcher.editions.markup import EditionMarkdown
 from dispatcher.editions.model import Article
 from dispatcher.errors import EditionFileError
-from dispatcher.slots import SENTINEL_PREFIX
+from dispatcher.message.slots import SENTINEL_PREFIX
 
 FIELD = "body"
 INITIALS_EXAMPLE = "a.r.a."

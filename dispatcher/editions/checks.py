@@ -10,7 +10,7 @@ import re
 import unicodedata
 from urllib.parse import urlsplit
 
-from dispatcher.slots import SENTINEL_PREFIX
+from dispatcher.message.slots import SENTINEL_PREFIX
 
 WEB_SCHEMES = ("https", "http")
 IMAGE_SCHEMES = ("https",)  # mail clients block or warn about http images

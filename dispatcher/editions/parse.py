@@ -18,7 +18,7 @@ from dispatcher.editions.checks import sentinel_problem
 from dispatcher.editions.frontmatter import read_front_matter
 from dispatcher.editions.model import Edition
 from dispatcher.errors import EditionFileError
-from dispatcher.slots import SENTINEL_PREFIX
+from dispatcher.message.slots import SENTINEL_PREFIX
 
 DELIMITER = "---"
 

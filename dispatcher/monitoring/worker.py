@@ -2,7 +2,7 @@
 
 :func:`start_process` runs in each pool process after the fork (Celery's
 ``worker_process_init``) and :func:`stop_process` at its shutdown; both are
-wired in :mod:`dispatcher.celeryapp`. Nothing here may make a task fail: Redis
+wired in :mod:`dispatcher.worker.app`. Nothing here may make a task fail: Redis
 trouble is logged, and delivery goes on.
 """
 

@@ -2,14 +2,13 @@
 
 This is the edge between the database and the pure checks: it reads the
 edition and its newsletter's settings, builds the message a sample recipient
-would get (:func:`dispatcher.compose.preview`), and runs SpamAssassin on it.
+would get (:func:`dispatcher.sends.compose.preview`), and runs SpamAssassin on it.
 """
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from dispatcher.compose import preview
 from dispatcher.config import Settings
 from dispatcher.editions.newsletter import NewsletterSettings
 from dispatcher.errors import NotFoundError
@@ -19,6 +18,7 @@ from dispatcher.preflight.findings import PreflightReport
 from dispatcher.preflight.online import check_links_online
 from dispatcher.preflight.scan import scan_html
 from dispatcher.preflight.spam import check_spam
+from dispatcher.sends.compose import preview
 from subscribers.models import MailingList
 from subscribers.tokens import Signer
 

@@ -2,7 +2,7 @@
 
 This runs once per edition (Jinja2 -> MJML -> HTML, and a text twin from its own
 template); what differs per recipient is left as slot sentinels in the links (see
-:mod:`dispatcher.slots`) and filled in bytes later. The module is pure: it imports no
+:mod:`dispatcher.message.slots`) and filled in bytes later. The module is pure: it imports no
 database, broker or network code, and only reads the template files.
 
 One Jinja2 environment serves each templates directory for the life of the process.

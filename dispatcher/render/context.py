@@ -19,9 +19,9 @@ from dispatcher.editions.checks import IMAGE_SCHEMES, WEB_SCHEMES, url_problem
 from dispatcher.editions.model import Article, Edition
 from dispatcher.editions.newsletter import NewsletterSettings
 from dispatcher.errors import ContentError
+from dispatcher.message.slots import SENTINEL_PREFIX, Slot, preferences_path, unsubscribe_path
 from dispatcher.render.markdown import markdown_to_html
 from dispatcher.render.text import markdown_to_text
-from dispatcher.slots import SENTINEL_PREFIX, Slot, preferences_path, unsubscribe_path
 
 _WEEKDAYS = ("lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica")
 _MONTHS = (

@@ -1,7 +1,7 @@
 """Automatic pause: when too many of a batch's last outcomes failed, stop and let people look.
 
 The decision is pure: :class:`FailureWindow` keeps a batch's last N outcomes
-and says why the send should stop; the batch loop in :mod:`dispatcher.delivery`
+and says why the send should stop; the batch loop in :mod:`dispatcher.sends.batch`
 feeds it and, when it speaks, pauses the send with
 :func:`dispatcher.sends.control.auto_pause` (the reason is stored in
 ``Send.state_reason`` and shown on the console and by ``dispatcher status``).

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from dispatcher.message.personalise import Recipient
 from dispatcher.models import Batch, BatchState, Send, SendState
-from dispatcher.personalise import Recipient
 from dispatcher.sends.sql import sql
 
 

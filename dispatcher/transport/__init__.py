@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 
 from dispatcher.config import SmtpSettings
 from dispatcher.errors import ConfigurationError
-from dispatcher.transport.base import Outcome, OutcomeKind, OutgoingMessage, Transport
+from dispatcher.message.outgoing import OutgoingMessage
+from dispatcher.transport.base import Outcome, OutcomeKind, Transport
 from dispatcher.transport.memory import MemoryTransport
 from dispatcher.transport.outbox import OutboxTransport
 from dispatcher.transport.smtp import SmtpTransport

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Generator, Iterable
 
 from dispatcher.errors import RelayUnavailableError
-from dispatcher.transport.base import BeforeDot, Outcome, OutcomeKind, OutgoingMessage
+from dispatcher.message.outgoing import OutgoingMessage
+from dispatcher.transport.base import BeforeDot, Outcome, OutcomeKind
 
 #: Answers one message with an SMTP code and text; code 0 means no reply after the dot.
 Responder = Callable[[OutgoingMessage], tuple[int, str]]

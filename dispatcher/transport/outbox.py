@@ -14,7 +14,8 @@ from collections.abc import Generator, Iterable
 from pathlib import Path
 
 from dispatcher.errors import RelayUnavailableError
-from dispatcher.transport.base import BeforeDot, Outcome, OutcomeKind, OutgoingMessage
+from dispatcher.message.outgoing import OutgoingMessage
+from dispatcher.transport.base import BeforeDot, Outcome, OutcomeKind
 
 
 class OutboxTransport:

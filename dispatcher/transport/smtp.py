@@ -28,7 +28,8 @@ from collections.abc import Generator, Iterable, Sequence
 
 from dispatcher.config import SmtpSettings
 from dispatcher.errors import ConfigurationError
-from dispatcher.transport.base import BeforeDot, Outcome, OutcomeKind, OutgoingMessage
+from dispatcher.message.outgoing import OutgoingMessage
+from dispatcher.transport.base import BeforeDot, Outcome, OutcomeKind
 from dispatcher.transport.smtp_session import SmtpSession, open_session
 from dispatcher.transport.smtp_wire import (
     FINAL_DOT,

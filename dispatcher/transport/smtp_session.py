@@ -19,7 +19,7 @@ import time
 
 from dispatcher.config import SmtpSettings
 from dispatcher.errors import RelayUnavailableError
-from dispatcher.transport.base import OutgoingMessage
+from dispatcher.message.outgoing import OutgoingMessage
 from dispatcher.transport.smtp_wire import (
     FINAL_DOT,
     MAX_REPLY_LINE,

@@ -3,7 +3,7 @@
 Admin routers are built with :func:`admin_router`, whose dependencies require a
 logged-in user with a role and check the CSRF token of every unsafe request, so
 a new route cannot forget either. The session is a signed cookie (Starlette's
-SessionMiddleware); passwords are argon2id hashes (:mod:`dispatcher.users`).
+SessionMiddleware); passwords are argon2id hashes (:mod:`dispatcher.office.users`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.middleware.sessions import SessionMiddleware
 
 from dispatcher.models import User
-from dispatcher.users import get_user, has_role
+from dispatcher.office.users import get_user, has_role
 from dispatcher.web.state import web_state
 
 SESSION_SECONDS = 12 * 3600

@@ -20,9 +20,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.config import SendingSettings, Settings
-from dispatcher.images import sniff
 from dispatcher.models import Send
-from dispatcher.users import create_user
+from dispatcher.office.images import sniff
+from dispatcher.office.users import create_user
 from dispatcher.web import create_app
 from tests.smtpd import SmtpServer
 from tests.support.data import EDITION_FILE, add_subscribers, address, create_newsletter

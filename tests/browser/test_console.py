@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatcher.celeryapp import create_celery
 from dispatcher.config import SendingSettings, Settings
 from dispatcher.models import Send
-from dispatcher.tasks import enqueue_batch
-from dispatcher.users import create_user
+from dispatcher.office.users import create_user
 from dispatcher.web.app import create_app
+from dispatcher.worker.app import create_celery
+from dispatcher.worker.tasks import enqueue_batch
 from tests.smtpd import SmtpServer
 from tests.support.data import add_example_edition, add_subscribers, create_newsletter
 from tests.support.sending import start_send, wait_until

@@ -15,10 +15,10 @@ from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatcher.approvals import EditionState
 from dispatcher.config import Settings
-from dispatcher.images import store_image
 from dispatcher.models import SendState
+from dispatcher.office.approvals import EditionState
+from dispatcher.office.images import store_image
 from dispatcher.sends import ledger
 from dispatcher.transport.memory import MemoryTransport
 from dispatcher.web.i18n import CATALOGUE

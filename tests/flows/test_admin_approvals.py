@@ -10,16 +10,16 @@ from click.testing import CliRunner, Result
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatcher import approvals
-from dispatcher.approvals import ApprovalState, Check, NotApprovedError
 from dispatcher.cli.main import cli
 from dispatcher.config import Settings
 from dispatcher.models import AuditEntry, Edition, Send
-from dispatcher.runtime import Runtime
-from dispatcher.scheduling import schedule_send
+from dispatcher.office import approvals
+from dispatcher.office.approvals import ApprovalState, Check, NotApprovedError
+from dispatcher.office.scheduling import schedule_send
 from dispatcher.sends.reconcile import reconcile
-from dispatcher.tasks import approval_check
+from dispatcher.sends.runtime import Runtime
 from dispatcher.transport.memory import MemoryTransport
+from dispatcher.worker.tasks import approval_check
 from subscribers.models import MailingList
 from subscribers.orm import utcnow
 from tests.conftest import SECRET

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.config import Settings
-from dispatcher.images import MAX_IMAGE_BYTES, ImageError, safe_filename, sniff, store_image
 from dispatcher.models import AuditEntry, Image
+from dispatcher.office.images import MAX_IMAGE_BYTES, ImageError, safe_filename, sniff, store_image
 from dispatcher.transport.memory import MemoryTransport
 from tests.support.admin import Desk, fake_preflight, make_desk
 from tests.support.data import add_example_edition, create_newsletter

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dispatcher.config import Settings
 from dispatcher.errors import RelayUnavailableError
 from dispatcher.models import AuditEntry, Batch, Delivery, Send
-from dispatcher.proofs import ProofError, parse_addresses
+from dispatcher.office.proofs import ProofError, parse_addresses
 from dispatcher.transport import create_transport
 from dispatcher.transport.memory import MemoryTransport
 from tests.smtpd import SmtpServer

@@ -12,12 +12,12 @@ from click.testing import CliRunner, Result
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatcher import approvals, scheduling
-from dispatcher.approvals import NotApprovedError
 from dispatcher.cli.main import cli
 from dispatcher.config import Settings
 from dispatcher.models import AuditEntry, Send
-from dispatcher.scheduling import NotScheduledError, TimeInPastError
+from dispatcher.office import approvals, scheduling
+from dispatcher.office.approvals import NotApprovedError
+from dispatcher.office.scheduling import NotScheduledError, TimeInPastError
 from dispatcher.sends import ledger
 from dispatcher.transport.memory import MemoryTransport
 from subscribers.models import MailingList

@@ -23,11 +23,11 @@ from dispatcher.bounces.intake import BounceProcessor
 from dispatcher.bounces.outcome import Outcome
 from dispatcher.cli.main import cli
 from dispatcher.config import SendingSettings, Settings
-from dispatcher.delivery import run_batch
-from dispatcher.edition_store import add_edition, read_source
+from dispatcher.message.outgoing import OutgoingMessage
 from dispatcher.models import Batch, BounceEvent, Delivery
-from dispatcher.runtime import Runtime
-from dispatcher.transport.base import OutgoingMessage
+from dispatcher.office.edition_store import add_edition, read_source
+from dispatcher.sends.batch import run_batch
+from dispatcher.sends.runtime import Runtime
 from dispatcher.transport.memory import MemoryTransport
 from subscribers.models import Subscription, Suppression
 from subscribers.suppression import email_hmac

@@ -20,15 +20,15 @@ from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.config import SendingSettings, Settings
-from dispatcher.delivery import run_batch
 from dispatcher.models import AuditEntry, Send
 from dispatcher.monitoring import heartbeat, keys
 from dispatcher.monitoring.activity import Activity, Snapshot
 from dispatcher.monitoring.beat import record_tick
 from dispatcher.monitoring.rates import RateTracker
-from dispatcher.runtime import Runtime
+from dispatcher.office.users import create_user
+from dispatcher.sends.batch import run_batch
+from dispatcher.sends.runtime import Runtime
 from dispatcher.transport.memory import MemoryTransport
-from dispatcher.users import create_user
 from dispatcher.web.app import create_app
 from tests.conftest import REDIS_URL
 from tests.support.data import add_example_edition, add_subscribers, create_newsletter

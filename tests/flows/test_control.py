@@ -18,17 +18,17 @@ from click.testing import CliRunner, Result
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatcher import approvals
 from dispatcher.cli.main import cli
 from dispatcher.config import SendingSettings, Settings
-from dispatcher.delivery import STATE_CHECK_EVERY, run_batch
-from dispatcher.edition_store import add_edition, read_source
 from dispatcher.errors import NotFoundError, StateError
+from dispatcher.message.outgoing import OutgoingMessage
 from dispatcher.models import Batch, Delivery, Send
-from dispatcher.runtime import Runtime
+from dispatcher.office import approvals
+from dispatcher.office.edition_store import add_edition, read_source
 from dispatcher.sends import autopause, claims, control, ledger, progress, reconcile
+from dispatcher.sends.batch import STATE_CHECK_EVERY, run_batch
 from dispatcher.sends.journal import FOLD_EVERY
-from dispatcher.transport.base import OutgoingMessage
+from dispatcher.sends.runtime import Runtime
 from dispatcher.transport.memory import MemoryTransport
 from subscribers.models import Subscriber, Subscription, Suppression
 from subscribers.orm import utcnow

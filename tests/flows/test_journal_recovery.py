@@ -22,10 +22,10 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.config import SendingSettings, Settings
-from dispatcher.delivery import run_batch
-from dispatcher.runtime import Runtime
+from dispatcher.message.outgoing import OutgoingMessage
 from dispatcher.sends import reconcile
-from dispatcher.transport.base import OutgoingMessage
+from dispatcher.sends.batch import run_batch
+from dispatcher.sends.runtime import Runtime
 from dispatcher.transport.memory import MemoryTransport
 from subscribers.orm import utcnow
 from tests.support.data import add_example_edition, add_subscribers, create_newsletter

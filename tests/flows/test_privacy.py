@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.cli.main import cli
 from dispatcher.models import BounceEvent, Delivery, Edition, Send
-from dispatcher.privacy import ERASED, erase_person, export_person, purge_ledger
+from dispatcher.office.privacy import ERASED, erase_person, export_person, purge_ledger
 from subscribers import consent
 from subscribers.errors import SubscriptionStateError, UnknownSubscriberError
 from subscribers.importer import import_csv

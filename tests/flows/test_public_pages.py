@@ -24,11 +24,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.config import SendingSettings, Settings
-from dispatcher.delivery import run_batch
-from dispatcher.edition_store import add_edition, read_source
+from dispatcher.message.slots import SENTINEL_PREFIX
 from dispatcher.models import Send
-from dispatcher.runtime import Runtime
-from dispatcher.slots import SENTINEL_PREFIX
+from dispatcher.office.edition_store import add_edition, read_source
+from dispatcher.sends.batch import run_batch
+from dispatcher.sends.runtime import Runtime
 from dispatcher.transport.memory import MemoryTransport
 from dispatcher.web.app import create_app
 from dispatcher.web.ratelimit import MemoryRateLimiter, Rate, create_limiter

@@ -19,14 +19,14 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatcher import dkim
 from dispatcher.config import DkimSettings, SendingSettings, Settings
-from dispatcher.delivery import run_batch
 from dispatcher.errors import RelayUnavailableError, StateError
+from dispatcher.message import dkim
+from dispatcher.message.outgoing import OutgoingMessage
 from dispatcher.models import Batch, Delivery, Send
-from dispatcher.runtime import Runtime
 from dispatcher.sends import reconcile, report
-from dispatcher.transport.base import OutgoingMessage
+from dispatcher.sends.batch import run_batch
+from dispatcher.sends.runtime import Runtime
 from dispatcher.transport.memory import MemoryTransport
 from subscribers.models import Subscriber, Subscription, Suppression
 from subscribers.orm import utcnow

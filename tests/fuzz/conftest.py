@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.config import Settings
-from dispatcher.images import store_image
+from dispatcher.office.images import store_image
 from dispatcher.sends import ledger
 from dispatcher.transport.memory import MemoryTransport
 from subscribers.orm import utcnow

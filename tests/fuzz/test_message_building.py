@@ -22,11 +22,11 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.provisional import domains
 
-from dispatcher import headers
 from dispatcher.errors import MessageError
-from dispatcher.messages import MAX_LINE_OCTETS, MessageContent, build_template, format_date
-from dispatcher.personalise import Personaliser, Recipient
-from dispatcher.slots import Slot
+from dispatcher.message import headers
+from dispatcher.message.personalise import Personaliser, Recipient
+from dispatcher.message.slots import Slot
+from dispatcher.message.template import MAX_LINE_OCTETS, MessageContent, build_template, format_date
 from subscribers.tokens import Signer
 from tests.fuzz.strategies import any_char, awkward_text
 

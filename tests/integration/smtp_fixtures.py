@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from dispatcher.config import SmtpSettings
-from dispatcher.transport import OutgoingMessage
+from dispatcher.message.outgoing import OutgoingMessage
 
 SMTP_SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
 _LINE = b"Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor\r\n"

@@ -25,10 +25,10 @@ from dispatcher.bounces.intake import BounceProcessor
 from dispatcher.bounces.server import BounceHandler, BounceServer
 from dispatcher.config import SendingSettings, Settings
 from dispatcher.db import create_db_engine, create_session_factory
-from dispatcher.delivery import run_batch
+from dispatcher.message.outgoing import OutgoingMessage
 from dispatcher.models import BounceEvent, Delivery
-from dispatcher.runtime import Runtime
-from dispatcher.transport.base import OutgoingMessage
+from dispatcher.sends.batch import run_batch
+from dispatcher.sends.runtime import Runtime
 from dispatcher.transport.memory import MemoryTransport
 from subscribers.models import Subscription, Suppression
 from subscribers.tokens import Purpose

@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatcher.celeryapp import create_celery
 from dispatcher.config import SendingSettings, Settings
 from dispatcher.monitoring.reader import MonitoringReader
 from dispatcher.sends import control, reconcile
-from dispatcher.tasks import enqueue_batch
+from dispatcher.worker.app import create_celery
+from dispatcher.worker.tasks import enqueue_batch
 from subscribers.orm import utcnow
 from tests.smtpd import SmtpServer
 from tests.support.data import add_example_edition, add_subscribers, address, create_newsletter

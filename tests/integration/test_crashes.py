@@ -18,10 +18,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatcher.celeryapp import create_celery
 from dispatcher.config import SendingSettings, Settings
 from dispatcher.db import create_db_engine, create_session_factory
-from dispatcher.tasks import enqueue_batch
+from dispatcher.worker.app import create_celery
+from dispatcher.worker.tasks import enqueue_batch
 from subscribers.models import Subscriber
 from tests.smtpd import SmtpServer
 from tests.support.data import add_example_edition, add_subscribers, create_newsletter

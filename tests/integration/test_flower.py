@@ -20,9 +20,9 @@ import httpx
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatcher.celeryapp import create_celery
 from dispatcher.config import SendingSettings, Settings
-from dispatcher.tasks import DELIVER_BATCH, enqueue_batch
+from dispatcher.worker.app import create_celery
+from dispatcher.worker.tasks import DELIVER_BATCH, enqueue_batch
 from tests.smtpd import SmtpServer
 from tests.support.data import add_example_edition, add_subscribers, create_newsletter
 from tests.support.sending import start_send, wait_finished

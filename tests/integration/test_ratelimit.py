@@ -12,13 +12,13 @@ import pytest
 from redis import Redis
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatcher.celeryapp import create_celery
 from dispatcher.config import SendingSettings, Settings
-from dispatcher.delivery import run_batch
-from dispatcher.ratelimit import Limits, Pacer, RateLimited, RateLimiter
-from dispatcher.runtime import Runtime
-from dispatcher.tasks import enqueue_batch
+from dispatcher.sends.batch import run_batch
+from dispatcher.sends.ratelimit import Limits, Pacer, RateLimited, RateLimiter
+from dispatcher.sends.runtime import Runtime
 from dispatcher.transport.memory import MemoryTransport
+from dispatcher.worker.app import create_celery
+from dispatcher.worker.tasks import enqueue_batch
 from tests.conftest import REDIS_URL
 from tests.smtpd import SmtpServer
 from tests.support.data import add_example_edition, add_subscribers, create_newsletter

@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatcher.celeryapp import create_celery
 from dispatcher.config import SendingSettings, Settings, SmtpSettings
-from dispatcher.tasks import enqueue_batch
+from dispatcher.worker.app import create_celery
+from dispatcher.worker.tasks import enqueue_batch
 from subscribers.models import Subscriber
 from tests.smtpd import Delay, SmtpServer
 from tests.support.data import add_example_edition, add_subscribers, address, create_newsletter

@@ -14,7 +14,8 @@ from aiosmtpd.smtp import SMTP as AioSMTP
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
 from dispatcher.errors import ConfigurationError, RelayUnavailableError
-from dispatcher.transport import Outcome, OutcomeKind, OutgoingMessage, SmtpTransport
+from dispatcher.message.outgoing import OutgoingMessage
+from dispatcher.transport import Outcome, OutcomeKind, SmtpTransport
 from dispatcher.transport.smtp_wire import (
     Reply,
     SessionLost,

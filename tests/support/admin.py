@@ -14,11 +14,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatcher import approvals
-from dispatcher.approvals import Check, PreflightSummary
 from dispatcher.config import Settings
+from dispatcher.office import approvals
+from dispatcher.office.approvals import Check, PreflightSummary
+from dispatcher.office.users import create_user
 from dispatcher.transport.base import Transport
-from dispatcher.users import create_user
 from dispatcher.web import create_app
 
 PASSWORD = "correct horse battery staple"

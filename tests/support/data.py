@@ -8,8 +8,8 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from dispatcher.config import Settings
-from dispatcher.edition_store import add_edition, read_source
 from dispatcher.editions.newsletter import load_newsletter_settings
+from dispatcher.office.edition_store import add_edition, read_source
 from subscribers.models import MailingList, Subscriber, Subscription
 from subscribers.service import create_list
 

@@ -9,8 +9,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from dispatcher import dkim
 from dispatcher.errors import ConfigurationError
+from dispatcher.message import dkim
 from tests.unit.test_messages import _content, _message
 
 RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)

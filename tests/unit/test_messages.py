@@ -13,19 +13,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dispatcher import qp
 from dispatcher.editions.newsletter import load_newsletter_settings
 from dispatcher.editions.parse import parse_edition
 from dispatcher.errors import MessageError
-from dispatcher.messages import (
+from dispatcher.message import qp
+from dispatcher.message.personalise import Personaliser, Recipient
+from dispatcher.message.slots import Slot
+from dispatcher.message.template import (
     MessageContent,
     build_template,
     check_line_lengths,
     format_date,
 )
-from dispatcher.personalise import Personaliser, Recipient
 from dispatcher.render import EditionLinks, compile_edition
-from dispatcher.slots import Slot
 from subscribers.tokens import Purpose, Signer
 from tests.support.data import EDITION_FILE, NEWSLETTER_FILE
 

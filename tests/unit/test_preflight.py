@@ -24,8 +24,9 @@ from dispatcher.config import Settings
 from dispatcher.editions import load_newsletter_settings
 from dispatcher.editions.newsletter import Colours
 from dispatcher.editions.parse import parse_edition
-from dispatcher.messages import MessageContent, build_template, format_date
-from dispatcher.personalise import Personaliser, Recipient
+from dispatcher.message.personalise import Personaliser, Recipient
+from dispatcher.message.slots import Slot
+from dispatcher.message.template import MessageContent, build_template, format_date
 from dispatcher.preflight import (
     Finding,
     PreflightReport,
@@ -36,7 +37,6 @@ from dispatcher.preflight import (
     styles,
 )
 from dispatcher.render import EditionLinks, compile_edition
-from dispatcher.slots import Slot
 from subscribers.tokens import Signer
 from tests.support.data import EDITION_FILE, NEWSLETTER_FILE, add_example_edition, create_newsletter
 

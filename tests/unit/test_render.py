@@ -17,9 +17,9 @@ from dispatcher.editions import (
     load_newsletter_settings,
 )
 from dispatcher.errors import ContentError, TemplateError
+from dispatcher.message.slots import Slot
 from dispatcher.render import CompiledEdition, EditionLinks, compile_edition
 from dispatcher.render.text import markdown_to_text, wrap
-from dispatcher.slots import Slot
 
 ROOT = Path(__file__).resolve().parents[2]
 PUBLIC_URL = "https://notizie.example.org"

@@ -12,7 +12,7 @@ import datetime as dt
 import pytest
 
 from dispatcher.config import Settings
-from dispatcher.scheduling import (
+from dispatcher.office.scheduling import (
     approval_required,
     local_to_utc,
     next_occurrence,

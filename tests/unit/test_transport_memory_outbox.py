@@ -9,12 +9,12 @@ import pytest
 import dispatcher.transport as transport_package
 from dispatcher.config import SmtpSettings
 from dispatcher.errors import ConfigurationError, RelayUnavailableError
+from dispatcher.message.outgoing import OutgoingMessage
 from dispatcher.transport import (
     MemoryTransport,
     OutboxTransport,
     Outcome,
     OutcomeKind,
-    OutgoingMessage,
     SmtpTransport,
     create_transport,
 )

@@ -26,9 +26,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dispatcher.errors import NotFoundError
+from dispatcher.message.slots import SENTINEL_PREFIX, Slot, preferences_path, unsubscribe_path
 from dispatcher.models import Edition, Send, SendState
 from dispatcher.render.context import italian_date
-from dispatcher.slots import SENTINEL_PREFIX, Slot, preferences_path, unsubscribe_path
 from dispatcher.web.i18n import add_texts, choose_language
 from dispatcher.web.routes.public_common import newsletter_of
 from dispatcher.web.state import DbSession, EditionNumber, State

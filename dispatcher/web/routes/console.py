@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 from dispatcher.errors import NotFoundError, StateError
 from dispatcher.models import SendList, User
 from dispatcher.monitoring.reader import MonitoringReader
+from dispatcher.office.users import audit
 from dispatcher.sends import control, report
-from dispatcher.users import audit
 from dispatcher.web.auth import admin_router
 from dispatcher.web.i18n import add_texts, choose_language, translate
 from dispatcher.web.routes.console_texts import STATUSES_EN, TEXTS

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from dispatcher.users import audit, authenticate
+from dispatcher.office.users import audit, authenticate
 from dispatcher.web.auth import csrf_protect, csrf_token, install_sessions, log_in, log_out
 from dispatcher.web.i18n import add_texts
 from dispatcher.web.ratelimit import Rate

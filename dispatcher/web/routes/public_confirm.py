@@ -13,8 +13,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from dispatcher.confirmation import CONFIRM_MAX_AGE, preferences_url
 from dispatcher.errors import NotFoundError
+from dispatcher.office.confirmation import CONFIRM_MAX_AGE, preferences_url
 from dispatcher.web.i18n import add_texts
 from dispatcher.web.routes.public_common import NO_STORE, WriteSession, find_subscription
 from dispatcher.web.state import DbSession, State, WebState

@@ -21,8 +21,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
-from dispatcher.confirmation import preferences_url
 from dispatcher.errors import NotFoundError
+from dispatcher.office.confirmation import preferences_url
 from dispatcher.web.i18n import add_texts
 from dispatcher.web.routes.public_common import NO_STORE, WriteSession, find_subscription
 from dispatcher.web.state import DbSession, State

@@ -20,7 +20,7 @@ from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from dispatcher.confirmation import ConfirmationMail, MailKind, confirm_url, send_mails
+from dispatcher.office.confirmation import ConfirmationMail, MailKind, confirm_url, send_mails
 from dispatcher.web.i18n import LANGUAGES, add_texts, choose_language
 from dispatcher.web.routes.public_common import (
     NO_STORE,

@@ -27,7 +27,7 @@ from fastapi.responses import Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
-from dispatcher.confirmation import (
+from dispatcher.office.confirmation import (
     ConfirmationMail,
     MailKind,
     confirm_url,

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import Form, Request
 from fastapi.responses import Response
 
-from dispatcher import approvals
 from dispatcher.errors import DispatcherError
+from dispatcher.office import approvals
 from dispatcher.web.routes.admin.common import (
     APPROVE,
     RoleRouters,

@@ -11,23 +11,23 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
-from dispatcher.approvals import (
+from dispatcher.errors import EditionFileError
+from dispatcher.models import User
+from dispatcher.office.approvals import (
     ApprovalMismatchError,
     NotApprovedError,
     PreflightFailedError,
 )
-from dispatcher.errors import EditionFileError
-from dispatcher.images import ImageError
-from dispatcher.models import User
-from dispatcher.proofs import ProofError
-from dispatcher.scheduling import (
+from dispatcher.office.images import ImageError
+from dispatcher.office.proofs import ProofError
+from dispatcher.office.scheduling import (
     DEFAULT_ZONE,
     EditionLockedError,
     NotScheduledError,
     TimeInPastError,
     to_local,
 )
-from dispatcher.users import has_role
+from dispatcher.office.users import has_role
 from dispatcher.web.auth import admin_router
 from dispatcher.web.templating import environment, render
 

@@ -17,13 +17,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from dispatcher import approvals, scheduling
-from dispatcher.approvals import PreflightSummary, approval_of, edition_state
-from dispatcher.edition_store import add_edition, get_edition, update_edition
 from dispatcher.errors import DispatcherError, EditionFileError, StateError
-from dispatcher.images import recent_images
 from dispatcher.models import Edition, Send, SendList
-from dispatcher.users import audit
+from dispatcher.office import approvals, scheduling
+from dispatcher.office.approvals import PreflightSummary, approval_of, edition_state
+from dispatcher.office.edition_store import add_edition, get_edition, update_edition
+from dispatcher.office.images import recent_images
+from dispatcher.office.users import audit
 from dispatcher.web.routes.admin.common import (
     EDIT,
     VIEW,

@@ -9,9 +9,9 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatcher import scheduling
-from dispatcher.approvals import Approval, EditionState, approval_of, edition_state
 from dispatcher.models import AuditEntry, Edition, Send
+from dispatcher.office import scheduling
+from dispatcher.office.approvals import Approval, EditionState, approval_of, edition_state
 from dispatcher.web.routes.admin.common import VIEW, RoleRouters, office_router, page
 from dispatcher.web.routes.admin.editions import list_slugs
 from dispatcher.web.state import DbSession

@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from dispatcher.errors import DispatcherError, NotFoundError
-from dispatcher.images import (
+from dispatcher.office.images import (
     MAX_IMAGE_BYTES,
     ImageError,
     get_image,

@@ -10,8 +10,8 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
-from dispatcher.compose import PREVIEW_RECIPIENT, preview
-from dispatcher.edition_store import get_edition
+from dispatcher.office.edition_store import get_edition
+from dispatcher.sends.compose import PREVIEW_RECIPIENT, preview
 from dispatcher.web.routes.admin.common import VIEW, RoleRouters, office_router, page
 from dispatcher.web.state import DbSession, RowId, State
 

@@ -8,7 +8,7 @@ from fastapi import Form, Request
 from fastapi.responses import Response
 
 from dispatcher.errors import DispatcherError
-from dispatcher.proofs import parse_addresses, send_proof
+from dispatcher.office.proofs import parse_addresses, send_proof
 from dispatcher.web.routes.admin.common import (
     EDIT,
     RoleRouters,

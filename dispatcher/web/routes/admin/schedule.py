@@ -12,10 +12,10 @@ from fastapi import Form, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from dispatcher import scheduling
-from dispatcher.edition_store import get_edition
 from dispatcher.errors import DispatcherError, NotFoundError
 from dispatcher.models import Edition, Send
+from dispatcher.office import scheduling
+from dispatcher.office.edition_store import get_edition
 from dispatcher.web.routes.admin.common import (
     APPROVE,
     VIEW,

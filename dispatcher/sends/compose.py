@@ -2,7 +2,7 @@
 
 This is the edge between the database and the pure message code: it reads the
 edition's compiled output and the list's settings, and hands plain values to
-:func:`dispatcher.messages.build_template`.
+:func:`dispatcher.message.template.build_template`.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from dispatcher.config import Settings
-from dispatcher.dkim import DkimKey
 from dispatcher.editions.newsletter import NewsletterSettings
 from dispatcher.errors import NotFoundError
-from dispatcher.messages import MessageContent, MessageTemplate, build_template, format_date
+from dispatcher.message.dkim import DkimKey
+from dispatcher.message.personalise import Personaliser, Recipient
+from dispatcher.message.slots import Slot, unsubscribe_path
+from dispatcher.message.template import MessageContent, MessageTemplate, build_template, format_date
 from dispatcher.models import Edition, Send
-from dispatcher.personalise import Personaliser, Recipient
-from dispatcher.slots import Slot, unsubscribe_path
 from subscribers.models import MailingList
 from subscribers.tokens import Purpose, Signer
 

@@ -1,18 +1,18 @@
 """Per-recipient values: tokens, the VERP return path, To and Message-ID.
 
 Pure: it signs with :class:`subscribers.tokens.Signer` and fills a
-:class:`~dispatcher.messages.MessageTemplate`; no database or network.
+:class:`~dispatcher.message.template.MessageTemplate`; no database or network.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dispatcher import dkim, headers
-from dispatcher.dkim import DkimKey
-from dispatcher.messages import MessageTemplate, message_id
-from dispatcher.slots import Slot
-from dispatcher.transport.base import OutgoingMessage
+from dispatcher.message import dkim, headers
+from dispatcher.message.dkim import DkimKey
+from dispatcher.message.outgoing import OutgoingMessage
+from dispatcher.message.slots import Slot
+from dispatcher.message.template import MessageTemplate, message_id
 from subscribers.tokens import Purpose, Signer
 
 BOUNCE_PREFIX = "b-"  # VERP local part: b-<token naming the delivery>

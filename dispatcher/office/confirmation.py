@@ -30,14 +30,15 @@ from typing import Any
 import jinja2
 from mjml import mjml2html
 
-from dispatcher import headers
 from dispatcher.editions.newsletter import NewsletterSettings
 from dispatcher.errors import DispatcherError, TemplateError
-from dispatcher.messages import check_line_lengths, format_date
+from dispatcher.message import headers
+from dispatcher.message.outgoing import OutgoingMessage
+from dispatcher.message.slots import preferences_path
+from dispatcher.message.template import check_line_lengths, format_date
 from dispatcher.render import TEMPLATES_DIR
 from dispatcher.render.text import wrap
-from dispatcher.slots import preferences_path
-from dispatcher.transport.base import OutcomeKind, OutgoingMessage, Transport
+from dispatcher.transport.base import OutcomeKind, Transport
 from subscribers.tokens import Purpose, Signer
 
 log = logging.getLogger(__name__)

@@ -15,9 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from email.header import Header
 
-from dispatcher import headers, qp
 from dispatcher.errors import MessageError
-from dispatcher.slots import Slot
+from dispatcher.message import headers, qp
+from dispatcher.message.slots import Slot
 
 MAX_LINE_OCTETS = 998  # RFC 5322 2.1.1
 _BODY_SLOTS = (Slot.UNSUBSCRIBE_TOKEN, Slot.PREFERENCES_TOKEN)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, defer
 
 from dispatcher.errors import ContentError, NotFoundError
 from dispatcher.models import Edition, Image
-from dispatcher.users import audit
+from dispatcher.office.users import audit
 
 MAX_IMAGE_BYTES = 2 * 1024 * 1024  # larger pictures make heavy emails; resize them first
 MAX_ALT_LENGTH = 400

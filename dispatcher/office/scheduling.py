@@ -19,12 +19,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from dispatcher import approvals
 from dispatcher.config import Settings
 from dispatcher.errors import NotFoundError, StateError
 from dispatcher.models import Send, SendState
+from dispatcher.office import approvals
+from dispatcher.office.users import audit
 from dispatcher.sends import ledger
-from dispatcher.users import audit
 from subscribers.models import MailingList
 from subscribers.service import get_list
 

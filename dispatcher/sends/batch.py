@@ -19,17 +19,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from dispatcher.errors import MessageError, RelayUnavailableError
-from dispatcher.messages import format_date
+from dispatcher.message.outgoing import OutgoingMessage
+from dispatcher.message.personalise import Personaliser
+from dispatcher.message.template import format_date
 from dispatcher.models import DeliveryStatus, SendState
 from dispatcher.monitoring.activity import ACTIVITY
-from dispatcher.personalise import Personaliser
-from dispatcher.ratelimit import Pacer, RateLimited, RateLimiter
-from dispatcher.runtime import Runtime
 from dispatcher.sends import autopause, claims, control, progress, reconcile
 from dispatcher.sends.claims import Claim, ClaimedRow
 from dispatcher.sends.journal import Journal
 from dispatcher.sends.outcomes import ClaimLostError, LedgerWriter, RowUpdate, decide
-from dispatcher.transport.base import OutgoingMessage, Transport
+from dispatcher.sends.ratelimit import Pacer, RateLimited, RateLimiter
+from dispatcher.sends.runtime import Runtime
+from dispatcher.transport.base import Transport
 
 log = logging.getLogger(__name__)
 

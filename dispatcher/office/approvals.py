@@ -26,11 +26,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatcher.config import Settings
-from dispatcher.edition_store import get_edition, newsletter_of
 from dispatcher.errors import StateError
 from dispatcher.models import Edition, Send, SendState
+from dispatcher.office.edition_store import get_edition, newsletter_of
+from dispatcher.office.users import audit
 from dispatcher.render import canonical_json, compiled_digest
-from dispatcher.users import audit
 from subscribers.orm import utcnow
 
 

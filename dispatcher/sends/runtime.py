@@ -15,15 +15,15 @@ from pathlib import Path
 from redis import Redis
 from sqlalchemy.orm import Session
 
-from dispatcher.compose import personaliser_for
 from dispatcher.config import Settings
 from dispatcher.db import create_db_engine, create_session_factory
-from dispatcher.dkim import DkimKey, load_key
-from dispatcher.personalise import Personaliser
-from dispatcher.ratelimit import Limits, RateLimiter
+from dispatcher.message.dkim import DkimKey, load_key
+from dispatcher.message.personalise import Personaliser
 from dispatcher.sends import journal, recovery
+from dispatcher.sends.compose import personaliser_for
 from dispatcher.sends.ledger_sink import LedgerSink
 from dispatcher.sends.outcomes import open_sink
+from dispatcher.sends.ratelimit import Limits, RateLimiter
 from dispatcher.transport import create_transport
 from dispatcher.transport.base import Transport
 from subscribers.orm import utcnow

@@ -17,13 +17,13 @@ from celery import Celery, Task
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from dispatcher.approvals import is_approved
 from dispatcher.config import Settings
-from dispatcher.delivery import run_batch
 from dispatcher.monitoring import worker as monitoring
-from dispatcher.runtime import Runtime
-from dispatcher.scheduling import approval_required
+from dispatcher.office.approvals import is_approved
+from dispatcher.office.scheduling import approval_required
+from dispatcher.sends.batch import run_batch
 from dispatcher.sends.reconcile import reconcile as reconcile_sends
+from dispatcher.sends.runtime import Runtime
 from subscribers.orm import utcnow
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def configure(settings: Settings) -> None:
 def settings() -> Settings:
     """The settings given to :func:`configure`."""
     if _settings is None:
-        raise RuntimeError("dispatcher.tasks.configure() was not called")
+        raise RuntimeError("dispatcher.worker.tasks.configure() was not called")
     return _settings
 
 
@@ -60,7 +60,7 @@ def runtime() -> Runtime:
     global _runtime
     if _runtime is None:
         if _settings is None:
-            raise RuntimeError("dispatcher.tasks.configure() was not called")
+            raise RuntimeError("dispatcher.worker.tasks.configure() was not called")
         _runtime = Runtime(_settings)
     return _runtime
 
@@ -81,7 +81,7 @@ def close_runtime() -> None:
 def enqueue_batch(batch_id: int) -> None:
     """Hand a batch to the broker (call only after the transaction that marked it commits)."""
     if _app is None:
-        raise RuntimeError("dispatcher.tasks.register() was not called")
+        raise RuntimeError("dispatcher.worker.tasks.register() was not called")
     _app.send_task(DELIVER_BATCH, args=(batch_id,))
 
 

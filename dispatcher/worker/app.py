@@ -1,7 +1,7 @@
 """The Celery application: configuration, per-process runtime, beat schedule.
 
 ``worker.py`` at the top of the repository calls :func:`create_celery` with the
-settings read from the environment. Tasks live in :mod:`dispatcher.tasks`.
+settings read from the environment. Tasks live in :mod:`dispatcher.worker.tasks`.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from celery.signals import (
     worker_shutdown,
 )
 
-from dispatcher import tasks
 from dispatcher.config import Settings
 from dispatcher.monitoring import worker as monitoring
+from dispatcher.worker import tasks
 
 # Pools that run each task in a process of its own. Threads, gevent and eventlet would run
 # batches side by side in one process, sharing its one SMTP connection, its ledger

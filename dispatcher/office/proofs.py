@@ -20,15 +20,16 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from dispatcher import headers
-from dispatcher.compose import message_content
 from dispatcher.config import Settings
-from dispatcher.edition_store import get_edition, newsletter_of
 from dispatcher.errors import ContentError, DeliveryError
-from dispatcher.messages import MessageTemplate, build_template, format_date
-from dispatcher.slots import Slot
-from dispatcher.transport.base import OutcomeKind, OutgoingMessage, Transport
-from dispatcher.users import audit
+from dispatcher.message import headers
+from dispatcher.message.outgoing import OutgoingMessage
+from dispatcher.message.slots import Slot
+from dispatcher.message.template import MessageTemplate, build_template, format_date
+from dispatcher.office.edition_store import get_edition, newsletter_of
+from dispatcher.office.users import audit
+from dispatcher.sends.compose import message_content
+from dispatcher.transport.base import OutcomeKind, Transport
 from subscribers.addresses import normalise
 from subscribers.errors import InvalidAddressError
 from subscribers.tokens import Purpose, Signer
