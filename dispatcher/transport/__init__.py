@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 
 from dispatcher.config import SmtpSettings
 from dispatcher.errors import ConfigurationError
-from dispatcher.message.outgoing import OutgoingMessage
 from dispatcher.transport.base import Outcome, OutcomeKind, Transport
 from dispatcher.transport.memory import MemoryTransport
 from dispatcher.transport.outbox import OutboxTransport
@@ -22,7 +21,6 @@ __all__ = [
     "OutboxTransport",
     "Outcome",
     "OutcomeKind",
-    "OutgoingMessage",
     "SmtpTransport",
     "Transport",
     "create_transport",
