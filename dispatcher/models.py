@@ -10,8 +10,10 @@ progress is read without a GROUP BY over a million rows.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import enum
+import secrets
 from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
@@ -84,6 +86,11 @@ class Edition(Base):
         return f"Edition(id={self.id!r}, list_id={self.list_id!r}, number={self.number!r})"
 
 
+def new_message_key() -> str:
+    """A send's random Message-ID key: 10 characters of base32, 50 bits."""
+    return base64.b32encode(secrets.token_bytes(10)).decode("ascii")[:10].lower()
+
+
 class Send(Base):
     """An edition going to an audience (one or more lists) at a time."""
 
@@ -105,6 +112,9 @@ class Send(Base):
     kind: Mapped[str] = mapped_column(String(16), default="normal", server_default="normal")
     parent_send_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("sends.id"))
     created_by: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    # Random, in every message's Message-ID: ids never repeat across databases (NULL: a send
+    # made before the column, whose messages keep their old ids).
+    message_key: Mapped[str | None] = mapped_column(String(16), default=new_message_key)
     created_at: Mapped[timestamp]
 
     def __repr__(self) -> str:

@@ -9,7 +9,7 @@ from redis import Redis
 
 from dispatcher.cli.context import AppContext, handle_errors, pass_app
 from dispatcher.errors import ConfigurationError
-from dispatcher.message.dkim import load_key, public_record
+from dispatcher.message.dkim import load_key, zone_entry
 from dispatcher.sends.ratelimit import Limits, RateLimiter
 
 
@@ -83,7 +83,7 @@ def record(app: AppContext) -> None:
     if not (settings.enabled and settings.key_file and settings.domain and settings.selector):
         raise ConfigurationError("set DKIM_DOMAIN, DKIM_SELECTOR and DKIM_KEY_FILE")
     key = load_key(Path(settings.key_file), settings.domain, settings.selector)
-    click.echo(f'{settings.selector}._domainkey.{settings.domain}. IN TXT "{public_record(key)}"')
+    click.echo(zone_entry(key))
 
 
 def register(cli: click.Group) -> None:

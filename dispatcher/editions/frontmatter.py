@@ -39,6 +39,8 @@ HIGHLIGHT_FIELDS = ("title", "link", "summary", "image", "image_alt")
 MAX_SUBJECT = 300  # characters: the editions.subject column (and more than any inbox shows)
 MAX_NUMBER = 2**31 - 1  # the editions.number column (a PostgreSQL integer)
 MAX_DEPTH = 20  # levels of nesting; a valid front matter has four (highlights' fields)
+# Characters: a real front matter is about 2,000; this bounds what one upload can make us hold.
+MAX_FRONT_MATTER = 64 * 1024
 
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -68,6 +70,9 @@ def read_front_matter(text: str, path: str, first_line: int) -> FrontMatter:
     :raises EditionFileError: on a YAML syntax error or any wrong, missing or unknown field
     """
     place = _Place(path, first_line, "", _line_breaks(text))
+    if len(text) > MAX_FRONT_MATTER:
+        problem = f"the front matter is longer than {MAX_FRONT_MATTER:,} characters"
+        raise EditionFileError(path, first_line - 1, None, problem)
     root = _compose(text, place)
     if root is None:
         raise EditionFileError(path, first_line - 1, None, "the front matter is empty")
@@ -85,15 +90,26 @@ def read_front_matter(text: str, path: str, first_line: int) -> FrontMatter:
 
 
 class _Loader(yaml.SafeLoader):
-    """PyYAML's SafeLoader, refusing values nested deeper than :data:`MAX_DEPTH`.
+    """PyYAML's SafeLoader, refusing anchors, aliases and values nested too deep.
 
     Its composer recurses once per level, so ``[[[[...]]]]`` a few thousand deep
     would raise RecursionError from deep inside PyYAML instead of a located error.
+    Aliases repeat a value without repeating its text: nine lines of them make a
+    billion strings ("billion laughs"), and a 283 KB upload became 75 MB. No edition
+    needs them, so an anchor or alias is refused where it stands.
     """
 
     _depth = 0
 
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]  # untyped in the stubs
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            sign = "*" if isinstance(event, yaml.AliasEvent) else "&"
+            problem = (
+                f"YAML anchors and aliases ({sign}{event.anchor}) are not allowed:"
+                " write the value out in full"
+            )
+            raise yaml.composer.ComposerError(None, None, problem, event.start_mark)
         if self._depth >= MAX_DEPTH:
             # Located at the innermost value still allowed: its line holds the next one.
             mark = parent.start_mark if parent is not None else None

@@ -78,6 +78,23 @@ def public_record(key: DkimKey) -> str:
     return f"v=DKIM1; k=rsa; p={base64.b64encode(der).decode()}"
 
 
+#: A DNS character-string holds at most 255 octets (RFC 1035 3.3); a TXT record holds several,
+#: which resolvers join without a separator (RFC 6376 3.6.2.2).
+DNS_STRING_MAX = 255
+
+
+def zone_entry(key: DkimKey) -> str:
+    """The record as a zone file line, its text cut into strings a zone file accepts.
+
+    An RSA-2048 record is about 410 octets: as one quoted string, BIND and most DNS
+    providers' import refuse it.
+    """
+    record = public_record(key)
+    strings = [record[i : i + DNS_STRING_MAX] for i in range(0, len(record), DNS_STRING_MAX)]
+    quoted = " ".join(f'"{part}"' for part in strings)
+    return f"{key.selector}._domainkey.{key.domain}. IN TXT ( {quoted} )"
+
+
 def sign(message: bytes, key: DkimKey, now: float | None = None) -> bytes:
     """Return ``message`` with a DKIM-Signature header in front.
 

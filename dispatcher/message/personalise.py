@@ -12,7 +12,7 @@ from dispatcher.message import dkim, headers
 from dispatcher.message.dkim import DkimKey
 from dispatcher.message.outgoing import OutgoingMessage
 from dispatcher.message.slots import Slot
-from dispatcher.message.template import MessageTemplate, message_id
+from dispatcher.message.template import LEGACY_MESSAGE_KEY, MessageTemplate, message_id
 from subscribers.tokens import Purpose, Signer
 
 BOUNCE_PREFIX = "b-"  # VERP local part: b-<token naming the delivery>
@@ -41,6 +41,7 @@ class Personaliser:
         bounce_domain: str,
         redirect_to: str | None = None,
         dkim_key: DkimKey | None = None,
+        message_key: str = LEGACY_MESSAGE_KEY,
     ) -> None:
         self._template = template
         self._signer = signer
@@ -48,13 +49,14 @@ class Personaliser:
         self._bounce_domain = bounce_domain
         self._redirect_to = redirect_to
         self._dkim_key = dkim_key
+        self._message_key = message_key
 
     def message(self, recipient: Recipient, date: str) -> OutgoingMessage:
         """The filled message for ``recipient``, with ``date`` as its Date header.
 
         :raises MessageError: when the recipient's address or name cannot be written safely
         """
-        msgid = message_id(self._template, recipient.delivery_id, self._send_id)
+        msgid = message_id(self._template, recipient.delivery_id, self._send_id, self._message_key)
         data = self._template.fill(
             {
                 Slot.TO: headers.mailbox(recipient.name, recipient.email),

@@ -115,12 +115,18 @@ def build_template(content: MessageContent, boundary_seed: str) -> MessageTempla
     return _assemble(chunks, domain)
 
 
-def message_id(template: MessageTemplate, delivery_id: int, send_id: int) -> str:
+#: The key of sends made before sends had one of their own (their resends keep their ids).
+LEGACY_MESSAGE_KEY = "dispatch"
+
+
+def message_id(template: MessageTemplate, delivery_id: int, send_id: int, key: str) -> str:
     """A Message-ID that is the same for every attempt at one delivery.
 
-    Stable ids let mail clients fold a resent copy into the first one.
+    Stable ids let mail clients fold a resent copy into the first one. Ids count from 1
+    in every database, so ``key`` (random, one per send) keeps two installations sending
+    from the same domain, or a database made anew, from reusing each other's ids.
     """
-    return f"<{delivery_id}.{send_id}.dispatch@{template.message_id_domain}>"
+    return f"<{delivery_id}.{send_id}.{key}@{template.message_id_domain}>"
 
 
 def format_date(timestamp: float) -> str:

@@ -27,6 +27,13 @@ _BLOCK_STYLES = {
     "h6": "margin:16px 0 6px;font-size:16px;",
 }
 _IMAGE_STYLE = f"display:block;width:100%;max-width:{ARTICLE_IMAGE_WIDTH}px;height:auto;border:0;"
+_TABLE_STYLE = "width:100%;border-collapse:collapse;margin:13px 0;font-size:15px;line-height:1.4;"
+# Cells: markdown-it writes the column's alignment as their only style; browsers centre
+# header cells unless told otherwise.
+_CELL_STYLES = {
+    "th": "padding:6px 8px;border-bottom:2px solid {primary};font-weight:bold;",
+    "td": "padding:6px 8px;border-bottom:1px solid #d0d0d0;vertical-align:top;",
+}
 
 
 @functools.cache
@@ -60,9 +67,21 @@ def markdown_to_html(source: str, *, link: str, primary: str) -> str:
             token.attrSet("style", _IMAGE_STYLE)
         elif token.nesting == 1 and token.tag in _BLOCK_STYLES:
             token.attrSet("style", _BLOCK_STYLES[token.tag].format(primary=primary))
+        elif token.type == "table_open":
+            token.attrSet("style", _TABLE_STYLE)
+        elif token.type in ("th_open", "td_open"):
+            _style_cell(token, primary)
     md = _markdown()
     html: str = md.renderer.render(tokens, md.options, {})
     return html
+
+
+def _style_cell(token: Token, primary: str) -> None:
+    """Give a table cell padding, a rule and its alignment; header cells name their column."""
+    align = str(token.attrGet("style") or "text-align:left")
+    token.attrSet("style", f"{align};" + _CELL_STYLES[token.tag].format(primary=primary))
+    if token.tag == "th":
+        token.attrSet("scope", "col")
 
 
 def _all_tokens(tokens: Sequence[Token]) -> Iterator[Token]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from markdown_it.token import Token
 
 from dispatcher.render.markdown import parse_markdown
+from dispatcher.render.tables import TextTable
 
 WIDTH = 76
 
@@ -108,6 +109,9 @@ class _TextWriter:
         self.open: list[_Container] = []
         self.tight = False
         self.level = 0
+        self.table: TextTable | None = None
+        self.in_header = False
+        self.align = "left"
 
     def write(self, tokens: Sequence[Token]) -> str:
         for token in tokens:
@@ -120,6 +124,33 @@ class _TextWriter:
         return out
 
     def take(self, token: Token) -> None:
+        if token.type.startswith(("table_", "thead_", "tbody_", "tr_", "th_", "td_")):
+            self.take_table(token)
+        elif self.table is not None and token.type == "inline":
+            cell = inline_text(token.children or ())
+            self.table.add_cell(cell, self.align, self.in_header)
+        else:
+            self.take_block(token)
+
+    def take_table(self, token: Token) -> None:
+        kind = token.type
+        if kind == "table_open":
+            self.table = TextTable()
+        elif kind in ("thead_open", "thead_close"):
+            self.in_header = kind == "thead_open"
+        elif kind in ("th_open", "td_open"):
+            style = str(token.attrGet("style") or "")
+            self.align = style.removeprefix("text-align:") or "left"
+        elif self.table is not None and kind == "tr_open":
+            self.table.start_row()
+        elif self.table is not None and kind == "tr_close":
+            self.table.end_row(self.in_header)
+        elif self.table is not None and kind == "table_close":
+            table, self.table = self.table, None
+            _, rest = self.prefixes_peek()
+            self.add_verbatim(table.lay_out(self.width - len(rest)))
+
+    def take_block(self, token: Token) -> None:
         kind = token.type
         if kind in ("bullet_list_open", "ordered_list_open"):
             start = int(token.attrGet("start") or 1) if kind == "ordered_list_open" else 0
@@ -147,6 +178,14 @@ class _TextWriter:
         else:
             container.marker = "- "
         container.indent = len(container.marker)
+
+    def prefixes_peek(self) -> tuple[str, str]:
+        """What :meth:`prefixes` would give, without using up an item's marker."""
+        markers = [container.marker for container in self.open]
+        prefixes = self.prefixes()
+        for container, marker in zip(self.open, markers, strict=True):
+            container.marker = marker
+        return prefixes
 
     def prefixes(self) -> tuple[str, str]:
         """What the next block's first line and following lines start with."""

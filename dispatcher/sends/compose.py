@@ -18,7 +18,13 @@ from dispatcher.errors import NotFoundError
 from dispatcher.message.dkim import DkimKey
 from dispatcher.message.personalise import Personaliser, Recipient
 from dispatcher.message.slots import Slot, unsubscribe_path
-from dispatcher.message.template import MessageContent, MessageTemplate, build_template, format_date
+from dispatcher.message.template import (
+    LEGACY_MESSAGE_KEY,
+    MessageContent,
+    MessageTemplate,
+    build_template,
+    format_date,
+)
 from dispatcher.models import Edition, Send
 from subscribers.models import MailingList
 from subscribers.tokens import Purpose, Signer
@@ -30,6 +36,7 @@ class SendMessages:
 
     template: MessageTemplate
     bounce_domain: str
+    message_key: str
 
 
 def message_content(
@@ -75,7 +82,8 @@ def send_messages(session: Session, send_id: int, settings: Settings) -> SendMes
     newsletter = NewsletterSettings.from_dict(mailing_list.settings)
     content = message_content(edition, newsletter, settings, mailing_list.slug, send_id)
     template = build_template(content, boundary_seed=f"{edition.compiled_hash}:{send_id}")
-    return SendMessages(template, bounce_domain(newsletter, settings))
+    key = send.message_key or LEGACY_MESSAGE_KEY
+    return SendMessages(template, bounce_domain(newsletter, settings), key)
 
 
 def personaliser_for(
@@ -94,6 +102,7 @@ def personaliser_for(
         built.bounce_domain,
         redirect_to=settings.sending.redirect_all_to,
         dkim_key=dkim_key,
+        message_key=built.message_key,
     )
 
 
