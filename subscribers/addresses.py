@@ -67,3 +67,15 @@ def _validate(text: str) -> str:
 def address_key(email: str) -> str:
     """The key two spellings of one address share, as Python compares them."""
     return email.strip().lower()
+
+
+#: Anything shaped like an address in free text (a relay's reply, a bounce diagnostic), for
+#: scrubbing personal data out of it: loose on purpose, it need not be a valid address.
+ANY_ADDRESS = r"""[^][\s<>()",;:@]+@[^][\s<>()",;:@]+"""
+#: What stands where an address was scrubbed out of a text kept for the office.
+ADDRESS_REMOVED = "<address>"
+
+
+def without_addresses(text: str) -> str:
+    """``text`` with every address-shaped word replaced by :data:`ADDRESS_REMOVED`."""
+    return re.sub(ANY_ADDRESS, ADDRESS_REMOVED, text)

@@ -67,7 +67,11 @@ def person_record(session: Session, keys: Sequence[str], subscriber: Subscriber)
         "subscriptions": _subscriptions(session, subscriber.id),
         "suppression": None
         if suppression is None
-        else {"reason": suppression.reason, "since": iso(suppression.created_at)},
+        else {
+            "reason": suppression.reason,
+            "detail": suppression.detail,
+            "since": iso(suppression.created_at),
+        },
     }
 
 

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from subscribers.addresses import address_key
+from subscribers.addresses import address_key, without_addresses
 from subscribers.bulk import among, dialect_of
 from subscribers.models import Subscriber, Suppression, has_address
 
@@ -74,7 +74,8 @@ def suppress(
     The row is linked to the subscriber who has this address now, if any; an erased
     person's row is never linked (the link would tie the anonymised history to the address).
 
-    :param detail: why, for the office (never the address itself)
+    :param detail: why, for the office; any address in it (a bounce's diagnostic quotes the
+        recipient) is cut out, since the row outlives the person's data
     :returns: the row, flushed
     """
     digests = email_hmacs(keys, email)
@@ -83,7 +84,8 @@ def suppress(
     for extra in rows[1:]:  # the same address under two keys: keep one row
         session.delete(extra)
     session.flush()
-    row.email_hmac, row.reason, row.detail = digests[0], reason.value, detail
+    row.email_hmac, row.reason = digests[0], reason.value
+    row.detail = without_addresses(detail)
     row.subscriber_id = None if reason is SuppressionReason.ERASED else _holder(session, email)
     session.add(row)
     session.flush()

@@ -22,16 +22,15 @@ from typing import Any
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
-from dispatcher.models import ACTIVE_STATUSES, BounceEvent, Delivery, Edition, Send
+from dispatcher.models import ACTIVE_STATUSES, AuditEntry, BounceEvent, Delivery, Edition, Send
 from dispatcher.sends.sql import sql
+from subscribers.addresses import ANY_ADDRESS
 from subscribers.errors import UnknownSubscriberError
 from subscribers.orm import utcnow
 from subscribers.privacy import erase_subscriber, find_person, iso, person_record
 from subscribers.suppression import SuppressionReason, find_suppression
 
 ERASED = "<erased>"
-#: Anything shaped like an address, in the relay's replies and in bounce diagnostics.
-ANY_ADDRESS = r"""[^][\s<>()",;:@]+@[^][\s<>()",;:@]+"""
 
 
 @dataclass(frozen=True)
@@ -61,7 +60,8 @@ def export_person(session: Session, keys: Sequence[str], email: str) -> dict[str
     subscriber = find_person(session, email)
     record = person_record(session, keys, subscriber)
     record["deliveries"] = _deliveries(session, subscriber.id)
-    record["bounce_events"] = _bounce_events(session, subscriber.id)
+    record["bounce_events"] = _bounce_events(session, subscriber.id, subscriber.email)
+    record["audit_log"] = _audit_entries(session, subscriber.email)
     return record
 
 
@@ -99,13 +99,12 @@ def erase_person(session: Session, keys: Sequence[str], email: str) -> Erasure:
 # "subscriber_id = :id" alone reads the whole ledger, a million rows a weekly send.
 _THEIR_DELIVERIES = "send_id IN (SELECT id FROM sends) AND subscriber_id = :id"
 
-# The person's own bounce events, and any unmatched one that names the address.
-_ERASE_BOUNCES = f"""
-UPDATE bounce_events SET diagnostic = {{d}}, source = {{s}}
-WHERE subscriber_id = :id
+# The person's own bounce events, and any unmatched one that names the address (the
+# database lower-cases both sides: see has_address).
+_THEIR_BOUNCES = f"""subscriber_id = :id
    OR delivery_id IN (SELECT id FROM deliveries WHERE {_THEIR_DELIVERIES})
-   OR lower(diagnostic) LIKE '%' || lower(:needle) || '%'
-"""  # nosec B608 - a constant of this module (the database lower-cases both: see has_address)
+   OR lower(diagnostic) LIKE '%' || lower(:needle) || '%'"""  # nosec B608 - constants
+_ERASE_BOUNCES = "UPDATE bounce_events SET diagnostic = {d}, source = {s} WHERE " + _THEIR_BOUNCES
 
 
 def purge_ledger(
@@ -164,20 +163,41 @@ def _scrubber(
     return lambda column: f"privacy_scrub({column}, :{pattern})"
 
 
+def _audit_detail(session: Session) -> tuple[str, str]:
+    """The audit log's detail as text in SQL, and how to turn text back into it."""
+    if session.get_bind().dialect.name == "postgresql":
+        return "CAST(detail AS text)", "CAST({} AS json)"
+    return "detail", "{}"
+
+
+# The database lower-cases both sides: PostgreSQL's LIKE is case-sensitive, and an
+# admin may have typed the address in any case.
+_NAMES_NEEDLE = "lower({column}) LIKE '%' || lower(:needle) || '%'"
+
+
 def _scrub_audit_log(session: Session, scrub: Callable[[str], str], params: dict[str, Any]) -> None:
     """The admin's audit log may quote the address in an entry's details."""
     if not inspect(session.connection()).has_table("audit_log"):
         return
-    if session.get_bind().dialect.name == "postgresql":
-        column, back = "CAST(detail AS text)", "CAST({} AS json)"
-    else:
-        column, back = "detail", "{}"
-    _run(
-        session,
-        f"UPDATE audit_log SET detail = {back.format(scrub(column))}"
-        f" WHERE lower({column}) LIKE '%' || :needle || '%'",  # nosec B608 - constants; bound
-        params,
+    column, back = _audit_detail(session)
+    where = _NAMES_NEEDLE.format(column=column)
+    statement = f"UPDATE audit_log SET detail = {back.format(scrub(column))} WHERE {where}"
+    _run(session, statement, params)  # nosec B608 - constants of this module; values bound
+
+
+def _audit_entries(session: Session, address: str) -> list[dict[str, Any]]:
+    """The audit log's entries that quote the address (what erasure scrubs)."""
+    column, _ = _audit_detail(session)
+    where = _NAMES_NEEDLE.format(column=column)
+    query = f"SELECT id FROM audit_log WHERE {where} ORDER BY id"  # nosec B608 - constants
+    ids = list(session.scalars(sql(query), {"needle": address}))
+    entries = session.scalars(
+        select(AuditEntry).where(AuditEntry.id.in_(ids)).order_by(AuditEntry.id)
     )
+    return [
+        {"at": iso(e.at), "user": e.username, "action": e.action, "detail": e.detail}
+        for e in entries
+    ]
 
 
 def _deliveries(session: Session, subscriber_id: int) -> list[dict[str, Any]]:
@@ -206,9 +226,13 @@ def _deliveries(session: Session, subscriber_id: int) -> list[dict[str, Any]]:
     ]
 
 
-def _bounce_events(session: Session, subscriber_id: int) -> list[dict[str, Any]]:
-    mine = BounceEvent.subscriber_id == subscriber_id
-    events = session.scalars(select(BounceEvent).where(mine).order_by(BounceEvent.id))
+def _bounce_events(session: Session, subscriber_id: int, address: str) -> list[dict[str, Any]]:
+    """The person's bounce events, and the unmatched ones that name the address."""
+    query = f"SELECT id FROM bounce_events WHERE {_THEIR_BOUNCES} ORDER BY id"  # nosec B608
+    ids = list(session.scalars(sql(query), {"id": subscriber_id, "needle": address}))
+    events = session.scalars(
+        select(BounceEvent).where(BounceEvent.id.in_(ids)).order_by(BounceEvent.id)
+    )
     return [
         {
             "kind": e.kind,

@@ -358,3 +358,55 @@ def test_cli_purge_uses_the_retention_setting(
     assert longer.exit_code == 0 and "0 deliveries, 0 bounce events" in longer.stdout
     default = invoke("privacy", "purge")  # LEDGER_RETENTION_DAYS, 365 by default
     assert default.exit_code == 0 and "2 deliveries, 2 bounce events" in default.stdout
+
+
+# --- what erasure touches, export shows; mixed case; suppression details ---------------------
+
+
+def _audit_entry_naming(sessions: Sessions, typed: str) -> None:
+    from dispatcher.models import AuditEntry
+
+    with sessions.begin() as session:
+        detail = {"email": typed, "note": f"iscritto a mano: {typed}"}
+        session.add(AuditEntry(username="anna", action="subscriber.add", detail=detail))
+
+
+def test_erasure_finds_the_address_in_the_audit_log_whatever_its_case(
+    db: tuple[Sessions, str],
+) -> None:
+    sessions, url = db
+    subscription = signup(sessions)
+    history(sessions, subscription.subscriber_id)
+    _audit_entry_naming(sessions, "NICOLO.Bianchi@Example.ORG")
+    with sessions.begin() as session:
+        erase_person(session, KEYS, ADDRESS)
+    assert ADDRESS.lower() not in dump(url).lower()
+
+
+def test_a_hard_bounce_suppression_keeps_no_address(db: tuple[Sessions, str]) -> None:
+    sessions, _ = db
+    diagnostic = f"smtp; 550 5.1.1 <{ADDRESS.lower()}>: Recipient address rejected"
+    with sessions.begin() as session:
+        suppress(session, KEYS, ADDRESS, SuppressionReason.HARD_BOUNCE, diagnostic)
+    with sessions() as session:
+        detail = session.scalars(select(Suppression.detail)).one()
+    assert ADDRESS.lower() not in detail.lower()
+    assert "550 5.1.1 <<address>>: Recipient address rejected" in detail
+
+
+def test_export_person_shows_everything_erasure_would_touch(sessions: Sessions) -> None:
+    subscription = signup(sessions)
+    history(sessions, subscription.subscriber_id)
+    _audit_entry_naming(sessions, ADDRESS.upper())
+    with sessions.begin() as session:
+        suppress(session, KEYS, ADDRESS, SuppressionReason.MANUAL, "chiesto al telefono")
+    with sessions() as session:
+        record = export_person(session, KEYS, ADDRESS)
+    sources = [event["source"] for event in record["bounce_events"]]
+    assert sources == ["verp", "unmatched"]  # the unmatched one names the address
+    assert [entry["action"] for entry in record["audit_log"]] == ["subscriber.add"]
+    assert record["audit_log"][0]["detail"]["email"] == ADDRESS.upper()
+    assert record["suppression"]["detail"] == "chiesto al telefono"
+    with sessions.begin() as session:
+        done = erase_person(session, KEYS, ADDRESS)
+    assert done.bounce_events == len(record["bounce_events"])
