@@ -50,6 +50,7 @@ class Purge:
     cutoff: dt.datetime
     deliveries: int
     bounce_events: int
+    suppressions: int = 0  # details written before they were kept without addresses
 
 
 def export_person(session: Session, keys: Sequence[str], email: str) -> dict[str, Any]:
@@ -126,7 +127,8 @@ def purge_ledger(
     purge = _PURGE_DELIVERIES.format(r=scrub("smtp_reply"), active=active)
     deliveries = _run(session, purge, params)
     bounces = _run(session, _PURGE_BOUNCES.format(d=scrub("diagnostic")), params)
-    return Purge(cutoff, deliveries, bounces)
+    suppressions = _run(session, _PURGE_SUPPRESSIONS.format(d=scrub("detail")), params)
+    return Purge(cutoff, deliveries, bounces, suppressions)
 
 
 _PURGE_DELIVERIES = """
@@ -138,6 +140,8 @@ _PURGE_BOUNCES = """
 UPDATE bounce_events SET diagnostic = {d}
 WHERE received_at < :cutoff AND diagnostic LIKE '%@%'
 """
+# Whatever their age: a suppression outlives its person, so it never holds an address.
+_PURGE_SUPPRESSIONS = "UPDATE suppressions SET detail = {d} WHERE detail LIKE '%@%'"
 
 
 def _run(session: Session, statement: str, params: dict[str, Any]) -> int:

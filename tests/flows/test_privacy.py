@@ -410,3 +410,14 @@ def test_export_person_shows_everything_erasure_would_touch(sessions: Sessions) 
     with sessions.begin() as session:
         done = erase_person(session, KEYS, ADDRESS)
     assert done.bounce_events == len(record["bounce_events"])
+
+
+def test_purge_scrubs_addresses_left_in_old_suppression_details(sessions: Sessions) -> None:
+    with sessions.begin() as session:
+        row = suppress(session, KEYS, ADDRESS, SuppressionReason.HARD_BOUNCE, "x")
+        row.detail = f"550 <{ADDRESS}> unknown"  # as rows written before the fix were
+    with sessions.begin() as session:
+        done = purge_ledger(session, 30)
+    with sessions() as session:
+        detail = session.scalars(select(Suppression.detail)).one()
+    assert done.suppressions == 1 and ADDRESS.lower() not in detail.lower()
