@@ -1,8 +1,9 @@
 """The transactional mails of signing up: "confirm your subscription" and "you are already in".
 
-Rendered like an edition (Jinja2 with autoescape, then mjml-python, and a plain-text
-twin from its own template), built as a small MIME message with the newsletter's
-From address, and handed to a transport made for these messages and closed after.
+Rendered like an edition, by the renderer's one environment (Jinja2 with autoescape,
+then mjml-python, and a plain-text twin from its own template), built as a small
+MIME message with the newsletter's From address, and handed to a transport made
+for these messages and closed after.
 
 The mails never repeat what the sign-up form was given besides the address: not
 the name (anyone can type anything into a sign-up form, and confirmation mails that
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import email.policy
 import enum
-import functools
 import logging
 import secrets
 import time
@@ -27,17 +27,13 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
 
-import jinja2
-from mjml import mjml2html
-
 from dispatcher.editions.newsletter import NewsletterSettings
-from dispatcher.errors import DispatcherError, TemplateError
+from dispatcher.errors import DispatcherError
 from dispatcher.message import headers
 from dispatcher.message.outgoing import OutgoingMessage
 from dispatcher.message.slots import preferences_path
 from dispatcher.message.template import check_line_lengths, format_date
-from dispatcher.render import TEMPLATES_DIR
-from dispatcher.render.text import wrap
+from dispatcher.render import mjml_to_html, render_template
 from dispatcher.transport.base import OutcomeKind, Transport
 from subscribers.tokens import Purpose, Signer
 
@@ -135,8 +131,8 @@ def render_mail(mail: ConfirmationMail) -> RenderedMail:
     days = CONFIRM_MAX_AGE // 86400
     words = {key: value.format(name=name, days=days) for key, value in texts.items()}
     context = _context(mail, words)
-    html = _mjml_to_html(_render(HTML_TEMPLATE, context))
-    text = _render(TEXT_TEMPLATE, context)
+    html = mjml_to_html(render_template(HTML_TEMPLATE, context), HTML_TEMPLATE)
+    text = render_template(TEXT_TEMPLATE, context)
     return RenderedMail(words[f"subject.{mail.kind.value}"], html, text)
 
 
@@ -236,34 +232,3 @@ def _context(mail: ConfirmationMail, words: dict[str, str]) -> dict[str, Any]:
         "link": mail.link,
         "t": words,
     }
-
-
-@functools.cache
-def _environment() -> jinja2.Environment:
-    # The same rules as the edition's environment in dispatcher.render: everything but
-    # the plain-text twin is escaped (select_autoescape() would skip .mjml.j2).
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
-        # A function bandit cannot read: it escapes every template but the .txt.j2 text.
-        autoescape=lambda name: not (name or "").endswith(".txt.j2"),  # nosec B701
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    environment.filters["wrap"] = wrap
-    return environment
-
-
-def _render(name: str, context: dict[str, Any]) -> str:
-    try:
-        return _environment().get_template(name).render(context)
-    except jinja2.TemplateError as exc:
-        raise TemplateError(f"{name}: {exc}") from exc
-
-
-def _mjml_to_html(source: str) -> str:
-    try:
-        return mjml2html(source, disable_comments=True)
-    except ValueError as exc:
-        raise TemplateError(f"MJML refused {HTML_TEMPLATE}: {exc}") from exc
