@@ -1,9 +1,10 @@
 """The transactional mails of signing up: "confirm your subscription" and "you are already in".
 
 Rendered like an edition, by the renderer's one environment (Jinja2 with autoescape,
-then mjml-python, and a plain-text twin from its own template), built as a small
-MIME message with the newsletter's From address, and handed to a transport made
-for these messages and closed after.
+then mjml-python, and a plain-text twin from its own template), built by the
+message core's builder (:func:`dispatcher.message.template.build_transactional`)
+with the newsletter's From address, and handed to a transport made for these
+messages and closed after.
 
 The mails never repeat what the sign-up form was given besides the address: not
 the name (anyone can type anything into a sign-up form, and confirmation mails that
@@ -15,24 +16,25 @@ this module only renders, builds and sends, and imports no database code.
 
 from __future__ import annotations
 
-import email.policy
 import enum
 import logging
 import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import make_msgid
 from typing import Any
 
 from dispatcher.editions.newsletter import NewsletterSettings
 from dispatcher.errors import DispatcherError
 from dispatcher.message import headers
 from dispatcher.message.outgoing import OutgoingMessage
-from dispatcher.message.slots import preferences_path
-from dispatcher.message.template import check_line_lengths, format_date
+from dispatcher.message.slots import Slot, preferences_path
+from dispatcher.message.template import (
+    MailContent,
+    build_transactional,
+    format_date,
+    one_off_message_id,
+)
 from dispatcher.render import mjml_to_html, render_template
 from dispatcher.transport.base import OutcomeKind, Transport
 from subscribers.tokens import Purpose, Signer
@@ -142,27 +144,29 @@ def build_message(mail: ConfirmationMail, rendered: RenderedMail, now: float) ->
     :raises MessageError: when an address cannot be written in a header
     """
     newsletter = mail.newsletter
-    domain = headers.check_address(newsletter.from_address).rsplit("@", 1)[1]
-    message = EmailMessage(policy=email.policy.SMTP)
-    message["Date"] = format_date(now)
-    message["From"] = _address(newsletter.from_name, newsletter.from_address)
-    if newsletter.reply_to:
-        message["Reply-To"] = _address("", newsletter.reply_to)
-    message["To"] = _address("", mail.address)
-    message["Subject"] = headers.clean_text(rendered.subject)
-    message["Message-ID"] = make_msgid("confirm", domain=domain)
-    # RFC 3834: auto-responders must not answer this mail.
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(rendered.text, subtype="plain", cte="quoted-printable")
-    message.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
-    data = message.as_bytes()
-    check_line_lengths(data)
+    content = MailContent(
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        from_name=newsletter.from_name,
+        from_address=newsletter.from_address,
+        reply_to=newsletter.reply_to,
+    )
+    seed = secrets.token_hex(16)
+    template = build_transactional(content, boundary_seed=seed)
+    msgid = one_off_message_id(template, "confirm")
+    values = {
+        Slot.TO: headers.mailbox("", mail.address),
+        Slot.MESSAGE_ID: msgid,
+        Slot.DATE: format_date(now),
+    }
     return OutgoingMessage(
         delivery_id=_transactional_id(),
         envelope_from=newsletter.from_address,
         recipient=headers.check_address(mail.address),
-        data=data,
-        message_id=str(message["Message-ID"]),
+        data=template.fill(values),
+        message_id=msgid,
+        dot_safe=True,
     )
 
 
@@ -216,11 +220,6 @@ def _transactional_id() -> int:
     # No ledger row stands behind these mails; a negative id can never be taken for one,
     # and a random one keeps the outbox folder's files (named by id) apart.
     return -secrets.randbelow(2**62) - 1
-
-
-def _address(name: str, address: str) -> Address:
-    local, _, domain = headers.check_address(address).rpartition("@")
-    return Address(display_name=headers.clean_text(name), username=local, domain=domain)
 
 
 def _context(mail: ConfirmationMail, words: dict[str, str]) -> dict[str, Any]:
