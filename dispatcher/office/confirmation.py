@@ -41,8 +41,6 @@ from subscribers.tokens import Purpose, Signer
 
 log = logging.getLogger(__name__)
 
-# How long a confirmation link works; wants a setting (CONFIRM_MAX_AGE) in dispatcher/config.py.
-CONFIRM_MAX_AGE = 7 * 86400  # seconds
 HTML_TEMPLATE = "email/confirm.mjml.j2"
 TEXT_TEMPLATE = "email/confirm.txt.j2"
 
@@ -112,7 +110,7 @@ class RenderedMail:
 
 
 def confirm_url(public_url: str, signer: Signer, subscriber_id: int, list_id: int) -> str:
-    """The link that confirms a pending subscription (valid :data:`CONFIRM_MAX_AGE`)."""
+    """The link that confirms a pending subscription (valid ``CONFIRM_MAX_AGE``)."""
     token = signer.sign_expiring(Purpose.CONFIRM, subscriber_id, list_id)
     return f"{public_url.rstrip('/')}/conferma/{token}"
 
@@ -123,14 +121,15 @@ def preferences_url(public_url: str, signer: Signer, subscriber_id: int) -> str:
     return public_url.rstrip("/") + preferences_path(token)
 
 
-def render_mail(mail: ConfirmationMail) -> RenderedMail:
+def render_mail(mail: ConfirmationMail, confirm_max_age: int) -> RenderedMail:
     """Render the subject, HTML and text of one mail.
 
+    :param confirm_max_age: seconds a confirmation link works (the mail says the days)
     :raises TemplateError: when Jinja2 or MJML refuses a template
     """
     texts = TEXTS.get(mail.language, TEXTS["it"])
     name = mail.newsletter.name
-    days = CONFIRM_MAX_AGE // 86400
+    days = confirm_max_age // 86400
     words = {key: value.format(name=name, days=days) for key, value in texts.items()}
     context = _context(mail, words)
     html = mjml_to_html(render_template(HTML_TEMPLATE, context), HTML_TEMPLATE)
@@ -171,7 +170,9 @@ def build_message(mail: ConfirmationMail, rendered: RenderedMail, now: float) ->
 
 
 def send_mails(
-    transport_factory: Callable[[], Transport], mails: Sequence[ConfirmationMail]
+    transport_factory: Callable[[], Transport],
+    mails: Sequence[ConfirmationMail],
+    confirm_max_age: int,
 ) -> int:
     """Render, build and send ``mails`` through one transport, closed after.
 
@@ -188,7 +189,7 @@ def send_mails(
         log.error("no transport for %d confirmation mails: %s", len(mails), exc)
         return 0
     try:
-        return _deliver(transport, _messages(mails, time.time()))
+        return _deliver(transport, _messages(mails, confirm_max_age, time.time()))
     except DispatcherError as exc:
         log.warning("confirmation mails not sent: %s", exc)
         return 0
@@ -208,10 +209,12 @@ def _deliver(transport: Transport, messages: Iterable[OutgoingMessage]) -> int:
     return accepted
 
 
-def _messages(mails: Sequence[ConfirmationMail], now: float) -> Iterator[OutgoingMessage]:
+def _messages(
+    mails: Sequence[ConfirmationMail], confirm_max_age: int, now: float
+) -> Iterator[OutgoingMessage]:
     for mail in mails:
         try:
-            yield build_message(mail, render_mail(mail), now)
+            yield build_message(mail, render_mail(mail, confirm_max_age), now)
         except DispatcherError as exc:  # one unusable address must not stop the others
             log.warning("confirmation mail for %s not built: %s", mail.newsletter.slug, exc)
 

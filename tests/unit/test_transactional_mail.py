@@ -17,6 +17,7 @@ from dispatcher.office.confirmation import (
 )
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "cronache.toml"
+WEEK = 7 * 86400
 LINK = "https://newsletter.example.org/conferma/AbC.dEf_123-xyz=="
 
 
@@ -33,7 +34,7 @@ def _parsed(data: bytes) -> EmailMessage:
 
 def test_a_confirmation_is_a_transactional_message_without_list_headers() -> None:
     mail = _mail()
-    outgoing = build_message(mail, render_mail(mail), 0.0)
+    outgoing = build_message(mail, render_mail(mail, WEEK), 0.0)
     parsed = _parsed(outgoing.data)
     assert parsed["To"] == "mario.rossi@example.org"
     assert parsed["Auto-Submitted"] == "auto-generated"
@@ -47,7 +48,7 @@ def test_a_confirmation_is_a_transactional_message_without_list_headers() -> Non
 
 def test_its_parts_carry_the_link_and_its_bytes_are_fit_for_smtp() -> None:
     mail = _mail(MailKind.ALREADY, "en")
-    rendered = render_mail(mail)
+    rendered = render_mail(mail, WEEK)
     outgoing = build_message(mail, rendered, 0.0)
     parsed = _parsed(outgoing.data)
     text, html = parsed.get_body(("plain",)), parsed.get_body(("html",))
@@ -63,7 +64,7 @@ def test_its_parts_carry_the_link_and_its_bytes_are_fit_for_smtp() -> None:
 
 def test_every_confirmation_has_its_own_message_id() -> None:
     mail = _mail()
-    rendered = render_mail(mail)
+    rendered = render_mail(mail, WEEK)
     first, second = (build_message(mail, rendered, 0.0) for _ in range(2))
     assert first.message_id != second.message_id
     assert first.delivery_id < 0 and second.delivery_id < 0
