@@ -172,10 +172,10 @@ class WebSettings:
     privacy_version: str = _env("PRIVACY_VERSION", "2024-12")
 
     def __post_init__(self) -> None:
-        if self.signup_form_max_age < 1 or self.confirm_max_age < 86400:
-            raise ConfigurationError(
-                "SIGNUP_FORM_MAX_AGE must be at least 1 and CONFIRM_MAX_AGE at least 86400"
-            )
+        if self.signup_form_max_age < 1:
+            raise ConfigurationError("SIGNUP_FORM_MAX_AGE must be at least 1 (second)")
+        if self.confirm_max_age < 86400:
+            raise ConfigurationError("CONFIRM_MAX_AGE must be at least 86400 (one day)")
 
 
 @dataclass(frozen=True)
@@ -370,6 +370,8 @@ def _text(name: str, raw: str) -> str:
     return raw
 
 
+#: One reader per kind of field, keyed by the annotation's text (annotations are
+#: strings here): a field of another type makes from_env() fail at once.
 _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "str": _text,
     "str | None": _text,
