@@ -1,23 +1,47 @@
 """Settings: one typed, frozen object built at the edge and passed down.
 
-Nothing else in the project reads ``os.environ``. Every field says its unit and
-default; ``settings.example.toml`` is the commented list of the environment names.
-Tests build :class:`Settings` directly.
+Nothing else in the project reads ``os.environ``. A field made with
+``_env("NAME", default)`` is read from the variable ``NAME`` by the one reader of its
+type (text, flag, whole number, number, rate), so adding a setting is one line here
+and one in ``settings.example.toml``, the commented list of the environment names.
+Every field says its unit and default. Tests build :class:`Settings` directly.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from dispatcher.errors import ConfigurationError
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+_T = TypeVar("_T")
+_D = TypeVar("_D", bound="DataclassInstance")
+
 DEFAULT_DATA_DIR = Path("var")
 #: Used only when DISPATCHER_DEMO=1; any other run without SECRET_KEY is refused.
 DEMO_SECRET_KEY = "demo-only-secret-key-never-use-in-production"  # nosec B105 - public by design
+
+
+def _env(name: str, default: _T) -> _T:
+    """A field read from the environment variable ``name`` (see :func:`_read`)."""
+    return field(default=default, metadata={"env": name})
+
+
+@dataclass(frozen=True)
+class Rate:
+    """At most ``limit`` hits per ``window`` seconds; written ``LIMIT/SECONDS`` in the
+    environment (``20/600``: twenty per ten minutes)."""
+
+    limit: int
+    window: int  # seconds
 
 
 @dataclass(frozen=True)
@@ -28,15 +52,18 @@ class SmtpSettings:
     ``smtps://...`` (TLS from the start) or ``file:///path`` (outbox folder).
     """
 
-    url: str | None = None
-    starttls: bool = False  # SMTP_STARTTLS: require STARTTLS before MAIL
-    helo_name: str = "localhost"  # SMTP_HELO: name given in EHLO
-    connect_timeout: float = 10.0  # seconds to open the TCP connection and read the greeting
-    command_timeout: float = 30.0  # seconds for each EHLO/MAIL/RCPT/DATA reply
-    data_timeout: float = 60.0  # seconds to write a message's content
-    final_timeout: float = 120.0  # seconds for the reply after the final dot (silence = uncertain)
-    messages_per_connection: int = 1000  # reconnect after this many messages
-    pipelining: bool = True  # SMTP_PIPELINING: use RFC 2920 when the server offers it
+    url: str | None = _env("SMTP_URL", None)  # none: no relay configured
+    starttls: bool = _env("SMTP_STARTTLS", False)  # require STARTTLS before MAIL
+    helo_name: str = _env("SMTP_HELO", "localhost")  # name given in EHLO
+    # Seconds to open the TCP connection and read the greeting.
+    connect_timeout: float = _env("SMTP_CONNECT_TIMEOUT", 10.0)
+    command_timeout: float = _env("SMTP_COMMAND_TIMEOUT", 30.0)  # seconds for each reply
+    data_timeout: float = _env("SMTP_DATA_TIMEOUT", 60.0)  # seconds to write a message
+    # Seconds for the reply after the final dot (silence: the message is in doubt).
+    final_timeout: float = _env("SMTP_FINAL_TIMEOUT", 120.0)
+    # Reconnect after this many messages.
+    messages_per_connection: int = _env("SMTP_MESSAGES_PER_CONNECTION", 1000)
+    pipelining: bool = _env("SMTP_PIPELINING", True)  # RFC 2920 when the server offers it
 
     @property
     def scheme(self) -> str:
@@ -74,33 +101,39 @@ class SmtpSettings:
 class SendingSettings:
     """How sends are cut into batches, retried and recovered."""
 
-    batch_size: int = 500  # SEND_BATCH_SIZE: ledger rows per batch task
-    dispatch_window: int = 8  # SEND_WINDOW: batch tasks of one send in the broker at once
-    lease_seconds: float = 300.0  # SEND_LEASE: a claim not renewed for this long is dead
-    redispatch_after: float = 60.0  # SEND_REDISPATCH_AFTER: re-enqueue a batch not picked up
-    reconcile_interval: float = 5.0  # RECONCILE_INTERVAL: seconds between beat reconciler runs
-    retry_base: float = 60.0  # RETRY_BASE: first backoff after a 4xx, seconds; doubles
-    retry_max_interval: float = 3600.0  # RETRY_MAX_INTERVAL: backoff cap, seconds
-    retry_window: float = 48 * 3600.0  # RETRY_WINDOW: after this, a deferred row fails as expired
-    relay_backoff_base: float = 15.0  # RELAY_BACKOFF_BASE: hold after the relay was unreachable
-    relay_backoff_max: float = 600.0  # RELAY_BACKOFF_MAX: cap of that hold, seconds
+    batch_size: int = _env("SEND_BATCH_SIZE", 500)  # ledger rows per batch task
+    dispatch_window: int = _env("SEND_WINDOW", 8)  # batch tasks of one send in the broker at once
+    lease_seconds: float = _env("SEND_LEASE", 300.0)  # a claim not renewed this long is dead
+    # Seconds after which a batch enqueued and not picked up is enqueued again.
+    redispatch_after: float = _env("SEND_REDISPATCH_AFTER", 60.0)
+    # Seconds between two runs of the beat's reconciler.
+    reconcile_interval: float = _env("RECONCILE_INTERVAL", 5.0)
+    retry_base: float = _env("RETRY_BASE", 60.0)  # first backoff after a 4xx, seconds; doubles
+    retry_max_interval: float = _env("RETRY_MAX_INTERVAL", 3600.0)  # backoff cap, seconds
+    # Seconds after which a row still deferred fails as expired (48 h).
+    retry_window: float = _env("RETRY_WINDOW", 48 * 3600.0)
+    # Seconds to hold a send after the relay was unreachable; doubles up to the cap.
+    relay_backoff_base: float = _env("RELAY_BACKOFF_BASE", 15.0)
+    relay_backoff_max: float = _env("RELAY_BACKOFF_MAX", 600.0)
     # UNCERTAIN_POLICY: what to do with a message that may or may not have reached the
     # relay (no reply after the final dot, or a worker that died with it in flight).
     # "resend" (the default, as Postfix does after a timeout at the dot): try again;
     # the copy keeps its Message-ID, so clients can fold it into the first, and the
     # row stays flagged in_doubt. "keep": never resend; the row stays "uncertain".
-    uncertain_policy: str = "resend"
-    ledger_synchronous_commit: bool = False  # LEDGER_SYNC_COMMIT: PostgreSQL fsync per fold
+    uncertain_policy: str = _env("UNCERTAIN_POLICY", "resend")
+    # PostgreSQL waits for the WAL flush on every fold of outcomes.
+    ledger_synchronous_commit: bool = _env("LEDGER_SYNC_COMMIT", False)
     # SEND_JOURNAL_DIR: where each worker process journals its outcomes before they reach
     # the ledger. A local folder shared by every worker process of the machine (and its
     # beat, if it runs there), kept across restarts: a dead process's successor folds
     # what it left there.
-    journal_dir: str = str(DEFAULT_DATA_DIR / "journal")
-    redirect_all_to: str | None = None  # REDIRECT_ALL_TO: dev switch, every message to this address
-    auto_pause_window: int = 200  # AUTO_PAUSE_WINDOW: outcomes looked at; 0 turns it off
-    auto_pause_ratio: float = 0.2  # AUTO_PAUSE_RATIO: share not delivered that pauses the send
-    rate_per_second: float = 0.0  # RATE_PER_SECOND: default global limit (0: none)
-    rate_per_hour: float = 0.0  # RATE_PER_HOUR: default global limit (0: none)
+    journal_dir: str = _env("SEND_JOURNAL_DIR", str(DEFAULT_DATA_DIR / "journal"))
+    # Development switch: every message goes to this address instead (none: off).
+    redirect_all_to: str | None = _env("REDIRECT_ALL_TO", None)
+    auto_pause_window: int = _env("AUTO_PAUSE_WINDOW", 200)  # outcomes looked at; 0: off
+    auto_pause_ratio: float = _env("AUTO_PAUSE_RATIO", 0.2)  # share not delivered that pauses
+    rate_per_second: float = _env("RATE_PER_SECOND", 0.0)  # default global limit (0: none)
+    rate_per_hour: float = _env("RATE_PER_HOUR", 0.0)  # default global limit (0: none)
 
     def __post_init__(self) -> None:
         if self.uncertain_policy not in ("keep", "resend"):
@@ -113,9 +146,9 @@ class SendingSettings:
 class DkimSettings:
     """DKIM signing in the worker; off unless all three are set."""
 
-    domain: str | None = None  # DKIM_DOMAIN: the d= domain (aligned with From for DMARC)
-    selector: str | None = None  # DKIM_SELECTOR: the s= selector
-    key_file: str | None = None  # DKIM_KEY_FILE: PEM private key, RSA-2048 or Ed25519
+    domain: str | None = _env("DKIM_DOMAIN", None)  # the d= domain (aligned with From for DMARC)
+    selector: str | None = _env("DKIM_SELECTOR", None)  # the s= selector
+    key_file: str | None = _env("DKIM_KEY_FILE", None)  # PEM private key, RSA-2048 or Ed25519
 
     @property
     def enabled(self) -> bool:
@@ -123,26 +156,57 @@ class DkimSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    """The public pages' limits, and what the sign-up promises."""
+
+    # Login attempts per client IP (IPv6: per /64) per window.
+    login_rate: Rate = _env("LOGIN_RATE", Rate(limit=20, window=600))
+    signup_rate: Rate = _env("SIGNUP_RATE", Rate(limit=5, window=600))  # sign-up posts per IP
+    # Sign-up and confirmation mails per address.
+    signup_mail_rate: Rate = _env("SIGNUP_MAIL_RATE", Rate(limit=3, window=3600))
+    # Seconds a loaded sign-up form may wait before it is sent (6 h).
+    signup_form_max_age: int = _env("SIGNUP_FORM_MAX_AGE", 6 * 3600)
+    # Seconds a confirmation link works (7 days); its mail says it in whole days.
+    confirm_max_age: int = _env("CONFIRM_MAX_AGE", 7 * 86400)
+    # The version of the privacy notice every sign-up records: a new text needs a new one.
+    privacy_version: str = _env("PRIVACY_VERSION", "2024-12")
+
+    def __post_init__(self) -> None:
+        if self.signup_form_max_age < 1:
+            raise ConfigurationError("SIGNUP_FORM_MAX_AGE must be at least 1 (second)")
+        if self.confirm_max_age < 86400:
+            raise ConfigurationError("CONFIRM_MAX_AGE must be at least 86400 (one day)")
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a process needs to know, read once at its edge."""
 
-    database_url: str = f"sqlite:///{DEFAULT_DATA_DIR}/dispatcher.sqlite"
-    broker_url: str = f"sqla+sqlite:///{DEFAULT_DATA_DIR}/broker.sqlite"
-    broker_key_prefix: str = ""  # BROKER_KEY_PREFIX: Redis key prefix (tests use one per run)
-    redis_url: str | None = None  # REDIS_URL: rate limits and heartbeats; default BROKER_URL
-    public_url: str = "http://127.0.0.1:8000"  # PUBLIC_URL: base of links in emails
+    database_url: str = _env("DATABASE_URL", f"sqlite:///{DEFAULT_DATA_DIR}/dispatcher.sqlite")
+    broker_url: str = _env("BROKER_URL", f"sqla+sqlite:///{DEFAULT_DATA_DIR}/broker.sqlite")
+    # Prefix of every Redis key (tests use one per run).
+    broker_key_prefix: str = _env("BROKER_KEY_PREFIX", "")
+    # Rate limits and heartbeats; none: BROKER_URL when it is Redis.
+    redis_url: str | None = _env("REDIS_URL", None)
+    public_url: str = _env("PUBLIC_URL", "http://127.0.0.1:8000")  # base of links in emails
     secret_keys: tuple[str, ...] = ()  # SECRET_KEY then SECRET_KEY_FALLBACKS (comma-separated)
-    bounce_domain: str | None = None  # BOUNCE_DOMAIN: VERP domain; default the From domain
-    demo: bool = False  # DISPATCHER_DEMO=1: allows the built-in secret key
-    ledger_retention_days: int = 365  # LEDGER_RETENTION_DAYS: personal data kept in the ledger
-    soft_bounce_threshold: int = 3  # SOFT_BOUNCE_THRESHOLD: soft bounces before "bounced"
-    require_approval: bool = True  # REQUIRE_APPROVAL=0 lets a one-person office skip approval
-    heartbeat_seconds: float = 5.0  # HEARTBEAT_SECONDS: how often workers report to Redis
-    metrics_token: str | None = None  # METRICS_TOKEN: bearer token for /metrics from afar
-    api_token: str | None = None  # API_TOKEN: bearer token for the read-only /api/
+    bounce_domain: str | None = _env("BOUNCE_DOMAIN", None)  # VERP domain; none: the From's
+    demo: bool = _env("DISPATCHER_DEMO", False)  # allows the built-in secret key
+    # Days the ledger keeps personal data.
+    ledger_retention_days: int = _env("LEDGER_RETENTION_DAYS", 365)
+    soft_bounce_threshold: int = _env("SOFT_BOUNCE_THRESHOLD", 3)  # soft bounces before "bounced"
+    require_approval: bool = _env("REQUIRE_APPROVAL", True)  # 0: a one-person office skips it
+    heartbeat_seconds: float = _env("HEARTBEAT_SECONDS", 5.0)  # how often workers report to Redis
+    metrics_token: str | None = _env("METRICS_TOKEN", None)  # bearer token for /metrics from afar
+    api_token: str | None = _env("API_TOKEN", None)  # bearer token for the read-only /api/
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     sending: SendingSettings = field(default_factory=SendingSettings)
     dkim: DkimSettings = field(default_factory=DkimSettings)
+    web: WebSettings = field(default_factory=WebSettings)
+
+    def __post_init__(self) -> None:
+        if self.heartbeat_seconds <= 0:
+            raise ConfigurationError("HEARTBEAT_SECONDS must be more than 0")
 
     @property
     def secret_key(self) -> str:
@@ -171,29 +235,19 @@ class Settings:
         """
         env = _Env(os.environ if environ is None else environ)
         keys = [env.text("SECRET_KEY", "")] + env.text("SECRET_KEY_FALLBACKS", "").split(",")
-        base = cls()
-        return cls(
-            database_url=_normalise_db_url(env.text("DATABASE_URL", base.database_url)),
-            broker_url=env.text("BROKER_URL", base.broker_url),
-            broker_key_prefix=env.text("BROKER_KEY_PREFIX", ""),
-            redis_url=env.text("REDIS_URL", "") or None,
-            public_url=env.text("PUBLIC_URL", base.public_url).rstrip("/"),
+        settings = _read(
+            cls,
+            env,
             secret_keys=tuple(k.strip() for k in keys if k.strip()),
-            bounce_domain=env.text("BOUNCE_DOMAIN", "") or None,
-            demo=env.flag("DISPATCHER_DEMO", False),
-            ledger_retention_days=env.integer("LEDGER_RETENTION_DAYS", base.ledger_retention_days),
-            soft_bounce_threshold=env.integer("SOFT_BOUNCE_THRESHOLD", base.soft_bounce_threshold),
-            require_approval=env.flag("REQUIRE_APPROVAL", base.require_approval),
-            heartbeat_seconds=env.number("HEARTBEAT_SECONDS", base.heartbeat_seconds),
-            metrics_token=env.text("METRICS_TOKEN", "") or None,
-            api_token=env.text("API_TOKEN", "") or None,
-            smtp=_smtp_from_env(env),
-            sending=_sending_from_env(env),
-            dkim=DkimSettings(
-                domain=env.text("DKIM_DOMAIN", "") or None,
-                selector=env.text("DKIM_SELECTOR", "") or None,
-                key_file=env.text("DKIM_KEY_FILE", "") or None,
-            ),
+            smtp=_read(SmtpSettings, env),
+            sending=_read(SendingSettings, env),
+            dkim=_read(DkimSettings, env),
+            web=_read(WebSettings, env),
+        )
+        return replace(
+            settings,
+            database_url=_normalise_db_url(settings.database_url),
+            public_url=settings.public_url.rstrip("/"),
         )
 
     def with_overrides(self, **changes: object) -> Settings:
@@ -235,45 +289,18 @@ def redact_url(url: str) -> str:
     return parts._replace(netloc=f"{user}:***@{host}").geturl()
 
 
-def _smtp_from_env(env: _Env) -> SmtpSettings:
-    d = SmtpSettings()
-    return SmtpSettings(
-        url=env.text("SMTP_URL", "") or None,
-        starttls=env.flag("SMTP_STARTTLS", d.starttls),
-        helo_name=env.text("SMTP_HELO", d.helo_name),
-        connect_timeout=env.number("SMTP_CONNECT_TIMEOUT", d.connect_timeout),
-        command_timeout=env.number("SMTP_COMMAND_TIMEOUT", d.command_timeout),
-        data_timeout=env.number("SMTP_DATA_TIMEOUT", d.data_timeout),
-        final_timeout=env.number("SMTP_FINAL_TIMEOUT", d.final_timeout),
-        messages_per_connection=env.integer(
-            "SMTP_MESSAGES_PER_CONNECTION", d.messages_per_connection
-        ),
-        pipelining=env.flag("SMTP_PIPELINING", d.pipelining),
-    )
+def _read(cls: type[_D], env: _Env, **given: Any) -> _D:
+    """Build ``cls`` from the environment: each field made with :func:`_env` is read
+    from its variable by the reader of its type; ``given`` fills the others.
 
-
-def _sending_from_env(env: _Env) -> SendingSettings:
-    d = SendingSettings()
-    return SendingSettings(
-        batch_size=env.integer("SEND_BATCH_SIZE", d.batch_size),
-        dispatch_window=env.integer("SEND_WINDOW", d.dispatch_window),
-        lease_seconds=env.number("SEND_LEASE", d.lease_seconds),
-        redispatch_after=env.number("SEND_REDISPATCH_AFTER", d.redispatch_after),
-        reconcile_interval=env.number("RECONCILE_INTERVAL", d.reconcile_interval),
-        retry_base=env.number("RETRY_BASE", d.retry_base),
-        retry_max_interval=env.number("RETRY_MAX_INTERVAL", d.retry_max_interval),
-        retry_window=env.number("RETRY_WINDOW", d.retry_window),
-        relay_backoff_base=env.number("RELAY_BACKOFF_BASE", d.relay_backoff_base),
-        relay_backoff_max=env.number("RELAY_BACKOFF_MAX", d.relay_backoff_max),
-        uncertain_policy=env.text("UNCERTAIN_POLICY", d.uncertain_policy),
-        ledger_synchronous_commit=env.flag("LEDGER_SYNC_COMMIT", d.ledger_synchronous_commit),
-        journal_dir=env.text("SEND_JOURNAL_DIR", d.journal_dir) or d.journal_dir,
-        redirect_all_to=env.text("REDIRECT_ALL_TO", "") or None,
-        auto_pause_window=env.integer("AUTO_PAUSE_WINDOW", d.auto_pause_window),
-        auto_pause_ratio=env.number("AUTO_PAUSE_RATIO", d.auto_pause_ratio),
-        rate_per_second=env.number("RATE_PER_SECOND", d.rate_per_second),
-        rate_per_hour=env.number("RATE_PER_HOUR", d.rate_per_hour),
-    )
+    :raises ConfigurationError: naming the variable whose value cannot be used
+    """
+    values = dict(given)
+    for item in fields(cls):
+        name = item.metadata.get("env")
+        if name is not None:
+            values[item.name] = env.read(name, str(item.type), item.default)
+    return cls(**values)
 
 
 def _normalise_db_url(url: str) -> str:
@@ -285,34 +312,71 @@ def _normalise_db_url(url: str) -> str:
 
 
 class _Env:
-    """Typed reads of environment variables, each error naming the variable."""
+    """Typed reads of environment variables, each error naming the variable.
+
+    An empty variable counts as unset: the field keeps its default.
+    """
 
     def __init__(self, environ: Mapping[str, str]) -> None:
         self._environ = environ
 
+    def read(self, name: str, kind: str, default: Any) -> Any:
+        """The value of ``name`` as the field's type ``kind`` (its annotation's text)."""
+        raw = self._environ.get(name, "")
+        if raw == "":
+            return default
+        parse = _PARSERS.get(kind)
+        if parse is None:  # a field of a type nobody taught this module to read
+            raise TypeError(f"no reader for {name}'s type {kind}")
+        return parse(name, raw)
+
     def text(self, name: str, default: str) -> str:
         return self._environ.get(name, default)
 
-    def flag(self, name: str, default: bool) -> bool:
-        raw = self._environ.get(name)
-        if raw is None or raw == "":
-            return default
-        if raw.lower() in ("1", "true", "yes", "on"):
-            return True
-        if raw.lower() in ("0", "false", "no", "off"):
-            return False
-        raise ConfigurationError(f"{name}={raw!r} is not a boolean (use 1/0, true/false)")
 
-    def integer(self, name: str, default: int) -> int:
-        raw = self._environ.get(name)
-        try:
-            return default if raw is None or raw == "" else int(raw)
-        except ValueError as exc:
-            raise ConfigurationError(f"{name}={raw!r} is not a whole number") from exc
+def _flag(name: str, raw: str) -> bool:
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"{name}={raw!r} is not a boolean (use 1/0, true/false)")
 
-    def number(self, name: str, default: float) -> float:
-        raw = self._environ.get(name)
-        try:
-            return default if raw is None or raw == "" else float(raw)
-        except ValueError as exc:
-            raise ConfigurationError(f"{name}={raw!r} is not a number") from exc
+
+def _integer(name: str, raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name}={raw!r} is not a whole number") from exc
+
+
+def _number(name: str, raw: str) -> float:
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name}={raw!r} is not a number") from exc
+
+
+_RATE = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*")
+
+
+def _rate(name: str, raw: str) -> Rate:
+    found = _RATE.fullmatch(raw)
+    if found is None or int(found[1]) < 1 or int(found[2]) < 1:
+        raise ConfigurationError(f"{name}={raw!r} is not a rate (LIMIT/SECONDS, e.g. 20/600)")
+    return Rate(limit=int(found[1]), window=int(found[2]))
+
+
+def _text(name: str, raw: str) -> str:
+    return raw
+
+
+#: One reader per kind of field, keyed by the annotation's text (annotations are
+#: strings here): a field of another type makes from_env() fail at once.
+_PARSERS: dict[str, Callable[[str, str], Any]] = {
+    "str": _text,
+    "str | None": _text,
+    "bool": _flag,
+    "int": _integer,
+    "float": _number,
+    "Rate": _rate,
+}

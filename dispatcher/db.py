@@ -10,13 +10,16 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from dispatcher.errors import NotFoundError
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+_Row = TypeVar("_Row")
 
 
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
@@ -68,3 +71,15 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any exception."""
     with factory.begin() as session:
         yield session
+
+
+def get_row(session: Session, model: type[_Row], row_id: int, what: str) -> _Row:
+    """The ``model`` row whose primary key is ``row_id``.
+
+    :param what: the row's kind in words, for the error (``"edition"``)
+    :raises NotFoundError: ``no <what> with id <row_id>``, if there is none
+    """
+    row = session.get(model, row_id)
+    if row is None:
+        raise NotFoundError(f"no {what} with id {row_id}")
+    return row

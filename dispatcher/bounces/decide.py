@@ -44,25 +44,33 @@ class Incoming:
 
 @dataclass(frozen=True)
 class Ignore:
+    """Nothing to change: the outcome to count, and why (an auto-reply, no verified token)."""
+
     outcome: Outcome
     reason: str
 
 
 @dataclass(frozen=True)
 class Bounce:
+    """A failure report about one delivery, named by its verified VERP token."""
+
     delivery_id: int
     failure: Failure
-    parser: str
+    parser: str  # the parser that read the report, e.g. "dsn"
 
 
 @dataclass(frozen=True)
 class Complaint:
+    """A spam complaint (a feedback report) about a delivery or a subscription."""
+
     target: DeliveryRef | SubscriptionRef
     reason: str
 
 
 @dataclass(frozen=True)
 class Unsubscribe:
+    """A message to a subscription's tokened unsubscribe mailto."""
+
     target: SubscriptionRef
 
 

@@ -29,7 +29,7 @@ from dispatcher.editions.checks import (
     text_problem,
     url_problem,
 )
-from dispatcher.editions.model import Cover, Highlight
+from dispatcher.editions.model import Cover, FrontMatter, Highlight
 from dispatcher.errors import EditionFileError
 
 TOP_FIELDS = ("newsletter", "number", "date", "subject", "preheader", "cover", "highlights")
@@ -45,19 +45,6 @@ MAX_FRONT_MATTER = 64 * 1024
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _NULL_TAG = "tag:yaml.org,2002:null"
-
-
-@dataclass(frozen=True)
-class FrontMatter:
-    """Everything the front matter says about an edition."""
-
-    newsletter: str
-    number: int
-    date: datetime.date
-    subject: str
-    preheader: str
-    cover: Cover
-    highlights: tuple[Highlight, ...]
 
 
 def read_front_matter(text: str, path: str, first_line: int) -> FrontMatter:

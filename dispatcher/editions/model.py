@@ -10,16 +10,42 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar, Self
 
 from dispatcher.errors import ContentError
 
-_T = TypeVar("_T")
+
+@dataclass(frozen=True)
+class _Part:
+    """A part of an edition stored as the flat mapping of its fields."""
+
+    #: The fields a stored mapping must hold; the others have defaults.
+    required: ClassVar[tuple[str, ...]] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """:returns: a JSON-ready mapping that :meth:`from_dict` turns back into this part"""
+        return {item.name: getattr(self, item.name) for item in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """Rebuild a part stored with :meth:`to_dict`.
+
+        :param data: the stored mapping
+        :returns: the part
+        :raises ContentError: when the mapping is not a stored part of this kind
+        """
+        missing = [name for name in cls.required if name not in data]
+        if missing:
+            raise ContentError(f"stored {cls.__name__} lacks {', '.join(missing)}")
+        try:
+            return cls(**data)
+        except TypeError as exc:
+            raise ContentError(f"stored {cls.__name__} is malformed: {exc}") from exc
 
 
 @dataclass(frozen=True)
-class Cover:
+class Cover(_Part):
     """The cover story: a title, a picture and the link to the full story."""
 
     title: str
@@ -29,30 +55,11 @@ class Cover:
     caption: str | None = None
     summary: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        """:returns: a JSON-ready mapping that :meth:`from_dict` turns back into this cover"""
-        return {
-            "title": self.title,
-            "image": self.image,
-            "image_alt": self.image_alt,
-            "link": self.link,
-            "caption": self.caption,
-            "summary": self.summary,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Cover:
-        """Rebuild a cover stored with :meth:`to_dict`.
-
-        :param data: the stored mapping
-        :returns: the cover
-        :raises ContentError: when the mapping is not a stored cover
-        """
-        return _build(cls, data, required=("title", "image", "image_alt", "link"))
+    required: ClassVar[tuple[str, ...]] = ("title", "image", "image_alt", "link")
 
 
 @dataclass(frozen=True)
-class Highlight:
+class Highlight(_Part):
     """A short item on the front page, optionally with a link and a picture."""
 
     title: str
@@ -61,53 +68,23 @@ class Highlight:
     image: str | None = None
     image_alt: str | None = None  # present exactly when ``image`` is
 
-    def to_dict(self) -> dict[str, Any]:
-        """:returns: a JSON-ready mapping that :meth:`from_dict` turns back into this item"""
-        return {
-            "title": self.title,
-            "link": self.link,
-            "summary": self.summary,
-            "image": self.image,
-            "image_alt": self.image_alt,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Highlight:
-        """Rebuild a highlight stored with :meth:`to_dict`.
-
-        :param data: the stored mapping
-        :returns: the highlight
-        :raises ContentError: when the mapping is not a stored highlight
-        """
-        return _build(cls, data, required=("title",))
+    required: ClassVar[tuple[str, ...]] = ("title",)
 
 
 @dataclass(frozen=True)
-class Article:
+class Article(_Part):
     """One signed article: its title, its Markdown text and its author's initials."""
 
     title: str
     body: str  # Markdown, without the title line and without the initials line
     initials: str  # e.g. "a.r.a."
 
-    def to_dict(self) -> dict[str, Any]:
-        """:returns: a JSON-ready mapping that :meth:`from_dict` turns back into this article"""
-        return {"title": self.title, "body": self.body, "initials": self.initials}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Article:
-        """Rebuild an article stored with :meth:`to_dict`.
-
-        :param data: the stored mapping
-        :returns: the article
-        :raises ContentError: when the mapping is not a stored article
-        """
-        return _build(cls, data, required=("title", "body", "initials"))
+    required: ClassVar[tuple[str, ...]] = ("title", "body", "initials")
 
 
 @dataclass(frozen=True)
-class Edition:
-    """One issue of a newsletter, ready to be compiled."""
+class FrontMatter:
+    """Everything an edition file's front matter says: an edition without its articles."""
 
     newsletter: str  # slug of the newsletter, which is also the list it goes to
     number: int
@@ -116,6 +93,17 @@ class Edition:
     preheader: str
     cover: Cover
     highlights: tuple[Highlight, ...]
+
+    def with_articles(self, articles: tuple[Article, ...]) -> Edition:
+        """:returns: the edition made of this front matter and ``articles``"""
+        front = {item.name: getattr(self, item.name) for item in fields(FrontMatter)}
+        return Edition(**front, articles=articles)
+
+
+@dataclass(frozen=True)
+class Edition(FrontMatter):
+    """One issue of a newsletter, ready to be compiled."""
+
     articles: tuple[Article, ...]
 
     def to_dict(self) -> dict[str, Any]:
@@ -152,13 +140,3 @@ class Edition:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ContentError(f"stored edition is malformed: {exc!r}") from exc
-
-
-def _build(cls: type[_T], data: Mapping[str, Any], *, required: tuple[str, ...]) -> _T:
-    missing = [name for name in required if name not in data]
-    if missing:
-        raise ContentError(f"stored {cls.__name__} lacks {', '.join(missing)}")
-    try:
-        return cls(**data)
-    except TypeError as exc:
-        raise ContentError(f"stored {cls.__name__} is malformed: {exc}") from exc

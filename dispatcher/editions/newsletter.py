@@ -103,7 +103,9 @@ class NewsletterSettings:
         """
         keys = _Keys(data, source, "", _names(cls))
         return cls(
-            slug=keys.matching("slug", _SLUG, "lower-case letters, digits and -"),
+            slug=keys.matching(
+                "slug", _SLUG, "is not valid here: use lower-case letters, digits and -"
+            ),
             name=keys.text("name"),
             from_name=keys.text("from_name"),
             from_address=keys.address("from_address"),
@@ -239,10 +241,11 @@ class _Keys:
                 self.fail(name, f'"{line}" {problem}')
         return tuple(line.strip() for line in value)
 
-    def matching(self, name: str, pattern: re.Pattern[str], expected: str) -> str:
+    def matching(self, name: str, pattern: re.Pattern[str], problem: str) -> str:
+        """The text field ``name``; unless it matches, fail with ``"<value>" <problem>``."""
         value = self.text(name)
         if not pattern.fullmatch(value):
-            self.fail(name, f'"{value}" is not valid here: use {expected}')
+            self.fail(name, f'"{value}" {problem}')
         return value
 
     def address(self, name: str) -> str:
@@ -265,13 +268,11 @@ class _Keys:
         return value
 
     def language(self, name: str) -> str:
-        return self.matching(name, _LANGUAGE, "a language code such as it or it-IT")
+        problem = "is not valid here: use a language code such as it or it-IT"
+        return self.matching(name, _LANGUAGE, problem)
 
     def colour(self, name: str) -> str:
-        value = self.text(name)
-        if not _HEX_COLOUR.fullmatch(value):
-            self.fail(name, f'"{value}" is not a colour: use #rrggbb, such as #1c4f82')
-        return value
+        return self.matching(name, _HEX_COLOUR, "is not a colour: use #rrggbb, such as #1c4f82")
 
     def url(self, name: str) -> str:
         value = self.text(name)

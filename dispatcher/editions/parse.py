@@ -65,16 +65,7 @@ def parse_edition(text: str, path: str) -> Edition:
     if not any(line.strip() for line in body):
         problem = "there is no text after the front matter: add the articles, each under ## Title"
         raise EditionFileError(path, closing + 1, "body", problem)
-    return Edition(
-        newsletter=front.newsletter,
-        number=front.number,
-        date=front.date,
-        subject=front.subject,
-        preheader=front.preheader,
-        cover=front.cover,
-        highlights=front.highlights,
-        articles=read_articles(body, path, first_line=closing + 2),
-    )
+    return front.with_articles(read_articles(body, path, first_line=closing + 2))
 
 
 def _refuse_slot_marker(lines: Sequence[str], path: str) -> None:

@@ -5,12 +5,17 @@ HTML, both quoted-printable, CRLF line ends) with every per-recipient value left
 as a slot; :meth:`MessageTemplate.fill` joins the fixed pieces with one
 recipient's values. Filling a 60 KB message costs a join, not an encoder pass
 (design decision 1).
+
+:func:`build_transactional` is the same builder for the one-off mails the system
+writes to one person (a sign-up's confirmation): the same headers and parts, no
+list headers, and ``Auto-Submitted`` so that auto-responders keep quiet.
 """
 
 from __future__ import annotations
 
 import email.utils
 import hashlib
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.header import Header
@@ -25,8 +30,8 @@ _SLOT_BY_SENTINEL = {slot.sentinel: slot for slot in Slot}
 
 
 @dataclass(frozen=True)
-class MessageContent:
-    """What a send's messages say, as plain values (no database objects).
+class MailContent:
+    """What any message says: its subject, its two parts and its sender.
 
     :param subject: the subject line, any characters
     :param text: the plain-text part, slots as sentinels
@@ -34,12 +39,6 @@ class MessageContent:
     :param from_name: display name of the sender
     :param from_address: the From address; its domain names the Message-IDs
     :param reply_to: optional Reply-To address
-    :param list_name: the list's name for List-Id
-    :param list_identifier: the List-Id identifier (RFC 2919)
-    :param unsubscribe_url_prefix: the https URL of one-click unsubscribe, up to the token
-    :param unsubscribe_mailto_domain: domain of the tokened unsubscribe mailto
-    :param archive_url: optional List-Archive URL
-    :param feedback_id: optional Feedback-ID header value (Gmail's complaint loop)
     """
 
     subject: str
@@ -48,6 +47,21 @@ class MessageContent:
     from_name: str
     from_address: str
     reply_to: str | None
+
+
+@dataclass(frozen=True)
+class MessageContent(MailContent):
+    """What a send's messages say, as plain values (no database objects): a
+    :class:`MailContent` and the list's headers.
+
+    :param list_name: the list's name for List-Id
+    :param list_identifier: the List-Id identifier (RFC 2919)
+    :param unsubscribe_url_prefix: the https URL of one-click unsubscribe, up to the token
+    :param unsubscribe_mailto_domain: domain of the tokened unsubscribe mailto
+    :param archive_url: optional List-Archive URL
+    :param feedback_id: optional Feedback-ID header value (Gmail's complaint loop)
+    """
+
     list_name: str
     list_identifier: str
     unsubscribe_url_prefix: str
@@ -104,15 +118,30 @@ def build_template(content: MessageContent, boundary_seed: str) -> MessageTempla
         so every worker builds byte-identical templates
     :raises MessageError: when a fixed header value cannot be written safely
     """
-    boundary = "=_" + hashlib.sha256(boundary_seed.encode()).hexdigest()[:32]
-    chunks: list[bytes | str] = [_header_block(content, boundary).encode("ascii")]
-    for subtype, part in (("plain", content.text), ("html", content.html)):
-        chunks.append(_part_head(boundary, subtype))
-        chunks.extend(qp.encode(part, [slot.sentinel for slot in _BODY_SLOTS]))
-        chunks.append(b"\r\n")
-    chunks.append(f"--{boundary}--\r\n".encode())
-    domain = headers.check_address(content.from_address).rsplit("@", 1)[1]
-    return _assemble(chunks, domain)
+    boundary = _boundary(boundary_seed)
+    return _build(_header_block(content, boundary), content, boundary, _BODY_SLOTS)
+
+
+def build_transactional(content: MailContent, boundary_seed: str) -> MessageTemplate:
+    """Encode a one-off message to one person; its slots are To, Message-ID and Date.
+
+    The parts hold no per-recipient values: they are written for this one mail.
+
+    :param boundary_seed: any string (a one-off message may use its Message-ID)
+    :raises MessageError: when a header value cannot be written safely
+    """
+    boundary = _boundary(boundary_seed)
+    lines = _sender_headers(content)
+    # RFC 3834: auto-responders must not answer a message the system wrote by itself.
+    lines.append("Auto-Submitted: auto-generated")
+    lines.append(_multipart(boundary))
+    return _build("\r\n".join(lines) + "\r\n\r\n", content, boundary, ())
+
+
+def one_off_message_id(template: MessageTemplate, tag: str) -> str:
+    """A new Message-ID for a message that no ledger row stands behind (a proof, a
+    confirmation), so that mail clients never fold two of them into one."""
+    return f"<{tag}.{uuid.uuid4().hex}@{template.message_id_domain}>"
 
 
 #: The key of sends made before sends had one of their own (their resends keep their ids).
@@ -134,9 +163,28 @@ def format_date(timestamp: float) -> str:
     return email.utils.formatdate(timestamp, localtime=False, usegmt=True)
 
 
-def _header_block(content: MessageContent, boundary: str) -> str:
-    unsubscribe = Slot.UNSUBSCRIBE_TOKEN.sentinel
-    mailto = f"mailto:u-{unsubscribe}@{content.unsubscribe_mailto_domain}?subject=unsubscribe"
+def _boundary(seed: str) -> str:
+    # "=_" cannot occur in quoted-printable text (it writes "=" as =3D), so the
+    # boundary never appears inside a part.
+    return "=_" + hashlib.sha256(seed.encode()).hexdigest()[:32]
+
+
+def _build(
+    header_block: str, content: MailContent, boundary: str, body_slots: tuple[Slot, ...]
+) -> MessageTemplate:
+    """The header block, then the text and HTML parts, cut into pieces at the slots."""
+    chunks: list[bytes | str] = [header_block.encode("ascii")]
+    for subtype, part in (("plain", content.text), ("html", content.html)):
+        chunks.append(_part_head(boundary, subtype))
+        chunks.extend(qp.encode(part, [slot.sentinel for slot in body_slots]))
+        chunks.append(b"\r\n")
+    chunks.append(f"--{boundary}--\r\n".encode())
+    domain = headers.check_address(content.from_address).rsplit("@", 1)[1]
+    return _assemble(chunks, domain)
+
+
+def _sender_headers(content: MailContent) -> list[str]:
+    """The headers every message has, with To, Message-ID and Date left as slots."""
     lines = [
         f"Date: {Slot.DATE.sentinel}",
         f"From: {headers.mailbox(content.from_name, content.from_address)}",
@@ -144,18 +192,31 @@ def _header_block(content: MessageContent, boundary: str) -> str:
         _encoded_header("Subject", content.subject),
         f"Message-ID: {Slot.MESSAGE_ID.sentinel}",
         "MIME-Version: 1.0",
+    ]
+    if content.reply_to:
+        lines.insert(2, f"Reply-To: {headers.check_address(content.reply_to)}")
+    return lines
+
+
+def _header_block(content: MessageContent, boundary: str) -> str:
+    unsubscribe = Slot.UNSUBSCRIBE_TOKEN.sentinel
+    mailto = f"mailto:u-{unsubscribe}@{content.unsubscribe_mailto_domain}?subject=unsubscribe"
+    lines = [
+        *_sender_headers(content),
         f"List-Id: {headers.list_id(content.list_name, content.list_identifier)}",
         f"List-Unsubscribe: <{content.unsubscribe_url_prefix}{unsubscribe}>,\r\n <{mailto}>",
         "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
     ]
-    if content.reply_to:
-        lines.insert(2, f"Reply-To: {headers.check_address(content.reply_to)}")
     if content.archive_url:
         lines.append(f"List-Archive: <{content.archive_url}>")
     if content.feedback_id:
         lines.append(f"Feedback-ID: {headers.clean_text(content.feedback_id)}")
-    lines.append(f'Content-Type: multipart/alternative; boundary="{boundary}"')
+    lines.append(_multipart(boundary))
     return "\r\n".join(lines) + "\r\n\r\n"
+
+
+def _multipart(boundary: str) -> str:
+    return f'Content-Type: multipart/alternative; boundary="{boundary}"'
 
 
 def _encoded_header(name: str, value: str) -> str:

@@ -27,6 +27,14 @@ log = logging.getLogger(__name__)
 
 #: Index entries older than this are removed (their keys expired long ago).
 INDEX_KEEP_SECONDS = 3600.0
+#: A heartbeat not renewed for this many intervals (HEARTBEAT_SECONDS) means the
+#: process is gone: one missed write is a busy moment, three are a dead process.
+HEARTBEAT_MISSES = 3
+
+
+def heartbeat_ttl(interval: float) -> float:
+    """Seconds a heartbeat written every ``interval`` seconds stays readable."""
+    return interval * HEARTBEAT_MISSES
 
 
 @dataclass(frozen=True)

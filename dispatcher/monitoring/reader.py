@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from dispatcher.config import Settings
 from dispatcher.monitoring.connection import monitoring_redis
 from dispatcher.monitoring.figures import SendFigures, send_figures, watched_send_ids
-from dispatcher.monitoring.options import MonitoringOptions, monitoring_options
+from dispatcher.monitoring.heartbeat import heartbeat_ttl
 from dispatcher.monitoring.rates import RateTracker
 from dispatcher.monitoring.system import SystemFigures, read_system
 
@@ -26,7 +26,6 @@ class MonitoringReader:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.options: MonitoringOptions = monitoring_options(settings)
         self.rates = RateTracker()
         self._client: redis.Redis | None = None
         self._lock = threading.Lock()
@@ -37,7 +36,7 @@ class MonitoringReader:
             self._redis(),
             self.settings.broker_key_prefix,
             time.time() if now is None else now,
-            self.options.heartbeat_ttl,
+            heartbeat_ttl(self.settings.heartbeat_seconds),
         )
 
     def sends(

@@ -18,8 +18,7 @@ from dispatcher.errors import ConfigurationError
 from dispatcher.monitoring import beat
 from dispatcher.monitoring.activity import ACTIVITY
 from dispatcher.monitoring.connection import monitoring_redis
-from dispatcher.monitoring.heartbeat import HeartbeatThread
-from dispatcher.monitoring.options import monitoring_options
+from dispatcher.monitoring.heartbeat import HeartbeatThread, heartbeat_ttl
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +33,6 @@ def start_process(settings: Settings) -> None:
     ACTIVITY.reset()
     if settings.redis is None:
         return
-    options = monitoring_options(settings)
 
     def client() -> redis.Redis:
         made = monitoring_redis(settings)
@@ -45,8 +43,8 @@ def start_process(settings: Settings) -> None:
     _thread = HeartbeatThread(
         client,
         settings.broker_key_prefix,
-        options.heartbeat_seconds,
-        options.heartbeat_ttl,
+        settings.heartbeat_seconds,
+        heartbeat_ttl(settings.heartbeat_seconds),
         ACTIVITY,
     )
     _thread.start()

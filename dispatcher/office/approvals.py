@@ -18,18 +18,18 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import importlib
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dispatcher import preflight
 from dispatcher.config import Settings
 from dispatcher.errors import StateError
 from dispatcher.models import Edition, Send, SendState
 from dispatcher.office.edition_store import get_edition, newsletter_of
 from dispatcher.office.users import audit
+from dispatcher.preflight import PreflightReport
 from dispatcher.render import canonical_json, compiled_digest
 from subscribers.orm import utcnow
 
@@ -45,28 +45,10 @@ class ApprovalMismatchError(StateError):
 class PreflightFailedError(StateError):
     """Preflight found errors: the edition cannot be approved (or sent unapproved)."""
 
-    def __init__(self, edition_id: int, summary: PreflightSummary) -> None:
-        problems = "; ".join(f"{c.where}: {c.message}" for c in summary.errors)
+    def __init__(self, edition_id: int, report: PreflightReport) -> None:
+        problems = "; ".join(f"{c.where}: {c.message}" for c in report.errors)
         super().__init__(f"edition {edition_id} fails its preflight checks: {problems}")
-        self.summary = summary
-
-
-@dataclass(frozen=True)
-class Check:
-    """One preflight finding, copied from the preflight report."""
-
-    code: str
-    message: str
-    where: str
-
-
-@dataclass(frozen=True)
-class PreflightSummary:
-    """What preflight said; ``available`` is False while the preflight module is missing."""
-
-    errors: tuple[Check, ...] = ()
-    warnings: tuple[Check, ...] = ()
-    available: bool = True
+        self.report = report
 
 
 class ApprovalState(enum.StrEnum):
@@ -95,7 +77,7 @@ class Approved:
     """What :func:`approve` did: the approval, and the preflight's warnings it passed."""
 
     approval: Approval
-    preflight: PreflightSummary
+    preflight: PreflightReport
 
 
 class EditionState(enum.StrEnum):
@@ -169,15 +151,11 @@ def approve(
         raise ApprovalMismatchError(
             f"edition {edition_id} changed while you were looking at it: check it again"
         )
-    summary = require_clean_preflight(session, edition_id, settings)
+    report = require_clean_preflight(session, edition_id, settings)
     edition.approved_hash, edition.approved_by, edition.approved_at = current, actor, utcnow()
-    detail = {
-        "hash": current,
-        "warnings": [c.code for c in summary.warnings],
-        "preflight": summary.available,
-    }
+    detail = {"hash": current, "warnings": [c.code for c in report.warnings]}
     audit(session, actor, "edition.approve", "edition", edition_id, **detail)
-    return Approved(approval_of(session, edition), summary)
+    return Approved(approval_of(session, edition), report)
 
 
 def revoke(session: Session, edition_id: int, actor: str) -> None:
@@ -191,36 +169,18 @@ def revoke(session: Session, edition_id: int, actor: str) -> None:
     audit(session, actor, "edition.revoke", "edition", edition_id, hash=previous)
 
 
-def run_preflight(session: Session, edition_id: int, settings: Settings) -> PreflightSummary:
-    """Run :func:`dispatcher.preflight.run_preflight` and copy its findings.
-
-    The preflight package is written alongside this module; until it exists the
-    summary says it is not available, and nothing is blocked on its account.
-    """
-    try:
-        module = importlib.import_module("dispatcher.preflight")
-    except ModuleNotFoundError as exc:
-        if exc.name != "dispatcher.preflight":
-            raise
-        return PreflightSummary(available=False)
-    runner = getattr(module, "run_preflight", None)  # a half-written package has none yet
-    if runner is None:
-        return PreflightSummary(available=False)
-    report = runner(session, edition_id, settings)
-    return PreflightSummary(
-        errors=tuple(_check(f) for f in report.errors),
-        warnings=tuple(_check(f) for f in report.warnings),
-    )
-
-
 def require_clean_preflight(
     session: Session, edition_id: int, settings: Settings
-) -> PreflightSummary:
-    """:raises PreflightFailedError: if preflight finds errors (warnings pass)"""
-    summary = run_preflight(session, edition_id, settings)
-    if summary.errors:
-        raise PreflightFailedError(edition_id, summary)
-    return summary
+) -> PreflightReport:
+    """Run :func:`dispatcher.preflight.run_preflight` (SpamAssassin included).
+
+    :returns: the report, whose warnings do not block
+    :raises PreflightFailedError: if preflight finds errors
+    """
+    report = preflight.run_preflight(session, edition_id, settings)
+    if report.errors:
+        raise PreflightFailedError(edition_id, report)
+    return report
 
 
 def edition_state(session: Session, edition: Edition, approval: Approval) -> EditionState:
@@ -235,7 +195,3 @@ def edition_state(session: Session, edition: Edition, approval: Approval) -> Edi
     if SendState.SCHEDULED.value in states:
         return EditionState.SCHEDULED
     return EditionState.APPROVED if approval.approved else EditionState.DRAFT
-
-
-def _check(finding: Any) -> Check:
-    return Check(str(finding.code), str(finding.message), str(finding.where))

@@ -1,8 +1,10 @@
 """The transactional mails of signing up: "confirm your subscription" and "you are already in".
 
-Rendered like an edition (Jinja2 with autoescape, then mjml-python, and a plain-text
-twin from its own template), built as a small MIME message with the newsletter's
-From address, and handed to a transport made for these messages and closed after.
+Rendered like an edition, by the renderer's one environment (Jinja2 with autoescape,
+then mjml-python, and a plain-text twin from its own template), built by the
+message core's builder (:func:`dispatcher.message.template.build_transactional`)
+with the newsletter's From address, and handed to a transport made for these
+messages and closed after.
 
 The mails never repeat what the sign-up form was given besides the address: not
 the name (anyone can type anything into a sign-up form, and confirmation mails that
@@ -14,37 +16,31 @@ this module only renders, builds and sends, and imports no database code.
 
 from __future__ import annotations
 
-import email.policy
 import enum
-import functools
 import logging
 import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import make_msgid
 from typing import Any
 
-import jinja2
-from mjml import mjml2html
-
 from dispatcher.editions.newsletter import NewsletterSettings
-from dispatcher.errors import DispatcherError, TemplateError
+from dispatcher.errors import DispatcherError
 from dispatcher.message import headers
 from dispatcher.message.outgoing import OutgoingMessage
-from dispatcher.message.slots import preferences_path
-from dispatcher.message.template import check_line_lengths, format_date
-from dispatcher.render import TEMPLATES_DIR
-from dispatcher.render.text import wrap
+from dispatcher.message.slots import Slot, preferences_path
+from dispatcher.message.template import (
+    MailContent,
+    build_transactional,
+    format_date,
+    one_off_message_id,
+)
+from dispatcher.render import mjml_to_html, render_template
 from dispatcher.transport.base import OutcomeKind, Transport
 from subscribers.tokens import Purpose, Signer
 
 log = logging.getLogger(__name__)
 
-# How long a confirmation link works; wants a setting (CONFIRM_MAX_AGE) in dispatcher/config.py.
-CONFIRM_MAX_AGE = 7 * 86400  # seconds
 HTML_TEMPLATE = "email/confirm.mjml.j2"
 TEXT_TEMPLATE = "email/confirm.txt.j2"
 
@@ -114,7 +110,7 @@ class RenderedMail:
 
 
 def confirm_url(public_url: str, signer: Signer, subscriber_id: int, list_id: int) -> str:
-    """The link that confirms a pending subscription (valid :data:`CONFIRM_MAX_AGE`)."""
+    """The link that confirms a pending subscription (valid ``CONFIRM_MAX_AGE``)."""
     token = signer.sign_expiring(Purpose.CONFIRM, subscriber_id, list_id)
     return f"{public_url.rstrip('/')}/conferma/{token}"
 
@@ -125,18 +121,19 @@ def preferences_url(public_url: str, signer: Signer, subscriber_id: int) -> str:
     return public_url.rstrip("/") + preferences_path(token)
 
 
-def render_mail(mail: ConfirmationMail) -> RenderedMail:
+def render_mail(mail: ConfirmationMail, confirm_max_age: int) -> RenderedMail:
     """Render the subject, HTML and text of one mail.
 
+    :param confirm_max_age: seconds a confirmation link works (the mail says the days)
     :raises TemplateError: when Jinja2 or MJML refuses a template
     """
     texts = TEXTS.get(mail.language, TEXTS["it"])
     name = mail.newsletter.name
-    days = CONFIRM_MAX_AGE // 86400
+    days = confirm_max_age // 86400
     words = {key: value.format(name=name, days=days) for key, value in texts.items()}
     context = _context(mail, words)
-    html = _mjml_to_html(_render(HTML_TEMPLATE, context))
-    text = _render(TEXT_TEMPLATE, context)
+    html = mjml_to_html(render_template(HTML_TEMPLATE, context), HTML_TEMPLATE)
+    text = render_template(TEXT_TEMPLATE, context)
     return RenderedMail(words[f"subject.{mail.kind.value}"], html, text)
 
 
@@ -146,32 +143,36 @@ def build_message(mail: ConfirmationMail, rendered: RenderedMail, now: float) ->
     :raises MessageError: when an address cannot be written in a header
     """
     newsletter = mail.newsletter
-    domain = headers.check_address(newsletter.from_address).rsplit("@", 1)[1]
-    message = EmailMessage(policy=email.policy.SMTP)
-    message["Date"] = format_date(now)
-    message["From"] = _address(newsletter.from_name, newsletter.from_address)
-    if newsletter.reply_to:
-        message["Reply-To"] = _address("", newsletter.reply_to)
-    message["To"] = _address("", mail.address)
-    message["Subject"] = headers.clean_text(rendered.subject)
-    message["Message-ID"] = make_msgid("confirm", domain=domain)
-    # RFC 3834: auto-responders must not answer this mail.
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(rendered.text, subtype="plain", cte="quoted-printable")
-    message.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
-    data = message.as_bytes()
-    check_line_lengths(data)
+    content = MailContent(
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        from_name=newsletter.from_name,
+        from_address=newsletter.from_address,
+        reply_to=newsletter.reply_to,
+    )
+    seed = secrets.token_hex(16)
+    template = build_transactional(content, boundary_seed=seed)
+    msgid = one_off_message_id(template, "confirm")
+    values = {
+        Slot.TO: headers.mailbox("", mail.address),
+        Slot.MESSAGE_ID: msgid,
+        Slot.DATE: format_date(now),
+    }
     return OutgoingMessage(
         delivery_id=_transactional_id(),
         envelope_from=newsletter.from_address,
         recipient=headers.check_address(mail.address),
-        data=data,
-        message_id=str(message["Message-ID"]),
+        data=template.fill(values),
+        message_id=msgid,
+        dot_safe=True,
     )
 
 
 def send_mails(
-    transport_factory: Callable[[], Transport], mails: Sequence[ConfirmationMail]
+    transport_factory: Callable[[], Transport],
+    mails: Sequence[ConfirmationMail],
+    confirm_max_age: int,
 ) -> int:
     """Render, build and send ``mails`` through one transport, closed after.
 
@@ -188,7 +189,7 @@ def send_mails(
         log.error("no transport for %d confirmation mails: %s", len(mails), exc)
         return 0
     try:
-        return _deliver(transport, _messages(mails, time.time()))
+        return _deliver(transport, _messages(mails, confirm_max_age, time.time()))
     except DispatcherError as exc:
         log.warning("confirmation mails not sent: %s", exc)
         return 0
@@ -208,10 +209,12 @@ def _deliver(transport: Transport, messages: Iterable[OutgoingMessage]) -> int:
     return accepted
 
 
-def _messages(mails: Sequence[ConfirmationMail], now: float) -> Iterator[OutgoingMessage]:
+def _messages(
+    mails: Sequence[ConfirmationMail], confirm_max_age: int, now: float
+) -> Iterator[OutgoingMessage]:
     for mail in mails:
         try:
-            yield build_message(mail, render_mail(mail), now)
+            yield build_message(mail, render_mail(mail, confirm_max_age), now)
         except DispatcherError as exc:  # one unusable address must not stop the others
             log.warning("confirmation mail for %s not built: %s", mail.newsletter.slug, exc)
 
@@ -220,11 +223,6 @@ def _transactional_id() -> int:
     # No ledger row stands behind these mails; a negative id can never be taken for one,
     # and a random one keeps the outbox folder's files (named by id) apart.
     return -secrets.randbelow(2**62) - 1
-
-
-def _address(name: str, address: str) -> Address:
-    local, _, domain = headers.check_address(address).rpartition("@")
-    return Address(display_name=headers.clean_text(name), username=local, domain=domain)
 
 
 def _context(mail: ConfirmationMail, words: dict[str, str]) -> dict[str, Any]:
@@ -236,34 +234,3 @@ def _context(mail: ConfirmationMail, words: dict[str, str]) -> dict[str, Any]:
         "link": mail.link,
         "t": words,
     }
-
-
-@functools.cache
-def _environment() -> jinja2.Environment:
-    # The same rules as the edition's environment in dispatcher.render: everything but
-    # the plain-text twin is escaped (select_autoescape() would skip .mjml.j2).
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
-        # A function bandit cannot read: it escapes every template but the .txt.j2 text.
-        autoescape=lambda name: not (name or "").endswith(".txt.j2"),  # nosec B701
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    environment.filters["wrap"] = wrap
-    return environment
-
-
-def _render(name: str, context: dict[str, Any]) -> str:
-    try:
-        return _environment().get_template(name).render(context)
-    except jinja2.TemplateError as exc:
-        raise TemplateError(f"{name}: {exc}") from exc
-
-
-def _mjml_to_html(source: str) -> str:
-    try:
-        return mjml2html(source, disable_comments=True)
-    except ValueError as exc:
-        raise TemplateError(f"MJML refused {HTML_TEMPLATE}: {exc}") from exc

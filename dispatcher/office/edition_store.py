@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatcher.config import Settings
+from dispatcher.db import get_row
 from dispatcher.editions.model import Edition as EditionContent
 from dispatcher.editions.newsletter import NewsletterSettings
 from dispatcher.editions.parse import parse_edition
@@ -81,10 +82,7 @@ def update_edition(
 
 def get_edition(session: Session, edition_id: int) -> Edition:
     """:raises NotFoundError: if there is no edition with this id"""
-    edition = session.get(Edition, edition_id)
-    if edition is None:
-        raise NotFoundError(f"no edition with id {edition_id}")
-    return edition
+    return get_row(session, Edition, edition_id, "edition")
 
 
 def newsletter_of(session: Session, edition: Edition) -> tuple[MailingList, NewsletterSettings]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
+from dispatcher.db import get_row
 from dispatcher.errors import ContentError, NotFoundError
 from dispatcher.models import Edition, Image
 from dispatcher.office.users import audit
@@ -197,10 +198,7 @@ def store_image(
 
 def get_image(session: Session, image_id: int) -> Image:
     """:raises NotFoundError: if there is no such picture"""
-    image = session.get(Image, image_id)
-    if image is None:
-        raise NotFoundError(f"no image with id {image_id}")
-    return image
+    return get_row(session, Image, image_id, "image")
 
 
 def recent_images(session: Session, edition_id: int | None = None, limit: int = 50) -> list[Image]:

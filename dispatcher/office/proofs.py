@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,7 +24,12 @@ from dispatcher.errors import ContentError, DeliveryError
 from dispatcher.message import headers
 from dispatcher.message.outgoing import OutgoingMessage
 from dispatcher.message.slots import Slot
-from dispatcher.message.template import MessageTemplate, build_template, format_date
+from dispatcher.message.template import (
+    MessageTemplate,
+    build_template,
+    format_date,
+    one_off_message_id,
+)
 from dispatcher.office.edition_store import get_edition, newsletter_of
 from dispatcher.office.users import audit
 from dispatcher.sends.compose import message_content
@@ -119,7 +123,7 @@ def _proof_message(
     tokens: dict[Slot, str],
     settings: Settings,
 ) -> OutgoingMessage:
-    msgid = f"<proof.{uuid.uuid4().hex}@{template.message_id_domain}>"
+    msgid = one_off_message_id(template, "proof")
     values = {
         **tokens,
         Slot.TO: headers.mailbox("", address),

@@ -5,9 +5,11 @@ template); what differs per recipient is left as slot sentinels in the links (se
 :mod:`dispatcher.message.slots`) and filled in bytes later. The module is pure: it imports no
 database, broker or network code, and only reads the template files.
 
-One Jinja2 environment serves each templates directory for the life of the process.
-It escapes everything except ``*.txt.j2`` templates: ``select_autoescape()`` would
-leave ``.mjml.j2`` unescaped.
+One Jinja2 environment serves each templates directory for the life of the process,
+for every email the project writes (editions here, the sign-up's transactional mails
+in :mod:`dispatcher.office.confirmation`): :func:`email_environment`. It escapes
+everything except ``*.txt.j2`` templates: ``select_autoescape()`` would leave
+``.mjml.j2`` unescaped.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ __all__ = [
     "compile_edition",
     "compiled_digest",
     "content_hash",
+    "email_environment",
+    "mjml_to_html",
+    "render_template",
 ]
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
@@ -73,9 +78,8 @@ def compile_edition(
     :raises TemplateError: when Jinja2 or MJML refuses a template
     """
     context = template_context(edition, newsletter, links)
-    environment = _environment(templates_dir or TEMPLATES_DIR)
-    html = _mjml_to_html(_render(environment, HTML_TEMPLATE, context))
-    text = _render(environment, TEXT_TEMPLATE, context)
+    html = mjml_to_html(render_template(HTML_TEMPLATE, context, templates_dir), HTML_TEMPLATE)
+    text = render_template(TEXT_TEMPLATE, context, templates_dir)
     settings_json = canonical_json(newsletter.to_dict())
     return CompiledEdition(
         subject=edition.subject,
@@ -116,6 +120,39 @@ def compiled_digest(subject: str, html: str, text: str, settings_json: str) -> s
     return digest.hexdigest()
 
 
+def email_environment(templates_dir: Path | None = None) -> jinja2.Environment:
+    """The one Jinja2 environment of the email templates in ``templates_dir``.
+
+    :param templates_dir: another templates directory (for tests); default ``templates/``
+    :returns: an environment shared by every caller for the life of the process
+    """
+    return _environment(templates_dir or TEMPLATES_DIR)
+
+
+def render_template(name: str, context: dict[str, Any], templates_dir: Path | None = None) -> str:
+    """Render the email template ``name`` with ``context``.
+
+    :raises TemplateError: when Jinja2 refuses the template, naming it (and the line)
+    """
+    try:
+        return email_environment(templates_dir).get_template(name).render(context)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"{name}, line {exc.lineno}: {exc.message}") from exc
+    except jinja2.TemplateError as exc:
+        raise TemplateError(f"{name}: {exc}") from exc
+
+
+def mjml_to_html(source: str, name: str) -> str:
+    """Compile MJML ``source`` (rendered from the template ``name``) into HTML.
+
+    :raises TemplateError: when mjml-python refuses it
+    """
+    try:
+        return mjml2html(source, disable_comments=True)
+    except ValueError as exc:
+        raise TemplateError(f"MJML refused {name}: {exc}") from exc
+
+
 @functools.cache
 def _environment(templates_dir: Path) -> jinja2.Environment:
     environment = jinja2.Environment(
@@ -135,19 +172,3 @@ def _environment(templates_dir: Path) -> jinja2.Environment:
 def _autoescape(template_name: str | None) -> bool:
     # Escape by default: only the plain-text twin is meant to come out unescaped.
     return not (template_name or "").endswith(".txt.j2")
-
-
-def _render(environment: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
-    try:
-        return environment.get_template(name).render(context)
-    except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(f"{name}, line {exc.lineno}: {exc.message}") from exc
-    except jinja2.TemplateError as exc:
-        raise TemplateError(f"{name}: {exc}") from exc
-
-
-def _mjml_to_html(source: str) -> str:
-    try:
-        return mjml2html(source, disable_comments=True)
-    except ValueError as exc:
-        raise TemplateError(f"MJML refused {HTML_TEMPLATE}: {exc}") from exc

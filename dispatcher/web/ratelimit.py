@@ -20,22 +20,16 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Protocol
 
 import redis
 
+# Rate is a setting's type (LOGIN_RATE, SIGNUP_RATE...): it lives with the settings.
+from dispatcher.config import Rate as Rate
+
 log = logging.getLogger(__name__)
 
 MEMORY_MAX_KEYS = 50_000  # beyond this, the memory limiter forgets the stalest keys
-
-
-@dataclass(frozen=True)
-class Rate:
-    """At most ``limit`` hits per ``window`` seconds."""
-
-    limit: int
-    window: int  # seconds
 
 
 class RateLimiter(Protocol):

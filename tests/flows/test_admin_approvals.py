@@ -14,8 +14,9 @@ from dispatcher.cli.main import cli
 from dispatcher.config import Settings
 from dispatcher.models import AuditEntry, Edition, Send
 from dispatcher.office import approvals
-from dispatcher.office.approvals import ApprovalState, Check, NotApprovedError
+from dispatcher.office.approvals import ApprovalState, NotApprovedError
 from dispatcher.office.scheduling import schedule_send
+from dispatcher.preflight import Finding
 from dispatcher.sends.reconcile import reconcile
 from dispatcher.sends.runtime import Runtime
 from dispatcher.transport.memory import MemoryTransport
@@ -26,8 +27,8 @@ from tests.conftest import SECRET
 from tests.support.admin import Desk, fake_preflight, make_desk
 from tests.support.data import add_example_edition, create_newsletter
 
-CLIPPED = Check("html.size", "the HTML is 120,000 bytes: Gmail clips it", "html")
-NO_LANG = Check("html.lang", "the HTML has no lang attribute", "html")
+CLIPPED = Finding("html.size", "the HTML is 120,000 bytes: Gmail clips it", "html")
+NO_LANG = Finding("html.lang", "the HTML has no lang attribute", "html")
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ from dispatcher.config import Settings
 from dispatcher.transport.memory import MemoryTransport
 from dispatcher.web.app import create_app
 from dispatcher.web.ratelimit import Rate, create_limiter
-from dispatcher.web.routes.login import LOGIN_RATE
 from subscribers.tokens import Purpose, Signer
 from tests.support.admin import PASSWORD, Desk, csrf_of, log_in, make_desk
 from tests.support.data import add_example_edition, add_subscribers, create_newsletter
@@ -105,7 +104,7 @@ def test_a_route_keeps_its_own_policy_and_gets_frame_denial_added(desk: Desk) ->
 def test_logging_in_is_limited_per_client_ip(desk: Desk) -> None:
     # The app's own limiter (Redis, this test's key prefix) with a lower limit: each
     # attempt costs an argon2 check, and the mechanism is what is tested here.
-    rate = Rate(limit=3, window=LOGIN_RATE.window)
+    rate = Rate(limit=3, window=desk.settings.web.login_rate.window)
     prefix = f"{desk.settings.broker_key_prefix}ratelimit:login:"
     desk.app.state.web.extras["ratelimit.login"] = create_limiter(rate, desk.settings.redis, prefix)
     with client(desk) as http, client(desk, "203.0.113.7") as elsewhere:
@@ -123,8 +122,9 @@ def test_logging_in_is_limited_per_client_ip(desk: Desk) -> None:
 
 
 def test_the_login_limit_stops_guessing_but_not_people() -> None:
-    per_hour = LOGIN_RATE.limit * 3600 / LOGIN_RATE.window
-    assert 10 <= LOGIN_RATE.limit and per_hour <= 200
+    login_rate = Settings().web.login_rate  # the default
+    per_hour = login_rate.limit * 3600 / login_rate.window
+    assert 10 <= login_rate.limit and per_hour <= 200
 
 
 HOSTILE_NEXT = (

@@ -14,10 +14,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from dispatcher import preflight
 from dispatcher.config import Settings
-from dispatcher.office import approvals
-from dispatcher.office.approvals import Check, PreflightSummary
 from dispatcher.office.users import create_user
+from dispatcher.preflight import Finding, PreflightReport
 from dispatcher.transport.base import Transport
 from dispatcher.web import create_app
 
@@ -89,9 +89,9 @@ def csrf_of(page: str) -> str:
 
 def fake_preflight(
     monkeypatch: pytest.MonkeyPatch,
-    errors: tuple[Check, ...] = (),
-    warnings: tuple[Check, ...] = (),
+    errors: tuple[Finding, ...] = (),
+    warnings: tuple[Finding, ...] = (),
 ) -> None:
     """Make preflight answer at once with these findings (the real one runs SpamAssassin)."""
-    summary = PreflightSummary(errors=errors, warnings=warnings)
-    monkeypatch.setattr(approvals, "run_preflight", lambda *args, **kwargs: summary)
+    report = PreflightReport(errors=list(errors), warnings=list(warnings))
+    monkeypatch.setattr(preflight, "run_preflight", lambda *args, **kwargs: report)

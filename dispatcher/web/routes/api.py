@@ -26,7 +26,7 @@ _logged_in = require_role()
 
 async def api_access(request: Request) -> None:
     """A matching bearer token, or else a logged-in user (401 for neither)."""
-    token = console.monitoring_reader(request.app.state.web).options.api_token
+    token = console.monitoring_reader(request.app.state.web).settings.api_token
     given = request.headers.get("authorization", "")
     if token and hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
         return

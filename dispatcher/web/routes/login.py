@@ -11,16 +11,9 @@ from fastapi.responses import RedirectResponse, Response
 from dispatcher.office.users import audit, authenticate
 from dispatcher.web.auth import csrf_protect, csrf_token, install_sessions, log_in, log_out
 from dispatcher.web.i18n import add_texts
-from dispatcher.web.ratelimit import Rate
 from dispatcher.web.routes.public_common import client_ip, ip_bucket, limiter, too_many
 from dispatcher.web.state import DbSession, State
 from dispatcher.web.templating import render
-
-# Wants a setting in dispatcher/config.py (LOGIN_RATE), like the sign-up's.
-# Every attempt counts, not only failures: the limit is checked before the password,
-# so a guess that happens to be right is refused too once the limit is reached. A
-# person mistyping stays far below it; a script guessing passwords gets two a minute.
-LOGIN_RATE = Rate(limit=20, window=600)  # login attempts per client IP (IPv6: per /64)
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
@@ -61,8 +54,13 @@ def login(
     password: Annotated[str, Form()],
     next: Annotated[str, Form()] = "/admin",
 ) -> Response:
-    if not limiter(state, "login", LOGIN_RATE).hit(ip_bucket(client_ip(request))):
-        return too_many(request, LOGIN_RATE)
+    # Every attempt counts, not only failures: the limit (LOGIN_RATE) is checked before
+    # the password, so a guess that happens to be right is refused too once it is
+    # reached. A person mistyping stays far below it; a script guessing passwords gets
+    # two a minute.
+    rate = state.settings.web.login_rate
+    if not limiter(state, "login", rate).hit(ip_bucket(client_ip(request))):
+        return too_many(request, rate)
     user = authenticate(session, username.strip(), password)
     if user is None:
         audit(session, username.strip()[:64], "login.failed")

@@ -43,7 +43,7 @@ def install(app: FastAPI) -> None:
 
     @app.get("/metrics", include_in_schema=False)
     def metrics(request: Request) -> Response:
-        if not allowed(request, reader.options.metrics_token):
+        if not allowed(request, reader.settings.metrics_token):
             return PlainTextResponse("forbidden: use a bearer token\n", status_code=403)
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 

@@ -26,9 +26,6 @@ from dispatcher.web.state import WebState, db_session
 from subscribers.models import MailingList, Subscription
 from subscribers.suppression import email_hmac
 
-# Wants a setting in dispatcher/config.py (SIGNUP_MAIL_RATE).
-MAIL_RATE = Rate(limit=3, window=3600)  # sign-up and confirmation mails per address
-
 #: A session whose transaction is committed before the response is sent.
 WriteSession = Annotated[Session, Depends(db_session, scope="function")]
 
@@ -119,10 +116,10 @@ def too_many(request: Request, rate: Rate) -> Response:
 
 
 def mail_allowed(state: WebState, address: str) -> bool:
-    """Count one sign-up mail to ``address``; False past :data:`MAIL_RATE`.
+    """Count one sign-up mail to ``address``; False past ``SIGNUP_MAIL_RATE``.
 
     Keeps a form, or a preferences link, from being used to flood someone's mailbox.
     Keyed by an HMAC of the address, so no address is written to Redis.
     """
     key = email_hmac(state.settings.secret_key, address)
-    return limiter(state, "signup-mail", MAIL_RATE).hit(key)
+    return limiter(state, "signup-mail", state.settings.web.signup_mail_rate).hit(key)

@@ -3,7 +3,7 @@
 Following the link confirms nothing: mail scanners and link previews open every
 link in a message, so the page only shows a button, and the button's POST
 confirms. The POST needs no cookie or login; the token in its address is the proof
-(an 80-bit tag, signed for this person and list, valid :data:`CONFIRM_MAX_AGE`),
+(an 80-bit tag, signed for this person and list, valid ``CONFIRM_MAX_AGE``),
 which another site cannot guess, so no CSRF token is needed either.
 """
 
@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from dispatcher.errors import NotFoundError
-from dispatcher.office.confirmation import CONFIRM_MAX_AGE, preferences_url
+from dispatcher.office.confirmation import preferences_url
 from dispatcher.web.i18n import add_texts
 from dispatcher.web.routes.public_common import NO_STORE, WriteSession, find_subscription
 from dispatcher.web.state import DbSession, State, WebState
@@ -88,7 +88,7 @@ def confirm_post(request: Request, token: str, session: WriteSession, state: Sta
 def _verify(state: WebState, token: str) -> tuple[int, int]:
     """:raises InvalidTokenError: forged, altered, expired or for another purpose (400)"""
     subscriber_id, list_id = state.signer.verify_expiring(
-        Purpose.CONFIRM, token, 2, CONFIRM_MAX_AGE
+        Purpose.CONFIRM, token, 2, state.settings.web.confirm_max_age
     )
     return subscriber_id, list_id
 

@@ -30,8 +30,7 @@ from dispatcher.web.routes.public_common import (
     newsletter_lists,
     newsletter_of,
 )
-from dispatcher.web.routes.public_privacy import PRIVACY_VERSION
-from dispatcher.web.state import DbSession, State, WebState
+from dispatcher.web.state import DbSession, State, WebState, web_state
 from dispatcher.web.templating import render
 from subscribers.attributes import sections, with_sections
 from subscribers.consent import record_signup, unsubscribe
@@ -130,7 +129,8 @@ def save_preferences(
     if started and not mail_allowed(state, subscriber.email):
         started = []  # pending all the same: the address had enough mail from us lately
     mails = [_confirmation(state, subscriber, mailing_list) for mailing_list in started]
-    background.add_task(send_mails, state.transport_factory, mails)
+    confirm_max_age = state.settings.web.confirm_max_age
+    background.add_task(send_mails, state.transport_factory, mails, confirm_max_age)
     return _page(request, session, subscriber, token, saved=True, confirming=started)
 
 
@@ -159,7 +159,7 @@ def _apply_lists(
                 mailing_list.id,
                 subscriber.email,
                 ip=client_ip(request),
-                privacy_version=PRIVACY_VERSION,
+                privacy_version=web_state(request).settings.web.privacy_version,
                 language=subscriber.language,
             )
             started.append(mailing_list)
@@ -196,7 +196,7 @@ def _page(
         "sections": _section_labels(subscriber, language),
         "chosen_sections": set(sections(subscriber)),
         "email_language": subscriber.language,
-        "privacy_version": PRIVACY_VERSION,
+        "privacy_version": web_state(request).settings.web.privacy_version,
         "saved": saved,
         "confirming": ", ".join(m.name for m in confirming),
     }

@@ -2,12 +2,12 @@
 
 Each sign-up records the version of the notice its form showed
 (``Subscription.privacy_version``), so the office can always tell which text a
-person agreed to. Changing the text means a new :data:`PRIVACY_VERSION`; a form
+person agreed to. Changing the text means a new ``PRIVACY_VERSION`` setting; a form
 loaded before the change is shown again with the new text rather than recording a
 version its reader never saw.
 
 The text is the office's to approve (it names the controller and the person's
-rights under the GDPR); it wants a setting or a file of its own, with the version.
+rights under the GDPR).
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from dispatcher.web.i18n import DEFAULT_LANGUAGE, add_texts, choose_language
+from dispatcher.web.state import State
 from dispatcher.web.templating import render
-
-PRIVACY_VERSION = "2024-12"
 
 PRIVACY_NOTICE: dict[str, tuple[str, ...]] = {
     "it": (
@@ -75,6 +74,7 @@ def notice(language: str) -> tuple[str, ...]:
 
 
 @router.get("/privacy")
-def privacy_page(request: Request) -> Response:
-    context = {"notice": notice(choose_language(request)), "version": PRIVACY_VERSION}
+def privacy_page(request: Request, state: State) -> Response:
+    version = state.settings.web.privacy_version
+    context = {"notice": notice(choose_language(request)), "version": version}
     return render(request, "public/privacy.html", context)

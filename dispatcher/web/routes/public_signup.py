@@ -35,7 +35,6 @@ from dispatcher.office.confirmation import (
     send_mails,
 )
 from dispatcher.web.i18n import add_texts, choose_language
-from dispatcher.web.ratelimit import Rate
 from dispatcher.web.routes.public_common import (
     NO_STORE,
     WriteSession,
@@ -47,7 +46,7 @@ from dispatcher.web.routes.public_common import (
     newsletter_of,
     too_many,
 )
-from dispatcher.web.routes.public_privacy import PRIVACY_VERSION, notice
+from dispatcher.web.routes.public_privacy import notice
 from dispatcher.web.state import DbSession, State, WebState
 from dispatcher.web.templating import render
 from subscribers.addresses import normalise
@@ -56,9 +55,6 @@ from subscribers.errors import InvalidAddressError
 from subscribers.models import MailingList, Subscription
 from subscribers.orm import SubscriptionStatus
 
-# Want settings in dispatcher/config.py (SIGNUP_RATE, SIGNUP_FORM_MAX_AGE).
-SIGNUP_RATE = Rate(limit=5, window=600)  # sign-up posts per client IP
-FORM_MAX_AGE = 6 * 3600  # seconds a loaded form may wait before it is sent
 FORM_SALT = "signup-form"
 MAX_FIELD = 1000  # characters; longer fields are refused (400) before any work
 HONEYPOT = "sito_web"  # a name robots like to fill in
@@ -164,8 +160,9 @@ def signup(
     form_token: Annotated[str, Form(max_length=MAX_FIELD)] = "",  # nosec B107 - not a password
     honeypot: Annotated[str, Form(alias=HONEYPOT, max_length=MAX_FIELD)] = "",
 ) -> Response:
-    if not limiter(state, "signup", SIGNUP_RATE).hit(ip_bucket(client_ip(request))):
-        return too_many(request, SIGNUP_RATE)
+    rate = state.settings.web.signup_rate
+    if not limiter(state, "signup", rate).hit(ip_bucket(client_ip(request))):
+        return too_many(request, rate)
     if honeypot.strip():
         return _done_page(request)  # a robot: nothing done, and it cannot tell
     form = SignupForm(email.strip(), name.strip(), set(lists or ()), consent == "yes")
@@ -175,7 +172,8 @@ def signup(
         return _form_page(request, state, offered, form, errors, status_code=400)
     chosen = [mailing_list for mailing_list in offered if mailing_list.slug in form.lists]
     mails = _sign_up(session, state, request, form, chosen)
-    background.add_task(send_mails, state.transport_factory, mails)
+    confirm_max_age = state.settings.web.confirm_max_age
+    background.add_task(send_mails, state.transport_factory, mails, confirm_max_age)
     return _done_page(request)
 
 
@@ -200,7 +198,7 @@ def _problems(
             errors["email"] = "signup.error.email_invalid"
     if not form.lists & {mailing_list.slug for mailing_list in offered}:
         errors["lists"] = "signup.error.lists"
-    if privacy_version != PRIVACY_VERSION:
+    if privacy_version != state.settings.web.privacy_version:
         errors["consent"] = "signup.error.privacy_changed"
     elif not form.consent:
         errors["consent"] = "signup.error.consent"
@@ -225,7 +223,7 @@ def _sign_up(
             form.email,
             form.name,
             ip=client_ip(request),
-            privacy_version=PRIVACY_VERSION,
+            privacy_version=state.settings.web.privacy_version,
             language=language,
         )
         for mailing_list in chosen
@@ -260,7 +258,7 @@ def _serializer(state: WebState) -> URLSafeTimedSerializer:
 
 def _form_token_ok(state: WebState, token: str) -> bool:
     try:
-        _serializer(state).loads(token, max_age=FORM_MAX_AGE)
+        _serializer(state).loads(token, max_age=state.settings.web.signup_form_max_age)
     except BadSignature:
         return False
     return True
@@ -279,7 +277,7 @@ def _form_page(
         "form": form,
         "errors": errors,
         "form_token": _serializer(state).dumps("signup"),
-        "privacy_version": PRIVACY_VERSION,
+        "privacy_version": state.settings.web.privacy_version,
         "notice": notice(choose_language(request)),
         "honeypot": HONEYPOT,
     }

@@ -17,13 +17,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from dispatcher import preflight
 from dispatcher.errors import DispatcherError, EditionFileError, StateError
 from dispatcher.models import Edition, Send, SendList
-from dispatcher.office import approvals, scheduling
-from dispatcher.office.approvals import PreflightSummary, approval_of, edition_state
+from dispatcher.office import scheduling
+from dispatcher.office.approvals import approval_of, edition_state
 from dispatcher.office.edition_store import add_edition, get_edition, update_edition
 from dispatcher.office.images import recent_images
 from dispatcher.office.users import audit
+from dispatcher.preflight import PreflightReport
 from dispatcher.web.routes.admin.common import (
     EDIT,
     VIEW,
@@ -210,18 +212,18 @@ def edition_page(
 
 def cached_preflight(
     session: Session, state: WebState, edition: Edition, content_hash: str
-) -> PreflightSummary:
+) -> PreflightReport:
     """Preflight of the edition's current content, reused for a few minutes.
 
     Keyed by the approval hash, so any change to the content or the newsletter's
     settings gets a fresh report; the checks may run external programs.
     """
-    cache: dict[str, tuple[float, PreflightSummary]]
+    cache: dict[str, tuple[float, PreflightReport]]
     cache = state.extras.setdefault(_PREFLIGHT_CACHE, {})  # type: ignore[assignment]
     hit = cache.get(content_hash)
     if hit is not None and time.monotonic() - hit[0] < PREFLIGHT_SECONDS:
         return hit[1]
-    summary = approvals.run_preflight(session, edition.id, state.settings)
+    summary = preflight.run_preflight(session, edition.id, state.settings)
     if len(cache) > 64:
         cache.clear()
     cache[content_hash] = (time.monotonic(), summary)
