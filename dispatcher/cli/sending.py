@@ -119,9 +119,8 @@ def status(app: AppContext, send_id: int | None, all_failures: bool) -> None:
 @pass_app
 @handle_errors
 def reconcile_command(app: AppContext) -> None:
-    """Run the reconciler once (the beat does this every few seconds)."""
-    with app.transaction() as session:
-        done = reconcile.reconcile(session, app.settings.sending, utcnow())
+    """Run the reconciler once, exactly as the beat does every few seconds."""
+    done = scheduling.run_reconciler(app.sessions, app.settings)
     app.enqueue(done.enqueue)
     click.echo(
         f"started {done.started}, enqueued {len(done.enqueue)} batches, "
