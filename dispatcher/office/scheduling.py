@@ -220,8 +220,9 @@ def schedule_send(
     """
     _refuse_past(when, now)
     check_sendable(session, edition_id, settings)
-    send = ledger.create_send(session, edition_id, list_slugs, max(when, now), again=again)
-    send.created_by = actor
+    send = ledger.create_send(
+        session, edition_id, list_slugs, max(when, now), again=again, created_by=actor
+    )
     detail = {
         "edition_id": edition_id,
         "lists": list(list_slugs),
