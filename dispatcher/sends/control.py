@@ -299,7 +299,7 @@ def _started_send(session: Session, send_id: int, allowed: tuple[str, ...], what
 def _child_send(
     session: Session, parent: Send, edition_id: int, kind: str, when: dt.datetime, by: str
 ) -> Send:
-    lists = ledger.list_slugs_of(session, parent.id)
+    lists = ledger.list_slugs(session, [parent.id])[parent.id]
     again = kind == KIND_LATE
     return ledger.create_send(
         session, edition_id, lists, when, again=again, kind=kind, parent=parent, created_by=by

@@ -78,15 +78,18 @@ def create_send(
     return send
 
 
-def list_slugs_of(session: Session, send_id: int) -> list[str]:
-    """The slugs of a send's lists (a late send or a correction goes to the same ones)."""
+def list_slugs(session: Session, send_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
+    """The slugs of each send's lists, in alphabetical order."""
     query = (
-        select(MailingList.slug)
+        select(SendList.send_id, MailingList.slug)
         .join(SendList, SendList.list_id == MailingList.id)
-        .where(SendList.send_id == send_id)
-        .order_by(MailingList.id)
+        .where(SendList.send_id.in_(send_ids))
+        .order_by(MailingList.slug)
     )
-    return list(session.scalars(query))
+    found: dict[int, tuple[str, ...]] = {send_id: () for send_id in send_ids}
+    for send_id, slug in session.execute(query):
+        found[send_id] += (slug,)
+    return found
 
 
 def start_send(session: Session, send_id: int, now: dt.datetime, batch_size: int) -> int:
