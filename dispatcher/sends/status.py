@@ -41,6 +41,11 @@ RECENT_SECONDS = 60
 #: all of a million-row send's failures would not answer in 100 ms).
 FAILURE_SAMPLE = 5000
 _ADDRESS = re.compile(r"<?[^\s<>@]+@[^\s<>]+>?")
+#: The send's own columns that its view shows as they are.
+_SEND_COLUMNS = (
+    "edition_id", "kind", "parent_send_id", "state", "state_reason",
+    "scheduled_at", "started_at", "finished_at", "hold_until",
+)  # fmt: skip
 _OPEN_STATES = (SendState.SCHEDULED.value, SendState.RUNNING.value, SendState.PAUSED.value)
 
 # Failed and uncertain rows are found through the partial index of problems, deferred
@@ -233,20 +238,12 @@ def _view(
     remaining = sum(counts[s] for s in REMAINING)
     return SendView(
         send_id=send.id,
-        edition_id=send.edition_id,
         subject=subject,
-        kind=send.kind,
-        parent_send_id=send.parent_send_id,
         lists=lists,
-        state=send.state,
-        state_reason=send.state_reason,
-        scheduled_at=send.scheduled_at,
-        started_at=send.started_at,
-        finished_at=send.finished_at,
-        hold_until=send.hold_until,
         counts=counts,
         rate=rate,
         eta_seconds=remaining / rate if rate and remaining else None,
+        **{name: getattr(send, name) for name in _SEND_COLUMNS},
     )
 
 

@@ -88,16 +88,7 @@ def send_json(send_id: RowId, session: DbSession, state: State) -> JSONResponse:
 def pause(
     request: Request, send_id: RowId, state: State, reason: Annotated[str, Form()] = ""
 ) -> Response:
-    user = _user(request)
-    text = _reason(reason, "paused", user)
-    return _control(
-        state,
-        send_id,
-        "paused",
-        lambda s: control.pause_send(s, send_id, text, utcnow()),
-        user,
-        text,
-    )
+    return _stop(request, state, send_id, "paused", reason)
 
 
 @router.post("/sends/{send_id}/resume")
@@ -116,18 +107,9 @@ def cancel(
     confirm: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
 ) -> Response:
-    user = _user(request)
     if confirm != "yes":
         return RedirectResponse(f"/console/sends/{send_id}?result=refused", status_code=303)
-    text = _reason(reason, "cancelled", user)
-    return _control(
-        state,
-        send_id,
-        "cancelled",
-        lambda s: control.cancel_send(s, send_id, text, utcnow()),
-        user,
-        text,
-    )
+    return _stop(request, state, send_id, "cancelled", reason)
 
 
 @router.get("/assets/{name}")
@@ -156,9 +138,12 @@ def _control(
     return RedirectResponse(f"/console/sends/{send_id}?result={done}", status_code=303)
 
 
-def _reason(given: str, done: str, user: User) -> str:
-    """The operator's reason, or one naming who did it from here."""
-    return given.strip() or f"{done} from the console by {user.username}"
+def _stop(request: Request, state: WebState, send_id: int, done: str, reason: str) -> Response:
+    """Pause or cancel, with the operator's reason or one naming who did it from here."""
+    user = _user(request)
+    text = reason.strip() or f"{done} from the console by {user.username}"
+    stop = control.pause_send if done == "paused" else control.cancel_send
+    return _control(state, send_id, done, lambda s: stop(s, send_id, text, utcnow()), user, text)
 
 
 def _overview(session: Session, state: WebState) -> dict[str, Any]:
