@@ -3,7 +3,7 @@
 Every state change is a conditional UPDATE (``... WHERE state IN (...)``), so two
 operators, or an operator and the beat, cannot both win: the loser gets a
 :class:`StateError` naming the state the send is really in. Workers look at
-the send's state before each group of messages (``delivery._StateChecker``), so
+the send's state before each group of messages (``sends.batch._StateChecker``), so
 a pause or cancel takes effect within about 100 messages or 2 seconds; rows
 being sent at that moment finish and are recorded.
 
