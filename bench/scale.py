@@ -32,7 +32,8 @@ sys.path.insert(0, str(REPO))
 from bench.throughput import create_readers, database  # noqa: E402
 from dispatcher.config import Settings  # noqa: E402
 from dispatcher.db import create_db_engine, create_session_factory  # noqa: E402
-from dispatcher.sends import ledger, progress, report  # noqa: E402
+from dispatcher.sends import ledger, progress  # noqa: E402
+from dispatcher.sends import status as send_status  # noqa: E402
 from dispatcher.transport.memory import MemoryTransport  # noqa: E402
 from subscribers.orm import utcnow  # noqa: E402
 from tests.support.admin import make_desk  # noqa: E402
@@ -101,7 +102,7 @@ def _settle(sessions, send_id: int) -> None:  # type: ignore[no-untyped-def]
 def _queries(sessions, settings: Settings, send_id: int, n: int) -> None:  # type: ignore[no-untyped-def]
     def status() -> None:
         with sessions() as session:
-            report.send_status(session, send_id, utcnow())
+            send_status.send_view(session, send_id, utcnow())
 
     desk = make_desk(settings, sessions, MemoryTransport())
     with desk.client("operator") as operator:

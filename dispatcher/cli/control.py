@@ -10,6 +10,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import click
 
@@ -41,11 +43,20 @@ def send_group() -> None:
     """
 
 
-@send_group.command("pause")
-@click.argument("send_id", type=int)
-@click.option("--reason", default="", help="Why (shown on the console and in status).")
-@pass_app
-@handle_errors
+def _on_send(name: str, *, reason: bool = False) -> Callable[[Callable[..., None]], click.Command]:
+    """A ``send`` subcommand acting on one SEND_ID (with ``--reason`` if asked)."""
+
+    def decorate(function: Callable[..., None]) -> click.Command:
+        command: Callable[..., Any] = pass_app(handle_errors(function))
+        if reason:
+            why = "Why (shown on the console and in status)."
+            command = click.option("--reason", default="", help=why)(command)
+        return send_group.command(name)(click.argument("send_id", type=int)(command))
+
+    return decorate
+
+
+@_on_send("pause", reason=True)
 def pause(app: AppContext, send_id: int, reason: str) -> None:
     """Pause running send SEND_ID: workers stop within about 100 messages or 2 s."""
     with app.transaction() as session:
@@ -54,10 +65,7 @@ def pause(app: AppContext, send_id: int, reason: str) -> None:
     click.echo(f"send {send_id} paused; 'dispatcher send resume {send_id}' goes on")
 
 
-@send_group.command("resume")
-@click.argument("send_id", type=int)
-@pass_app
-@handle_errors
+@_on_send("resume")
 def resume(app: AppContext, send_id: int) -> None:
     """Resume paused send SEND_ID."""
     with app.transaction() as session:
@@ -66,11 +74,7 @@ def resume(app: AppContext, send_id: int) -> None:
     click.echo(f"send {send_id} resumed; {_dispatch(app, send_id)} batches enqueued")
 
 
-@send_group.command("cancel")
-@click.argument("send_id", type=int)
-@click.option("--reason", default="", help="Why (shown on the console and in status).")
-@pass_app
-@handle_errors
+@_on_send("cancel", reason=True)
 def cancel(app: AppContext, send_id: int, reason: str) -> None:
     """Cancel send SEND_ID: what is not sent yet is skipped; messages in flight finish."""
     with app.transaction() as session:
@@ -79,10 +83,7 @@ def cancel(app: AppContext, send_id: int, reason: str) -> None:
     click.echo(f"send {send_id} cancelled: {done.rows} messages will not be sent")
 
 
-@send_group.command("retry")
-@click.argument("send_id", type=int)
-@pass_app
-@handle_errors
+@_on_send("retry")
 def retry(app: AppContext, send_id: int) -> None:
     """Retry now the messages of SEND_ID that failed temporarily (4xx).
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from dispatcher.monitoring import SystemFigures
-from dispatcher.sends.report import SendStatus
+from dispatcher.sends.status import SendView
 
 LOCAL_ZONE = ZoneInfo("Europe/Rome")
 ORDER = (
@@ -24,7 +24,7 @@ ORDER = (
 )
 
 
-def print_status(status: SendStatus) -> None:
+def print_status(status: SendView) -> None:
     """Print one send: header, counts per status, rate and ETA, failures by reply."""
     click.echo(
         f'send {status.send_id}: edition {status.edition_id} "{status.subject}" '
@@ -42,7 +42,7 @@ def print_status(status: SendStatus) -> None:
         click.echo(f"  {name:<{width}} {status.counts.get(name, 0):>9,}")
     click.echo(f"  {'total':<{width}} {status.total:>9,}")
     eta = f", ETA {status.eta_seconds:,.0f} s" if status.eta_seconds else ""
-    click.echo(f"  rate {status.rate:,.1f} messages/s{eta}")
+    click.echo(f"  rate {status.rate or 0.0:,.1f} messages/s{eta}")
     if status.failures:
         click.echo("  failures by reply:")
         for group in status.failures:

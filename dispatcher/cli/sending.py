@@ -12,7 +12,8 @@ from dispatcher.cli.context import AppContext, handle_errors, pass_app
 from dispatcher.cli.render_status import print_status, print_system
 from dispatcher.monitoring.reader import MonitoringReader
 from dispatcher.office import scheduling
-from dispatcher.sends import ledger, reconcile, report
+from dispatcher.sends import ledger, reconcile
+from dispatcher.sends import status as send_status
 from subscribers.orm import utcnow
 
 LOCAL_ZONE = ZoneInfo("Europe/Rome")
@@ -76,18 +77,21 @@ def start_now(app: AppContext, send_id: int) -> None:
 
 def wait_for(app: AppContext, send_id: int, poll: float = 0.5) -> None:
     """Show a progress bar until the send is finished (or paused/cancelled)."""
-    with app.transaction() as session:
-        total = report.send_status(session, send_id, utcnow()).total
-    with click.progressbar(length=total, label=f"send {send_id}") as bar:
+    with click.progressbar(length=_progress(app, send_id).total, label=f"send {send_id}") as bar:
         done = 0
         while True:
-            with app.transaction() as session:
-                status = report.send_status(session, send_id, utcnow())
-            bar.update(status.total - status.remaining - done)
-            done = status.total - status.remaining
-            if status.state in ("finished", "cancelled", "paused"):
+            view = _progress(app, send_id)
+            bar.update(view.total - view.remaining - done)
+            done = view.total - view.remaining
+            if view.state in ("finished", "cancelled", "paused"):
                 break
             time.sleep(poll)
+
+
+def _progress(app: AppContext, send_id: int) -> send_status.SendView:
+    with app.transaction() as session:
+        (view,) = send_status.send_views(session, [send_id], utcnow())
+    return view
 
 
 @click.command("status")
@@ -101,13 +105,13 @@ def wait_for(app: AppContext, send_id: int, poll: float = 0.5) -> None:
 @handle_errors
 def status(app: AppContext, send_id: int | None, all_failures: bool) -> None:
     """Counts per status, rate and failures of a send (default: the latest sends)."""
-    sample = None if all_failures else report.STATUS_FAILURE_SAMPLE
+    sample = None if all_failures else send_status.FAILURE_SAMPLE
     with app.transaction() as session:
-        ids = [send_id] if send_id is not None else report.recent_sends(session, 5)
-        statuses = [report.send_status(session, i, utcnow(), sample) for i in ids]
-    if not statuses:
+        ids = [send_id] if send_id is not None else send_status.recent_send_ids(session, 5)
+        views = [send_status.send_view(session, i, utcnow(), sample) for i in ids]
+    if not views:
         click.echo("no sends yet")
-    for shown in statuses:
+    for shown in views:
         print_status(shown)
     # Hook (monitoring): the figures the console shows, from the workers' keys in Redis.
     reader = MonitoringReader(app.settings)
@@ -119,9 +123,8 @@ def status(app: AppContext, send_id: int | None, all_failures: bool) -> None:
 @pass_app
 @handle_errors
 def reconcile_command(app: AppContext) -> None:
-    """Run the reconciler once (the beat does this every few seconds)."""
-    with app.transaction() as session:
-        done = reconcile.reconcile(session, app.settings.sending, utcnow())
+    """Run the reconciler once, exactly as the beat does every few seconds."""
+    done = scheduling.run_reconciler(app.sessions, app.settings)
     app.enqueue(done.enqueue)
     click.echo(
         f"started {done.started}, enqueued {len(done.enqueue)} batches, "

@@ -2,8 +2,9 @@
 
 Nothing is counted in the web process between scrapes (there may be several
 web processes, and they see none of the sending): each scrape reads the sends'
-states, the batches' counters of the sends being delivered, and the Redis
-figures, the same sources as the console.
+states, the batches' counters of the sends being delivered (through the read
+model of :mod:`dispatcher.sends.status`), and the Redis figures, the same
+sources as the console.
 
 Metrics:
 
@@ -24,14 +25,10 @@ from collections.abc import Callable, Iterator
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatcher.models import Send, SendState
-from dispatcher.monitoring.figures import batch_counts
 from dispatcher.monitoring.system import SystemFigures
-
-_WATCHED = (SendState.RUNNING.value, SendState.PAUSED.value)
+from dispatcher.sends import status
 
 
 class DispatcherCollector(Collector):
@@ -51,10 +48,8 @@ class DispatcherCollector(Collector):
 
     def _sends(self, session: Session) -> Metric:
         family = GaugeMetricFamily("dispatcher_sends", "Sends per state.", labels=["state"])
-        rows = session.execute(select(Send.state, func.count()).group_by(Send.state))
-        found = {state: count for state, count in rows}
-        for state in SendState:
-            family.add_metric([state.value], found.get(state.value, 0))
+        for state, count in status.sends_per_state(session).items():
+            family.add_metric([state], count)
         return family
 
     def _deliveries(self, session: Session) -> Metric:
@@ -63,11 +58,9 @@ class DispatcherCollector(Collector):
             "Ledger rows per status of each running or paused send.",
             labels=["send_id", "status"],
         )
-        send_ids = list(session.scalars(select(Send.id).where(Send.state.in_(_WATCHED))))
-        counts_by_send = batch_counts(session, send_ids) if send_ids else {}
-        for send_id, counts in counts_by_send.items():
-            for status, count in counts.items():
-                family.add_metric([str(send_id), status], count)
+        for send_id, counts in status.delivering_counts(session).items():
+            for name, count in counts.items():
+                family.add_metric([str(send_id), name], count)
         return family
 
 

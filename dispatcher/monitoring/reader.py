@@ -1,7 +1,9 @@
-"""One reader of the monitoring figures per web app: its Redis client and its rate tracker.
+"""One reader of the monitoring figures per web app: its Redis client, rate tracker and cache.
 
 The console, the JSON API and ``/metrics`` share it, so the rate seen by one
-look is remembered for the next, and one Redis connection pool serves them all.
+look is remembered for the next, a send's failure groups are reused for a few
+seconds, and one Redis connection pool serves them all. The sends' figures are
+the read model of :mod:`dispatcher.sends.status`.
 """
 
 from __future__ import annotations
@@ -15,10 +17,16 @@ from sqlalchemy.orm import Session
 
 from dispatcher.config import Settings
 from dispatcher.monitoring.connection import monitoring_redis
-from dispatcher.monitoring.figures import SendFigures, send_figures, watched_send_ids
 from dispatcher.monitoring.heartbeat import heartbeat_ttl
 from dispatcher.monitoring.rates import RateTracker
 from dispatcher.monitoring.system import SystemFigures, read_system
+from dispatcher.sends import status
+from dispatcher.sends.status import FailureGroup, SendView
+
+#: How long a send's failure groups are reused between looks.
+FAILURE_SECONDS = 10.0
+#: Sends whose failure groups are kept at most (the cache starts again past it).
+FAILURE_CACHE_SIZE = 100
 
 
 class MonitoringReader:
@@ -29,6 +37,7 @@ class MonitoringReader:
         self.rates = RateTracker()
         self._client: redis.Redis | None = None
         self._lock = threading.Lock()
+        self._failures: dict[int, tuple[float, tuple[FailureGroup, ...]]] = {}
 
     def system(self, now: float | None = None) -> SystemFigures:
         """Queues, workers and the beat (says so when Redis is not there or does not answer)."""
@@ -41,10 +50,21 @@ class MonitoringReader:
 
     def sends(
         self, session: Session, now: dt.datetime, send_ids: list[int] | None = None
-    ) -> list[SendFigures]:
-        """The figures of ``send_ids``, or of the sends worth watching."""
-        ids = watched_send_ids(session) if send_ids is None else send_ids
-        return send_figures(session, ids, self.rates, now)
+    ) -> list[SendView]:
+        """The views of ``send_ids``, or of the sends worth watching."""
+        ids = status.watched_send_ids(session) if send_ids is None else send_ids
+        return status.send_views(session, ids, now, self.rates)
+
+    def failures(self, session: Session, send_id: int) -> tuple[FailureGroup, ...]:
+        """The send's failure groups, over a bounded sample, reused for a few seconds."""
+        hit = self._failures.get(send_id)
+        if hit is not None and time.monotonic() - hit[0] < FAILURE_SECONDS:
+            return hit[1]
+        groups = status.failure_groups(session, send_id, sample=status.FAILURE_SAMPLE)
+        if len(self._failures) > FAILURE_CACHE_SIZE:
+            self._failures.clear()
+        self._failures[send_id] = (time.monotonic(), groups)
+        return groups
 
     def close(self) -> None:
         if self._client is not None:

@@ -8,7 +8,7 @@ figures say so instead of failing the page.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 import redis
 
@@ -34,19 +34,18 @@ class WorkerFigures:
 
     @classmethod
     def of(cls, heartbeat: Heartbeat, now: float) -> WorkerFigures:
+        copied = {name: getattr(heartbeat, name) for name in _COPIED}
         return cls(
-            host=heartbeat.host,
-            pid=heartbeat.pid,
-            parent_pid=heartbeat.parent_pid,
-            busy=heartbeat.busy,
-            send_id=heartbeat.send_id,
-            batch_id=heartbeat.batch_id,
-            claimed=heartbeat.claimed,
-            done=heartbeat.done,
-            messages=heartbeat.messages,
+            **copied,
             seen_seconds_ago=round(max(0.0, now - heartbeat.last_seen), 1),
             up_seconds=round(max(0.0, now - heartbeat.started_at), 1),
         )
+
+
+#: The heartbeat's own figures that a worker's figures show as they are.
+_COPIED = tuple(
+    f.name for f in fields(WorkerFigures) if f.name not in ("seen_seconds_ago", "up_seconds")
+)
 
 
 @dataclass(frozen=True)

@@ -3,29 +3,35 @@
 The office thinks in Europe/Rome wall-clock time ("Friday at 10:00"); the database
 keeps UTC. A newsletter's weekly slot is stored as a local weekday, time and zone,
 never as a UTC instant, so it stays at 10:00 local across the change to and from
-summer time. Nothing here starts a send: the beat's reconciler does that when
+summer time. Nothing here starts a send by itself: the reconciler does that when
 ``scheduled_at`` has passed, through a conditional state change
-(:func:`dispatcher.sends.ledger.start_send`).
+(:func:`dispatcher.sends.ledger.start_send`), and :func:`run_reconciler` is its
+one entry point, for the beat and ``dispatcher reconcile`` alike, so that the
+approval gate applies to both.
 
-Services take a session and never commit.
+Services take a session and never commit; :func:`run_reconciler` is the exception,
+as orphan recovery commits one dead worker's journal at a time.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.config import Settings
 from dispatcher.errors import NotFoundError, StateError
 from dispatcher.models import Send, SendState
 from dispatcher.office import approvals
 from dispatcher.office.users import audit
-from dispatcher.sends import ledger
+from dispatcher.sends import journal, ledger, recovery
+from dispatcher.sends.reconcile import ReconcileReport, reconcile
 from subscribers.models import MailingList
+from subscribers.orm import utcnow
 from subscribers.service import get_list
 
 #: Only approved editions may be scheduled. A one-person office may turn this off;
@@ -56,6 +62,32 @@ def approval_required(settings: Settings) -> bool:
     REQUIRE_APPROVAL=0 turns it off for a one-person office; the demo runs as one.
     """
     return settings.require_approval and not settings.demo
+
+
+def start_gate(settings: Settings) -> Callable[[Session, int], bool] | None:
+    """What a due send's edition must pass to start: still approved, when approval is required."""
+    return approvals.is_approved if approval_required(settings) else None
+
+
+def run_reconciler(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    clock: Callable[[], dt.datetime] = utcnow,
+) -> ReconcileReport:
+    """Run the reconciler once, as the beat does: the one entry point for every caller.
+
+    Journals first: a claim taken back from its dead worker's journal is exact,
+    while one whose lease ran out is taken back with its last outcomes counted as
+    lost. Then one transaction starts the due sends whose edition passes
+    :func:`start_gate` and does every recovery and dispatch step.
+
+    :returns: the report; the caller enqueues ``report.enqueue`` (already committed)
+    """
+    folder = Path(settings.sending.journal_dir)
+    database = journal.fingerprint(settings.database_url)
+    recovery.recover_orphans(sessions, folder, database, settings.sending, clock)
+    with sessions.begin() as session:
+        return reconcile(session, settings.sending, clock(), start_gate(settings))
 
 
 def zone_of(name: str) -> ZoneInfo:
@@ -188,8 +220,9 @@ def schedule_send(
     """
     _refuse_past(when, now)
     check_sendable(session, edition_id, settings)
-    send = ledger.create_send(session, edition_id, list_slugs, max(when, now), again=again)
-    send.created_by = actor
+    send = ledger.create_send(
+        session, edition_id, list_slugs, max(when, now), again=again, created_by=actor
+    )
     detail = {
         "edition_id": edition_id,
         "lists": list(list_slugs),

@@ -3,7 +3,7 @@
 Every state change is a conditional UPDATE (``... WHERE state IN (...)``), so two
 operators, or an operator and the beat, cannot both win: the loser gets a
 :class:`StateError` naming the state the send is really in. Workers look at
-the send's state before each group of messages (``delivery._StateChecker``), so
+the send's state before each group of messages (``sends.batch._StateChecker``), so
 a pause or cancel takes effect within about 100 messages or 2 seconds; rows
 being sent at that moment finish and are recorded.
 
@@ -22,13 +22,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from dispatcher.errors import NotFoundError, StateError
-from dispatcher.models import Batch, Edition, Send, SendList, SendState
-from dispatcher.sends import progress
+from dispatcher.models import Batch, Edition, Send, SendState
+from dispatcher.sends import ledger, progress
+from dispatcher.sends.audience import KIND_CORRECTION, KIND_LATE
 from dispatcher.sends.sql import sql
 
-KIND_NORMAL = "normal"
-KIND_LATE = "late"  # the same edition, to people who subscribed after the send
-KIND_CORRECTION = "correction"  # another edition, to the people who got the original
 CANCELLED_REPLY = "not sent: the send was cancelled"
 
 _RUNNING, _PAUSED = SendState.RUNNING.value, SendState.PAUSED.value
@@ -301,20 +299,11 @@ def _started_send(session: Session, send_id: int, allowed: tuple[str, ...], what
 def _child_send(
     session: Session, parent: Send, edition_id: int, kind: str, when: dt.datetime, by: str
 ) -> Send:
-    send = Send(
-        edition_id=edition_id,
-        scheduled_at=when,
-        again=kind == KIND_LATE,
-        kind=kind,
-        parent_send_id=parent.id,
-        created_by=by,
+    lists = ledger.list_slugs(session, [parent.id])[parent.id]
+    again = kind == KIND_LATE
+    return ledger.create_send(
+        session, edition_id, lists, when, again=again, kind=kind, parent=parent, created_by=by
     )
-    session.add(send)
-    session.flush()
-    list_ids = session.scalars(select(SendList.list_id).where(SendList.send_id == parent.id))
-    session.add_all(SendList(send_id=send.id, list_id=list_id) for list_id in list(list_ids))
-    session.flush()
-    return send
 
 
 def _state_of(session: Session, send_id: int) -> str:

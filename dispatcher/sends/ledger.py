@@ -1,75 +1,25 @@
-"""Creating sends and writing their ledger in set-based statements."""
+"""Creating sends and writing their ledger and batches in set-based statements.
+
+:func:`create_send` is the one function that creates a send; who the ledger
+holds is :mod:`dispatcher.sends.audience`'s decision.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from dispatcher.errors import NotFoundError, StateError
+from dispatcher.errors import NotFoundError
 from dispatcher.models import Batch, DeliveryStatus, Edition, Send, SendList, SendState
+from dispatcher.sends import audience
 from dispatcher.sends.sql import sql
 from subscribers.models import MailingList
 
-#: Rows of an earlier send of the same edition that count as "already received".
-RECEIVED_STATUSES = ("queued", "sending", "sent", "deferred", "uncertain", "bounced", "complained")
-#: A late send (kind "late", see sends.control) reaches only people with no row of the
-#: edition at all: someone who failed or was skipped the first time is no newcomer.
-ANY_STATUS = tuple(status.value for status in DeliveryStatus)
-#: The original's rows whose people may have the message, and so get its correction.
-CORRECTED_STATUSES = ("sent", "uncertain", "bounced", "complained")
 #: A ledger this large gets its statistics refreshed as it is written (see start_send).
 ANALYZE_FROM_ROWS = 10_000
-
-_INSERT_LEDGER = """
-INSERT INTO deliveries (send_id, subscriber_id, list_id, status, smtp_reply,
-                        attempts, in_doubt, created_at)
-SELECT :send_id, s.subscriber_id, MIN(s.list_id),
-       CASE WHEN EXISTS (SELECT 1 FROM suppressions x WHERE x.subscriber_id = s.subscriber_id)
-            THEN 'skipped' ELSE 'queued' END,
-       CASE WHEN EXISTS (SELECT 1 FROM suppressions x WHERE x.subscriber_id = s.subscriber_id)
-            THEN 'not sent: the address is on the suppression list' ELSE NULL END,
-       0, false, :now
-FROM subscriptions s
-WHERE s.status = 'confirmed'
-  AND s.list_id IN (SELECT list_id FROM send_lists WHERE send_id = :send_id)
-  {again_clause}
-GROUP BY s.subscriber_id
-ORDER BY s.subscriber_id
-"""
-
-# With --again, nobody who already has this edition from an earlier send gets it twice.
-_AGAIN_CLAUSE = """
-  AND NOT EXISTS (
-    SELECT 1 FROM deliveries p JOIN sends ps ON ps.id = p.send_id
-    WHERE ps.edition_id = :edition_id AND ps.id <> :send_id
-      AND p.subscriber_id = s.subscriber_id AND p.status IN :received)
-"""
-
-# A correction (kind "correction") goes to the original's recipients, not to the lists'
-# subscribers; people suppressed or no longer confirmed on any of the lists are skipped.
-_INSERT_CORRECTION = """
-INSERT INTO deliveries (send_id, subscriber_id, list_id, status, smtp_reply,
-                        attempts, in_doubt, created_at)
-SELECT :send_id, p.subscriber_id, p.list_id,
-       CASE WHEN EXISTS (SELECT 1 FROM suppressions x WHERE x.subscriber_id = p.subscriber_id)
-              OR NOT EXISTS (SELECT 1 FROM subscriptions s JOIN send_lists l
-                             ON l.list_id = s.list_id AND l.send_id = :send_id
-                             WHERE s.subscriber_id = p.subscriber_id AND s.status = 'confirmed')
-            THEN 'skipped' ELSE 'queued' END,
-       CASE WHEN EXISTS (SELECT 1 FROM suppressions x WHERE x.subscriber_id = p.subscriber_id)
-            THEN 'not sent: the address is on the suppression list'
-            WHEN NOT EXISTS (SELECT 1 FROM subscriptions s JOIN send_lists l
-                             ON l.list_id = s.list_id AND l.send_id = :send_id
-                             WHERE s.subscriber_id = p.subscriber_id AND s.status = 'confirmed')
-            THEN 'not sent: unsubscribed since the original' ELSE NULL END,
-       0, false, :now
-FROM deliveries p JOIN sends c ON c.id = :send_id
-WHERE p.send_id = c.parent_send_id AND p.status IN :corrected
-ORDER BY p.subscriber_id
-"""
 
 _INSERT_BATCHES = """
 INSERT INTO batches (send_id, first_id, last_id, state, touched_at, n_queued, n_skipped,
@@ -95,23 +45,51 @@ def create_send(
     scheduled_at: dt.datetime,
     *,
     again: bool = False,
+    kind: str = audience.KIND_NORMAL,
+    parent: Send | None = None,
+    created_by: str = "",
 ) -> Send:
-    """Create a scheduled send of an edition to one or more lists.
+    """Create a scheduled send: every path that makes a send (normal, late, correction) calls this.
 
+    Who it reaches is decided when it starts (:mod:`dispatcher.sends.audience`).
+
+    :param kind: ``normal``, or ``late`` / ``correction`` following ``parent``
     :raises NotFoundError: if the edition or a list does not exist
     :raises StateError: if a list already had this edition and ``again`` is not set
+        (normal sends only: a late send or a correction follows one on purpose)
     """
     if session.get(Edition, edition_id) is None:
         raise NotFoundError(f"no edition with id {edition_id}")
     lists = _lists_by_slug(session, list_slugs)
-    if not again:
-        _refuse_repeat(session, edition_id, [m.id for m in lists])
-    send = Send(edition_id=edition_id, scheduled_at=scheduled_at, again=again)
+    if kind == audience.KIND_NORMAL and not again:
+        audience.refuse_repeat(session, edition_id, [m.id for m in lists])
+    send = Send(
+        edition_id=edition_id,
+        scheduled_at=scheduled_at,
+        again=again,
+        kind=kind,
+        parent_send_id=parent.id if parent is not None else None,
+        created_by=created_by,
+    )
     session.add(send)
     session.flush()
     session.add_all(SendList(send_id=send.id, list_id=m.id) for m in lists)
     session.flush()
     return send
+
+
+def list_slugs(session: Session, send_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
+    """The slugs of each send's lists, in alphabetical order."""
+    query = (
+        select(SendList.send_id, MailingList.slug)
+        .join(SendList, SendList.list_id == MailingList.id)
+        .where(SendList.send_id.in_(send_ids))
+        .order_by(MailingList.slug)
+    )
+    found: dict[int, tuple[str, ...]] = {send_id: () for send_id in send_ids}
+    for send_id, slug in session.execute(query):
+        found[send_id] += (slug,)
+    return found
 
 
 def start_send(session: Session, send_id: int, now: dt.datetime, batch_size: int) -> int:
@@ -130,7 +108,7 @@ def start_send(session: Session, send_id: int, now: dt.datetime, batch_size: int
     if started.rowcount != 1:  # type: ignore[attr-defined]
         return -1
     send = session.get_one(Send, send_id)
-    rows = _insert_ledger(session, send, now)
+    rows = audience.write_ledger(session, send, now)
     session.execute(sql(_INSERT_BATCHES), {"send_id": send_id, "now": now, "size": batch_size})
     if rows >= ANALYZE_FROM_ROWS and session.get_bind().dialect.name == "postgresql":
         # Statistics that predate a large ledger (or a table never analysed: autovacuum may
@@ -148,26 +126,6 @@ def due_sends(session: Session, now: dt.datetime) -> list[int]:
     return list(session.scalars(query.order_by(Send.scheduled_at)))
 
 
-def _insert_ledger(session: Session, send: Send, now: dt.datetime) -> int:
-    if send.kind == "correction":
-        return _insert_correction_ledger(session, send, now)
-    clause = _AGAIN_CLAUSE if send.again else ""
-    statement = sql(_INSERT_LEDGER.format(again_clause=clause))
-    params: dict[str, object] = {"send_id": send.id, "now": now}
-    if send.again:
-        received = ANY_STATUS if send.kind == "late" else RECEIVED_STATUSES
-        statement = statement.bindparams(bindparam("received", expanding=True))
-        params |= {"edition_id": send.edition_id, "received": list(received)}
-    result = session.execute(statement, params)
-    return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-def _insert_correction_ledger(session: Session, send: Send, now: dt.datetime) -> int:
-    statement = sql(_INSERT_CORRECTION).bindparams(bindparam("corrected", expanding=True))
-    params = {"send_id": send.id, "now": now, "corrected": list(CORRECTED_STATUSES)}
-    return int(session.execute(statement, params).rowcount)  # type: ignore[attr-defined]
-
-
 def _lists_by_slug(session: Session, slugs: Sequence[str]) -> list[MailingList]:
     if not slugs:
         raise NotFoundError("a send needs at least one list")
@@ -178,26 +136,6 @@ def _lists_by_slug(session: Session, slugs: Sequence[str]) -> list[MailingList]:
     if missing:
         raise NotFoundError(f"no list with slug {', '.join(missing)}")
     return [found[slug] for slug in dict.fromkeys(slugs)]
-
-
-def _refuse_repeat(session: Session, edition_id: int, list_ids: list[int]) -> None:
-    earlier = session.execute(
-        select(MailingList.slug, func.min(Send.id))
-        .join(SendList, SendList.list_id == MailingList.id)
-        .join(Send, Send.id == SendList.send_id)
-        .where(
-            Send.edition_id == edition_id,
-            SendList.list_id.in_(list_ids),
-            Send.state != SendState.CANCELLED.value,
-        )
-        .group_by(MailingList.slug)
-    ).all()
-    if earlier:
-        named = ", ".join(f"{slug} (send {send_id})" for slug, send_id in earlier)
-        raise StateError(
-            f"edition {edition_id} was already sent to {named}; "
-            "use --again to send it to those who did not get it"
-        )
 
 
 def batch_ids_of(session: Session, send_id: int) -> list[int]:

@@ -18,6 +18,7 @@ from dispatcher.models import Batch, BatchState, DeliveryStatus, Send, SendState
 from dispatcher.sends.sql import sql
 
 _COUNT_COLUMNS = {status: f"n_{status.value}" for status in DeliveryStatus}
+_STATUSES = [status.value for status in DeliveryStatus]
 
 _BATCH_COUNTS = sql(
     """
@@ -81,11 +82,19 @@ def reopen_batches_of(
     return found
 
 
+def counts_of(session: Session, send_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Rows per status for each send, summed from its batches' counts."""
+    columns = [func.coalesce(func.sum(getattr(Batch, c)), 0) for c in _COUNT_COLUMNS.values()]
+    rows = session.execute(
+        select(Batch.send_id, *columns).where(Batch.send_id.in_(send_ids)).group_by(Batch.send_id)
+    )
+    found = {row[0]: dict(zip(_STATUSES, map(int, row[1:]), strict=True)) for row in rows}
+    return {i: found.get(i, dict.fromkeys(_STATUSES, 0)) for i in send_ids}
+
+
 def send_counts(session: Session, send_id: int) -> dict[str, int]:
     """Rows per status for a send, from the batches' counts."""
-    columns = [func.coalesce(func.sum(getattr(Batch, c)), 0) for c in _COUNT_COLUMNS.values()]
-    totals = session.execute(select(*columns).where(Batch.send_id == send_id)).one()
-    return {status.value: int(total) for status, total in zip(_COUNT_COLUMNS, totals, strict=True)}
+    return counts_of(session, [send_id])[send_id]
 
 
 def has_active_rows(session: Session, send_id: int) -> bool:

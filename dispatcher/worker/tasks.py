@@ -8,23 +8,18 @@ ledger's business (a deferred row), never a task retry.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 import psycopg
 import redis
 from celery import Celery, Task
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
 
 from dispatcher.config import Settings
 from dispatcher.monitoring import worker as monitoring
-from dispatcher.office.approvals import is_approved
-from dispatcher.office.scheduling import approval_required
+from dispatcher.office.scheduling import run_reconciler
 from dispatcher.sends.batch import run_batch
-from dispatcher.sends.reconcile import reconcile as reconcile_sends
 from dispatcher.sends.runtime import Runtime
-from subscribers.orm import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -108,20 +103,12 @@ def recover_orphans() -> None:
 
 def reconcile() -> dict[str, Any]:
     rt = runtime()
-    # Journals first: a claim taken back from its journal is exact; one whose lease ran
-    # out is taken back with its last outcomes counted as lost.
-    rt.recover_orphans()
-    with rt.sessions.begin() as session:
-        report = reconcile_sends(session, rt.settings.sending, utcnow(), approval_check(rt))
+    report = run_reconciler(rt.sessions, rt.settings, rt.clock)
     for batch_id in report.enqueue:
         enqueue_batch(batch_id)
-    monitoring.record_tick(rt.settings)  # hook: the console's "last beat tick"
+    # The console's "last beat tick" is the beat's alone: a run by hand must not hide a dead beat.
+    monitoring.record_tick(rt.settings)
     return {"started": report.started, "enqueued": len(report.enqueue)}
-
-
-def approval_check(rt: Runtime) -> Callable[[Session, int], bool] | None:
-    """Due sends start only if their edition is still approved (unless approval is off)."""
-    return is_approved if approval_required(rt.settings) else None
 
 
 def register(app: Celery) -> None:

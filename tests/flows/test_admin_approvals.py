@@ -15,12 +15,9 @@ from dispatcher.config import Settings
 from dispatcher.models import AuditEntry, Edition, Send
 from dispatcher.office import approvals
 from dispatcher.office.approvals import ApprovalState, NotApprovedError
-from dispatcher.office.scheduling import schedule_send
+from dispatcher.office.scheduling import run_reconciler, schedule_send
 from dispatcher.preflight import Finding
-from dispatcher.sends.reconcile import reconcile
-from dispatcher.sends.runtime import Runtime
 from dispatcher.transport.memory import MemoryTransport
-from dispatcher.worker.tasks import approval_check
 from subscribers.models import MailingList
 from subscribers.orm import utcnow
 from tests.conftest import SECRET
@@ -188,10 +185,7 @@ def test_the_beat_does_not_start_a_send_whose_edition_changed_since_approval(
         )
         newsletter = session.scalars(select(MailingList)).one()  # changed after approval
         newsletter.settings = {**newsletter.settings, "from_name": "Qualcun altro"}
-    runtime = Runtime(desk.settings)
-    with desk.sessions.begin() as session:
-        started = reconcile(session, desk.settings.sending, utcnow(), approval_check(runtime))
-    runtime.close()
+    started = run_reconciler(desk.sessions, desk.settings)
     with desk.sessions() as session:
         held = session.get_one(Send, send.id)
     assert started.started == [] and held.state == "scheduled"

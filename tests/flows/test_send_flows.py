@@ -24,7 +24,7 @@ from dispatcher.errors import RelayUnavailableError, StateError
 from dispatcher.message import dkim
 from dispatcher.message.outgoing import OutgoingMessage
 from dispatcher.models import Batch, Delivery, Send
-from dispatcher.sends import reconcile, report
+from dispatcher.sends import reconcile, status
 from dispatcher.sends.batch import run_batch
 from dispatcher.sends.runtime import Runtime
 from dispatcher.transport.memory import MemoryTransport
@@ -225,7 +225,7 @@ def test_failures_are_grouped_by_reply_whatever_address_each_reply_names(
     _drain(runtime, _send(runtime, _edition(runtime, 250)))
     with runtime.sessions() as session:
         for sample in (None, 100):
-            groups = report.failure_groups(session, 1, sample=sample)
+            groups = status.failure_groups(session, 1, sample=sample)
             found = {(g.status, g.code, g.reply): g.count for g in groups}
             expected_failed = 240 if sample is None else 100  # a sample counts what it read
             assert found == {

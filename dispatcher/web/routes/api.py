@@ -14,8 +14,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from pydantic import BaseModel
 
-from dispatcher.errors import NotFoundError
-from dispatcher.monitoring.figures import watched_send_ids
+from dispatcher.monitoring.system import WorkerFigures
+from dispatcher.sends.status import watched_send_ids
 from dispatcher.web.auth import require_role
 from dispatcher.web.routes import console
 from dispatcher.web.state import DbSession, RowId, State
@@ -86,26 +86,12 @@ class SendDetailOut(SendOut):
     failures: list[FailureOut]
 
 
-class WorkerOut(BaseModel):
-    host: str
-    pid: int
-    parent_pid: int
-    busy: bool
-    send_id: int | None
-    batch_id: int | None
-    claimed: int
-    done: int
-    messages: int
-    seen_seconds_ago: float
-    up_seconds: float
-
-
 class SystemOut(BaseModel):
     available: bool  # False when Redis is not used or did not answer
     problem: str | None
     queues: dict[str, int]  # messages waiting per Celery queue
     unacked: int
-    workers: list[WorkerOut]
+    workers: list[WorkerFigures]
     workers_alive: int
     workers_busy: int
     beat_seconds_ago: float | None
@@ -124,12 +110,9 @@ def list_sends(
 @router.get("/sends/{send_id}", response_model=SendDetailOut, responses=_NOT_FOUND)
 def get_send(send_id: RowId, session: DbSession, state: State) -> SendDetailOut:
     """One send with its lists and its failures grouped by the server's reply."""
-    found = console.monitoring_reader(state).sends(session, utcnow(), [send_id])
-    if not found:
-        raise NotFoundError(f"no send with id {send_id}")
-    failures = [vars(g) for g in console.failures_of(session, state, send_id)]
-    lists = console.lists_of(session, send_id)
-    return SendDetailOut.model_validate(found[0].to_dict() | {"lists": lists, "failures": failures})
+    view = console.send_view(session, state, send_id)
+    failures = [vars(g) for g in console.monitoring_reader(state).failures(session, send_id)]
+    return SendDetailOut.model_validate(view.to_dict() | {"failures": failures})
 
 
 @router.get("/system", response_model=SystemOut)

@@ -12,27 +12,25 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 from collections.abc import Callable
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatcher.errors import NotFoundError, StateError
-from dispatcher.models import SendList, User
+from dispatcher.models import User
 from dispatcher.monitoring.reader import MonitoringReader
 from dispatcher.office.users import audit
-from dispatcher.sends import control, report
+from dispatcher.sends import control
+from dispatcher.sends.status import SendView, iso
 from dispatcher.web.auth import admin_router
 from dispatcher.web.i18n import add_texts, choose_language, translate
 from dispatcher.web.routes.console_texts import STATUSES_EN, TEXTS
 from dispatcher.web.state import DbSession, RowId, State, WebState
 from dispatcher.web.templating import WEB_TEMPLATES, render
-from subscribers.models import MailingList
 from subscribers.orm import utcnow
 
 router = admin_router("/console", roles=("operator",))
@@ -42,10 +40,7 @@ LOCAL_ZONE = ZoneInfo("Europe/Rome")
 ASSETS = WEB_TEMPLATES / "console"
 ASSET_TYPES = {"console.js": "text/javascript", "console.css": "text/css"}
 STATUS_ORDER = tuple(STATUSES_EN)
-FAILURE_SAMPLE = 5000  # ledger rows grouped at most for the failures table
-FAILURE_SECONDS = 10.0  # how long a send's failure groups are reused between looks
 _READER = "console.monitoring"
-_FAILURES = "console.failures"
 _RESULTS = {"paused", "resumed", "cancelled", "refused"}
 
 
@@ -93,16 +88,7 @@ def send_json(send_id: RowId, session: DbSession, state: State) -> JSONResponse:
 def pause(
     request: Request, send_id: RowId, state: State, reason: Annotated[str, Form()] = ""
 ) -> Response:
-    user = _user(request)
-    text = reason.strip() or f"paused from the console by {user.username}"
-    return _control(
-        state,
-        send_id,
-        "paused",
-        lambda s: control.pause_send(s, send_id, text, utcnow()),
-        user,
-        text,
-    )
+    return _stop(request, state, send_id, "paused", reason)
 
 
 @router.post("/sends/{send_id}/resume")
@@ -121,18 +107,9 @@ def cancel(
     confirm: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
 ) -> Response:
-    user = _user(request)
     if confirm != "yes":
         return RedirectResponse(f"/console/sends/{send_id}?result=refused", status_code=303)
-    text = reason.strip() or f"cancelled from the console by {user.username}"
-    return _control(
-        state,
-        send_id,
-        "cancelled",
-        lambda s: control.cancel_send(s, send_id, text, utcnow()),
-        user,
-        text,
-    )
+    return _stop(request, state, send_id, "cancelled", reason)
 
 
 @router.get("/assets/{name}")
@@ -161,6 +138,14 @@ def _control(
     return RedirectResponse(f"/console/sends/{send_id}?result={done}", status_code=303)
 
 
+def _stop(request: Request, state: WebState, send_id: int, done: str, reason: str) -> Response:
+    """Pause or cancel, with the operator's reason or one naming who did it from here."""
+    user = _user(request)
+    text = reason.strip() or f"{done} from the console by {user.username}"
+    stop = control.pause_send if done == "paused" else control.cancel_send
+    return _control(state, send_id, done, lambda s: stop(s, send_id, text, utcnow()), user, text)
+
+
 def _overview(session: Session, state: WebState) -> dict[str, Any]:
     reader = monitoring_reader(state)
     return {"sends": reader.sends(session, utcnow()), "system": reader.system()}
@@ -168,39 +153,24 @@ def _overview(session: Session, state: WebState) -> dict[str, Any]:
 
 def _send(session: Session, state: WebState, send_id: int) -> dict[str, Any]:
     reader = monitoring_reader(state)
-    found = reader.sends(session, utcnow(), [send_id])
-    if not found:
-        raise NotFoundError(f"no send with id {send_id}")
+    view = send_view(session, state, send_id)
     return {
-        "send": found[0],
-        "lists": lists_of(session, send_id),
-        "failures": failures_of(session, state, send_id),
+        "send": view,
+        "lists": view.lists,
+        "failures": reader.failures(session, send_id),
         "system": reader.system(),
     }
 
 
-def failures_of(session: Session, state: WebState, send_id: int) -> tuple[report.FailureGroup, ...]:
-    """The send's failure groups, counted over a bounded sample and reused for a few seconds."""
-    cache: dict[int, tuple[float, tuple[report.FailureGroup, ...]]]
-    cache = state.extras.setdefault(_FAILURES, {})  # type: ignore[assignment]
-    hit = cache.get(send_id)
-    if hit is not None and time.monotonic() - hit[0] < FAILURE_SECONDS:
-        return hit[1]
-    groups = report.failure_groups(session, send_id, limit=10, sample=FAILURE_SAMPLE)
-    if len(cache) > 100:
-        cache.clear()
-    cache[send_id] = (time.monotonic(), groups)
-    return groups
+def send_view(session: Session, state: WebState, send_id: int) -> SendView:
+    """One send as the console, the API and ``/metrics`` see it.
 
-
-def lists_of(session: Session, send_id: int) -> list[str]:
-    query = (
-        select(MailingList.slug)
-        .join(SendList, SendList.list_id == MailingList.id)
-        .where(SendList.send_id == send_id)
-        .order_by(MailingList.slug)
-    )
-    return list(session.scalars(query))
+    :raises NotFoundError: if there is no such send
+    """
+    found = monitoring_reader(state).sends(session, utcnow(), [send_id])
+    if not found:
+        raise NotFoundError(f"no send with id {send_id}")
+    return found[0]
 
 
 def _page(request: Request) -> dict[str, Any]:
@@ -228,11 +198,12 @@ def _number(value: float | None, language: str) -> str:
     return text.translate(str.maketrans(",.", ".,")) if language == "it" else text
 
 
-def local_time(iso: str | None) -> str:
-    """An ISO time from the figures as the office reads it: Rome time, to the second."""
-    if not iso:
+def local_time(when: dt.datetime | str | None) -> str:
+    """A time of the figures (or its ISO text) Rome time, to the second."""
+    text = when if isinstance(when, str) or when is None else iso(when)
+    if not text:
         return "–"
-    return dt.datetime.fromisoformat(iso).astimezone(LOCAL_ZONE).strftime("%d/%m/%Y %H:%M:%S")
+    return dt.datetime.fromisoformat(text).astimezone(LOCAL_ZONE).strftime("%d/%m/%Y %H:%M:%S")
 
 
 def _user(request: Request) -> User:
