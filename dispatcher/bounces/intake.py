@@ -24,7 +24,15 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.bounces.apply import Policy, apply
-from dispatcher.bounces.decide import Bounce, Decision, Ignore, decide, intended, read_message
+from dispatcher.bounces.decide import (
+    Bounce,
+    Decision,
+    Ignore,
+    Notify,
+    decide,
+    intended,
+    read_message,
+)
 from dispatcher.bounces.outcome import Outcome, Summary
 from dispatcher.bounces.verp import DeliveryRef
 from dispatcher.errors import BounceError
@@ -111,6 +119,9 @@ def _describe(decision: Decision) -> str:
     if isinstance(decision, Bounce):
         failure = decision.failure
         return f"delivery {decision.delivery_id}: {failure.status or '-'} {failure.address}"
+    if isinstance(decision, Notify):
+        said = ", ".join(f"{n.action} {n.status or '-'} {n.address}" for n in decision.notices)
+        return f"delivery {decision.delivery_id}: {said}"
     target = decision.target
     if isinstance(target, DeliveryRef):
         return f"delivery {target.delivery_id}"

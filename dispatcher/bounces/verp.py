@@ -26,6 +26,7 @@ class AddressKind(enum.StrEnum):
     UNSUBSCRIBE = "unsubscribe"  # u-<token>: the List-Unsubscribe mailto of one subscription
 
 
+SHOWN_TOKEN_CHARS = 8  # of a token in logs: enough to tell messages apart, useless to forge
 _PREFIXES = {BOUNCE_PREFIX: AddressKind.BOUNCE, UNSUBSCRIBE_PREFIX: AddressKind.UNSUBSCRIBE}
 
 
@@ -68,6 +69,21 @@ def our_address(address: str, domains: Collection[str] | None) -> OurAddress | N
         if lowered.startswith(prefix) and len(lowered) > len(prefix):
             return OurAddress(kind, lowered[len(prefix) :], bare)
     return None
+
+
+def shown(address: str) -> str:
+    """An address fit for logs: a token of ours cut to its first characters.
+
+    A whole token is a credential (a ``u-`` token unsubscribes its person, a
+    ``b-`` token lets anyone report their delivery bounced), so logs, replies and
+    listings never carry one.
+    """
+    local, at, domain = address.rpartition("@")
+    lowered = local.lower()
+    for prefix in _PREFIXES:
+        if lowered.startswith(prefix) and len(local) > len(prefix) + SHOWN_TOKEN_CHARS:
+            return f"{local[: len(prefix) + SHOWN_TOKEN_CHARS]}...{at}{domain}"
+    return address
 
 
 def first_ours(addresses: Collection[str], domains: Collection[str] | None) -> OurAddress | None:

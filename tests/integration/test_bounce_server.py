@@ -175,13 +175,13 @@ def test_serve_records_what_the_relay_hands_it_and_stops_on_sigterm(
         relay.sendmail("", [forged], build_dsn(hard.data, to=forged, recipient=hard.recipient))
         relay.sendmail("", [soft.envelope_from], b"\x00\x01 garbage\r\n")  # unparsable: 250
     assert _row(runtime, hard) == ("bounced", "bounced")
-    assert _row(runtime, soft) == ("bounced", "confirmed")
+    assert _row(runtime, soft) == ("sent", "confirmed")  # a delay notice changes nothing
     assert _row(runtime, unsubscribed) == ("sent", "unsubscribed")
     assert _row(runtime, complained) == ("complained", "unsubscribed")
     with runtime.sessions() as session:
         kinds = sorted(session.scalars(select(BounceEvent.kind)))
         reasons = sorted(session.scalars(select(Suppression.reason)))
-    assert kinds == ["complaint", "hard", "soft", "unsubscribe"]
+    assert kinds == ["complaint", "hard", "notice", "unsubscribe"]
     assert reasons == ["complaint", "hard_bounce"]
     assert len(list((tmp_path / "quarantine").iterdir())) == 1
 
