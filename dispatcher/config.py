@@ -136,6 +136,12 @@ class Settings:
     demo: bool = False  # DISPATCHER_DEMO=1: allows the built-in secret key
     ledger_retention_days: int = 365  # LEDGER_RETENTION_DAYS: personal data kept in the ledger
     soft_bounce_threshold: int = 3  # SOFT_BOUNCE_THRESHOLD: soft bounces before "bounced"
+    # BOUNCE_MAIL_DIR: where `bounces serve` keeps mail for a person, one .eml per message:
+    # postmaster/ and abuse/ (mail to those addresses at the bounce domain) and quarantine/
+    # (returned mail it could not read). `dispatcher bounces mail` lists them.
+    bounce_mail_dir: str = str(DEFAULT_DATA_DIR / "bounces")
+    bounce_folder_max_messages: int = 10_000  # BOUNCE_FOLDER_MAX_MESSAGES: per folder
+    bounce_folder_max_mb: int = 200  # BOUNCE_FOLDER_MAX_MB: per folder, MiB
     require_approval: bool = True  # REQUIRE_APPROVAL=0 lets a one-person office skip approval
     heartbeat_seconds: float = 5.0  # HEARTBEAT_SECONDS: how often workers report to Redis
     metrics_token: str | None = None  # METRICS_TOKEN: bearer token for /metrics from afar
@@ -183,6 +189,11 @@ class Settings:
             demo=env.flag("DISPATCHER_DEMO", False),
             ledger_retention_days=env.integer("LEDGER_RETENTION_DAYS", base.ledger_retention_days),
             soft_bounce_threshold=env.integer("SOFT_BOUNCE_THRESHOLD", base.soft_bounce_threshold),
+            bounce_mail_dir=env.text("BOUNCE_MAIL_DIR", "") or base.bounce_mail_dir,
+            bounce_folder_max_messages=env.integer(
+                "BOUNCE_FOLDER_MAX_MESSAGES", base.bounce_folder_max_messages
+            ),
+            bounce_folder_max_mb=env.integer("BOUNCE_FOLDER_MAX_MB", base.bounce_folder_max_mb),
             require_approval=env.flag("REQUIRE_APPROVAL", base.require_approval),
             heartbeat_seconds=env.number("HEARTBEAT_SECONDS", base.heartbeat_seconds),
             metrics_token=env.text("METRICS_TOKEN", "") or None,
