@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 from dispatcher.bounces import subscriptions
 from dispatcher.bounces.decide import Bounce, Complaint, Decision, Notify, Unsubscribe
 from dispatcher.bounces.outcome import Outcome
-from dispatcher.bounces.verdict import Notice, Severity
+from dispatcher.bounces.verdict import RecipientStatus, Severity
 from dispatcher.bounces.verp import DeliveryRef, SubscriptionRef
 from dispatcher.models import BounceEvent, BounceKind, Delivery, DeliveryStatus
 from dispatcher.sends.progress import refresh_batches_of
@@ -194,13 +194,20 @@ def _recorded(session: Session, delivery_id: int, kinds: Sequence[BounceKind]) -
 
 
 def _add_notices(
-    session: Session, row: Delivery, notices: Sequence[Notice], source: str, now: dt.datetime
+    session: Session,
+    row: Delivery,
+    notices: Sequence[RecipientStatus],
+    source: str,
+    now: dt.datetime,
 ) -> int:
     """Add the notices not recorded before for this delivery; returns how many were added."""
     who = _Who(row.subscriber_id, row.list_id, row)
     added = 0
     for notice in notices:
-        diagnostic = f"{notice.address}: {notice.diagnostic}".strip(": ")[:DIAGNOSTIC_CHARS]
+        said = notice.diagnostic
+        if notice.retry_until:
+            said = f"{said} (will retry until {notice.retry_until})".strip()
+        diagnostic = f"{notice.address}: {said}".strip(": ")[:DIAGNOSTIC_CHARS]
         seen = session.scalar(
             select(BounceEvent.id)
             .where(

@@ -27,7 +27,7 @@ from dispatcher.bounces import dsn
 from dispatcher.bounces.arf import FeedbackReport, feedback_report
 from dispatcher.bounces.autoreply import auto_reply_reason, auto_submitted
 from dispatcher.bounces.mailparts import subparts, text_of
-from dispatcher.bounces.verdict import Failure, Nature, Notice, Severity, Verdict
+from dispatcher.bounces.verdict import Failure, Nature, RecipientStatus, Severity, Verdict
 from dispatcher.errors import BounceError
 
 NOTIFICATION_CHARS = 8000  # enough for any server's explanation, not the newsletter after it
@@ -69,7 +69,7 @@ def classify(msg: Message) -> Verdict:
     return Verdict(Nature.OTHER, reason="no failure, feedback report or automatic reply found")
 
 
-def _verdict(found: list[Failure], notices: list[Notice], parser: str) -> Verdict | None:
+def _verdict(found: list[Failure], notices: list[RecipientStatus], parser: str) -> Verdict | None:
     """A bounce when anything failed, else a notice when anything was reported, else None."""
     if found:
         return Verdict(Nature.BOUNCE, tuple(found), tuple(notices), parser)
@@ -79,7 +79,7 @@ def _verdict(found: list[Failure], notices: list[Notice], parser: str) -> Verdic
     return None
 
 
-def fallback_failures(msg: Message) -> tuple[list[Failure], list[Notice]]:
+def fallback_failures(msg: Message) -> tuple[list[Failure], list[RecipientStatus]]:
     """Failures (hard or soft) and delay warnings that flufl.bounce's detectors find.
 
     flufl returns addresses as bytes in two sets, delays and failures, without codes.
@@ -124,9 +124,9 @@ def _failure(raw: bytes, severity: Severity, code: str | None, text: str) -> Fai
     return Failure(address, severity, code, _line_about(address, text))
 
 
-def _delay(raw: bytes, text: str) -> Notice:
+def _delay(raw: bytes, text: str) -> RecipientStatus:
     address = raw.decode("ascii", "replace")
-    return Notice(address, "delayed", dsn.enhanced_code(text), _line_about(address, text))
+    return RecipientStatus(address, "delayed", dsn.enhanced_code(text), _line_about(address, text))
 
 
 def _line_about(address: str, text: str) -> str:

@@ -19,7 +19,7 @@ from email.message import Message
 from dispatcher.bounces.classify import classify
 from dispatcher.bounces.mailparts import addresses, header_values, parse_message
 from dispatcher.bounces.outcome import Outcome
-from dispatcher.bounces.verdict import Failure, Nature, Notice, Severity, Verdict
+from dispatcher.bounces.verdict import Failure, Nature, RecipientStatus, Severity, Verdict
 from dispatcher.bounces.verp import (
     AddressKind,
     DeliveryRef,
@@ -54,7 +54,7 @@ class Bounce:
     delivery_id: int
     failure: Failure
     parser: str
-    notices: tuple[Notice, ...] = ()  # other recipients of the same DSN, only delayed
+    notices: tuple[RecipientStatus, ...] = ()  # other recipients of the same DSN, only delayed
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class Notify:
     """Record that a delivery was delayed (or relayed...): shown, changes nothing."""
 
     delivery_id: int
-    notices: tuple[Notice, ...]
+    notices: tuple[RecipientStatus, ...]
     parser: str
 
 

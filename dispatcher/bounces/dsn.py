@@ -21,11 +21,10 @@ then a generic ``Status`` (``5.0.0``); then the action.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from email.message import Message
 
 from dispatcher.bounces.mailparts import bare_address, field_blocks, header_text
-from dispatcher.bounces.verdict import Failure, Notice, Severity
+from dispatcher.bounces.verdict import Failure, RecipientStatus, Severity
 
 REPORT_TYPES = ("message/delivery-status", "message/global-delivery-status")
 
@@ -50,17 +49,6 @@ _SOFT_WORDS = re.compile(
 _SOFT_PERMANENT = {("2", "2"), ("3", "4"), ("4", "7")}
 #: RFC 3464 actions that do not mean the message failed: it is waiting, or went on.
 NOTICE_ACTIONS = ("delayed", "delivered", "relayed", "expanded")
-
-
-@dataclass(frozen=True)
-class RecipientStatus:
-    """One recipient block of a delivery status notification."""
-
-    address: str
-    action: str
-    status: str | None
-    diagnostic: str
-    retry_until: str = ""  # Will-Retry-Until of a delay notice
 
 
 def is_dsn(msg: Message) -> bool:
@@ -91,19 +79,15 @@ def failures(msg: Message) -> list[Failure]:
     return result
 
 
-def notices(msg: Message) -> list[Notice]:
+def notices(msg: Message) -> list[RecipientStatus]:
     """The recipients of a DSN that were delayed, delivered, relayed or expanded."""
-    result: list[Notice] = []
+    result: list[RecipientStatus] = []
     seen: set[tuple[str, str]] = set()
     for status in recipient_statuses(msg):
-        action = status.action.lower()
-        key = (status.address.lower(), action)
-        if action.startswith(NOTICE_ACTIONS) and key not in seen:
-            seen.add(key)
-            why = status.diagnostic
-            if status.retry_until:
-                why = f"{why} (will retry until {status.retry_until})".strip()
-            result.append(Notice(status.address, action, status.status, why))
+        key = (status.address.lower(), status.action.lower())
+        if key[1].startswith(NOTICE_ACTIONS) and key not in seen:
+            seen.add(key)  # some servers repeat a block per attempt
+            result.append(status)
     return result
 
 
@@ -173,4 +157,4 @@ def _recipient(block: Message) -> RecipientStatus | None:
     if sep and " " not in kind.strip():
         diagnostic = rest.strip()  # drop the "smtp;" diagnostic type
     retry_until = header_text(block, "Will-Retry-Until")
-    return RecipientStatus(address, action, status or None, diagnostic, retry_until)
+    return RecipientStatus(address, action.lower(), status or None, diagnostic, retry_until)

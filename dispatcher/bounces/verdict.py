@@ -45,19 +45,17 @@ class Failure:
 
 
 @dataclass(frozen=True)
-class Notice:
-    """One recipient a notice names whose message has not failed (RFC 3464 ``Action:``).
+class RecipientStatus:
+    """One recipient block of an RFC 3464 report, whatever its action.
 
-    :param address: the recipient as the notice gives it
-    :param action: ``delayed``, ``delivered``, ``relayed`` or ``expanded``
-    :param status: the enhanced status code, when one was given (``4.4.1``)
-    :param diagnostic: the remote server's words, and until when the relay retries
+    Those that did not fail (delayed, delivered, relayed, expanded) are a verdict's notices.
     """
 
-    address: str
-    action: str
-    status: str | None = None
-    diagnostic: str = ""
+    address: str  # the original recipient (the address we sent to) when given, else the final
+    action: str  # failed, delayed, delivered, relayed, expanded; "" when missing
+    status: str | None = None  # the enhanced status code, e.g. 4.4.1
+    diagnostic: str = ""  # the remote server's words, without the "smtp;" type
+    retry_until: str = ""  # Will-Retry-Until of a delay notice
 
 
 @dataclass(frozen=True)
@@ -77,7 +75,7 @@ class Verdict:
 
     nature: Nature
     failures: tuple[Failure, ...] = ()
-    notices: tuple[Notice, ...] = ()
+    notices: tuple[RecipientStatus, ...] = ()
     parser: str = ""
     reason: str = ""
     candidates: tuple[str, ...] = ()
