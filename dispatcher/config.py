@@ -195,6 +195,12 @@ class Settings:
     # Days the ledger keeps personal data.
     ledger_retention_days: int = _env("LEDGER_RETENTION_DAYS", 365)
     soft_bounce_threshold: int = _env("SOFT_BOUNCE_THRESHOLD", 3)  # soft bounces before "bounced"
+    # Where `bounces serve` keeps mail for a person, one .eml per message: postmaster/ and
+    # abuse/ (mail to those addresses at the bounce domain) and quarantine/ (returned mail it
+    # could not read). `dispatcher bounces mail` lists them.
+    bounce_mail_dir: str = _env("BOUNCE_MAIL_DIR", str(DEFAULT_DATA_DIR / "bounces"))
+    bounce_folder_max_messages: int = _env("BOUNCE_FOLDER_MAX_MESSAGES", 10_000)  # per folder
+    bounce_folder_max_mb: int = _env("BOUNCE_FOLDER_MAX_MB", 200)  # per folder, MiB
     require_approval: bool = _env("REQUIRE_APPROVAL", True)  # 0: a one-person office skips it
     heartbeat_seconds: float = _env("HEARTBEAT_SECONDS", 5.0)  # how often workers report to Redis
     metrics_token: str | None = _env("METRICS_TOKEN", None)  # bearer token for /metrics from afar

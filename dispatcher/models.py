@@ -231,6 +231,7 @@ class BounceKind(enum.StrEnum):
     SOFT = "soft"  # temporary: counted; bounced past the threshold
     COMPLAINT = "complaint"  # ARF feedback report: the person is unsubscribed
     UNSUBSCRIBE = "unsubscribe"  # mail to the List-Unsubscribe mailto address
+    NOTICE = "notice"  # a delay (or relay...) notice: shown, changes nothing
 
 
 class BounceEvent(Base):
@@ -253,6 +254,7 @@ class BounceEvent(Base):
     )
     list_id: Mapped[int | None] = mapped_column(BigId)
     status_code: Mapped[str | None] = mapped_column(String(16))  # enhanced code, e.g. 5.1.1
+    action: Mapped[str | None] = mapped_column(String(16))  # RFC 3464: failed, delayed...
     diagnostic: Mapped[str] = mapped_column(Text, default="")
     source: Mapped[str] = mapped_column(String(32), default="")  # verp, mailto, file name...
     received_at: Mapped[timestamp]

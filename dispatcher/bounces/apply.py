@@ -8,15 +8,21 @@ recounted), and the subscriptions change:
   address is suppressed (``hard_bounce``): the address is dead for every list;
 - soft bounce: ``soft_bounces`` of the delivery's subscription goes up by one,
   and at the threshold that subscription becomes ``bounced`` (no suppression:
-  soft failures are often ours, a block or an outage, and pass);
+  soft failures are often ours, a block or an outage, and pass); a message that
+  reached the person since their previous soft bounce starts the count again
+  (see :func:`~dispatcher.bounces.subscriptions.count_soft_bounce`);
+- notice (a delay, or a relay, expansion or delivery report): recorded as an
+  event with its action, status and diagnostic, to be shown; the ledger row and
+  the subscription are left alone, as the message may still arrive;
 - complaint: unsubscribed from the list, address suppressed (``complaint``);
 - mail to the unsubscribe address: unsubscribed from that list.
 
 Idempotent by design, without trusting Message-IDs (servers make new ones for
 every notice): a delivery counts at most one soft bounce, one hard bounce and
-one complaint. A delay warning, its repeat a day later and the final failure of
-one message are one soft bounce, so ``soft_bounces`` counts editions that failed,
-and reading the same mbox twice changes nothing. A hard bounce after a soft one
+one complaint, and a notice with the same action, status and words is kept
+once. A repeated soft failure of one message is one soft bounce, so
+``soft_bounces`` counts editions that failed, and reading the same mbox twice
+changes nothing. A hard bounce after a soft one
 for the same delivery is still recorded: it is news.
 
 Services: they take a session and never commit.
@@ -33,9 +39,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from dispatcher.bounces import subscriptions
-from dispatcher.bounces.decide import Bounce, Complaint, Decision, Unsubscribe
+from dispatcher.bounces.decide import Bounce, Complaint, Decision, Notify, Unsubscribe
 from dispatcher.bounces.outcome import Outcome
-from dispatcher.bounces.verdict import Severity
+from dispatcher.bounces.verdict import RecipientStatus, Severity
 from dispatcher.bounces.verp import DeliveryRef, SubscriptionRef
 from dispatcher.models import BounceEvent, BounceKind, Delivery, DeliveryStatus
 from dispatcher.sends.progress import refresh_batches_of
@@ -70,6 +76,8 @@ def apply(session: Session, decision: Decision, policy: Policy, now: dt.datetime
     """Record a decision; an :class:`Ignore` records nothing."""
     if isinstance(decision, Bounce):
         return record_bounce(session, decision, policy, now)
+    if isinstance(decision, Notify):
+        return record_notices(session, decision, now)
     if isinstance(decision, Complaint):
         return record_complaint(session, decision, policy, now)
     if isinstance(decision, Unsubscribe):
@@ -86,6 +94,7 @@ def record_bounce(session: Session, bounce: Bounce, policy: Policy, now: dt.date
     row = session.get(Delivery, bounce.delivery_id)
     if row is None:
         return Outcome.UNMATCHED
+    _add_notices(session, row, bounce.notices, bounce.parser, now)  # a mixed DSN's delays
     hard = bounce.failure.severity is Severity.HARD
     kind = BounceKind.HARD if hard else BounceKind.SOFT
     if _recorded(session, row.id, (BounceKind.HARD,) if hard else (BounceKind.HARD, kind)):
@@ -93,17 +102,29 @@ def record_bounce(session: Session, bounce: Bounce, policy: Policy, now: dt.date
     failure = bounce.failure
     diagnostic = f"{failure.address}: {failure.diagnostic}".strip(": ")
     who = _Who(row.subscriber_id, row.list_id, row)
-    _add_event(session, kind, who, bounce.parser, now, diagnostic, failure.status)
+    _add_event(session, kind, who, bounce.parser, now, diagnostic, failure.status, "failed")
     _mark_delivery(session, row, DeliveryStatus.BOUNCED, _RECEIVED)
     if not hard:
-        subscriptions.count_soft_bounce(
-            session, row.subscriber_id, row.list_id, policy.soft_bounce_threshold, now
-        )
+        threshold = policy.soft_bounce_threshold
+        subscriptions.count_soft_bounce(session, row, threshold, now)
         return Outcome.SOFT
     subscriptions.mark_bounced(session, row.subscriber_id, now)
     keys = policy.suppression_keys
     subscriptions.suppress(session, row.subscriber_id, "hard_bounce", keys, diagnostic)
     return Outcome.HARD
+
+
+def record_notices(session: Session, notify: Notify, now: dt.datetime) -> Outcome:
+    """Record a delay (or relay, expansion, delivery) notice; nothing else changes.
+
+    :returns: NOTICE; DUPLICATE when the same notice was recorded before;
+        UNMATCHED when the delivery no longer exists
+    """
+    row = session.get(Delivery, notify.delivery_id)
+    if row is None:
+        return Outcome.UNMATCHED
+    added = _add_notices(session, row, notify.notices, notify.parser, now)
+    return Outcome.NOTICE if added else Outcome.DUPLICATE
 
 
 def record_complaint(
@@ -172,6 +193,38 @@ def _recorded(session: Session, delivery_id: int, kinds: Sequence[BounceKind]) -
     return found is not None
 
 
+def _add_notices(
+    session: Session,
+    row: Delivery,
+    notices: Sequence[RecipientStatus],
+    source: str,
+    now: dt.datetime,
+) -> int:
+    """Add the notices not recorded before for this delivery; returns how many were added."""
+    who = _Who(row.subscriber_id, row.list_id, row)
+    added = 0
+    for notice in notices:
+        said = notice.diagnostic
+        if notice.retry_until:
+            said = f"{said} (will retry until {notice.retry_until})".strip()
+        diagnostic = f"{notice.address}: {said}".strip(": ")[:DIAGNOSTIC_CHARS]
+        seen = session.scalar(
+            select(BounceEvent.id)
+            .where(
+                BounceEvent.delivery_id == row.id,
+                BounceEvent.kind == BounceKind.NOTICE.value,
+                BounceEvent.action == notice.action[:16],
+                BounceEvent.diagnostic == diagnostic,
+            )
+            .limit(1)
+        )
+        if seen is None:
+            kind = BounceKind.NOTICE
+            _add_event(session, kind, who, source, now, diagnostic, notice.status, notice.action)
+            added += 1
+    return added
+
+
 def _complainant(session: Session, target: DeliveryRef | SubscriptionRef) -> _Who | None:
     """Who a complaint is about: the delivery's person and list, or the unsubscribe token's."""
     if isinstance(target, DeliveryRef):
@@ -201,6 +254,7 @@ def _add_event(
     now: dt.datetime,
     diagnostic: str = "",
     status: str | None = None,
+    action: str | None = None,
 ) -> None:
     session.add(
         BounceEvent(
@@ -208,7 +262,8 @@ def _add_event(
             delivery_id=who.delivery.id if who.delivery is not None else None,
             subscriber_id=who.subscriber_id,
             list_id=who.list_id,
-            status_code=status,
+            status_code=status[:16] if status else None,
+            action=action[:16] if action else None,
             diagnostic=diagnostic[:DIAGNOSTIC_CHARS],
             source=source[:32],
             received_at=now,

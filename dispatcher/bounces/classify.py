@@ -1,4 +1,7 @@
-"""What a returned message is: a bounce (hard or soft), a complaint, an auto-reply, or other.
+"""What a returned message is: a bounce (hard or soft), a notice, a complaint, an auto-reply...
+
+A notice is a delay warning (or an RFC 3464 report of delivery, relay or
+expansion): the message has not failed, so it is no bounce.
 
 The order matters and is the module's contract:
 
@@ -6,7 +9,7 @@ The order matters and is the module's contract:
 2. an RFC 3464 DSN is read with :mod:`~dispatcher.bounces.dsn`, codes and all;
 3. the plain signs of an automatic reply (vendor headers, out-of-office subjects);
 4. flufl.bounce's detectors, for the many servers that write failures as prose:
-   they find addresses and tell delays from failures, and the failure's text is
+   they find addresses and tell delays (notices) from failures, and the failure's text is
    searched for an enhanced code or a full mailbox to refine hard into soft;
 5. finally ``Auto-Submitted``, which bounces carry too and so decides last.
 
@@ -24,7 +27,7 @@ from dispatcher.bounces import dsn
 from dispatcher.bounces.arf import FeedbackReport, feedback_report
 from dispatcher.bounces.autoreply import auto_reply_reason, auto_submitted
 from dispatcher.bounces.mailparts import subparts, text_of
-from dispatcher.bounces.verdict import Failure, Nature, Severity, Verdict
+from dispatcher.bounces.verdict import Failure, Nature, RecipientStatus, Severity, Verdict
 from dispatcher.errors import BounceError
 
 NOTIFICATION_CHARS = 8000  # enough for any server's explanation, not the newsletter after it
@@ -49,25 +52,35 @@ def classify(msg: Message) -> Verdict:
     if report is not None:
         return _from_report(report)
     if dsn.is_dsn(msg):
-        found = dsn.failures(msg)
-        if found:
-            return Verdict(Nature.BOUNCE, tuple(found), "dsn")
+        found = _verdict(dsn.failures(msg), dsn.notices(msg), "dsn")
+        if found is not None:
+            return found
         if dsn.recipient_statuses(msg):
             return Verdict(Nature.OTHER, parser="dsn", reason="a DSN reporting no failure")
     reason = auto_reply_reason(msg)
     if reason is not None:
         return Verdict(Nature.AUTO_REPLY, parser="autoreply", reason=reason)
-    found = fallback_failures(msg)
-    if found:
-        return Verdict(Nature.BOUNCE, tuple(found), "fallback")
+    found = _verdict(*fallback_failures(msg), "fallback")
+    if found is not None:
+        return found
     submitted = auto_submitted(msg)
     if submitted is not None:
         return Verdict(Nature.AUTO_REPLY, parser="autoreply", reason=f"Auto-Submitted: {submitted}")
     return Verdict(Nature.OTHER, reason="no failure, feedback report or automatic reply found")
 
 
-def fallback_failures(msg: Message) -> list[Failure]:
-    """Failures that flufl.bounce's detectors find, hard or soft.
+def _verdict(found: list[Failure], notices: list[RecipientStatus], parser: str) -> Verdict | None:
+    """A bounce when anything failed, else a notice when anything was reported, else None."""
+    if found:
+        return Verdict(Nature.BOUNCE, tuple(found), tuple(notices), parser)
+    if notices:
+        actions = ", ".join(sorted({n.action for n in notices}))
+        return Verdict(Nature.NOTICE, notices=tuple(notices), parser=parser, reason=actions)
+    return None
+
+
+def fallback_failures(msg: Message) -> tuple[list[Failure], list[RecipientStatus]]:
+    """Failures (hard or soft) and delay warnings that flufl.bounce's detectors find.
 
     flufl returns addresses as bytes in two sets, delays and failures, without codes.
 
@@ -80,8 +93,8 @@ def fallback_failures(msg: Message) -> list[Failure]:
     text = notification_text(msg)
     judged = dsn.severity_from_text(text, smtp_codes=False) or Severity.HARD
     code = dsn.enhanced_code(text)
-    found = [_failure(a, Severity.SOFT, None, text) for a in sorted(temporary)]
-    return found + [_failure(a, judged, code, text) for a in sorted(permanent - temporary)]
+    delayed = [_delay(a, text) for a in sorted(temporary)]
+    return [_failure(a, judged, code, text) for a in sorted(permanent - temporary)], delayed
 
 
 def notification_text(msg: Message) -> str:
@@ -109,6 +122,11 @@ def _collect_text(part: Message, chunks: list[str]) -> None:
 def _failure(raw: bytes, severity: Severity, code: str | None, text: str) -> Failure:
     address = raw.decode("ascii", "replace")
     return Failure(address, severity, code, _line_about(address, text))
+
+
+def _delay(raw: bytes, text: str) -> RecipientStatus:
+    address = raw.decode("ascii", "replace")
+    return RecipientStatus(address, "delayed", dsn.enhanced_code(text), _line_about(address, text))
 
 
 def _line_about(address: str, text: str) -> str:

@@ -19,13 +19,14 @@ from email.message import Message
 from dispatcher.bounces.classify import classify
 from dispatcher.bounces.mailparts import addresses, header_values, parse_message
 from dispatcher.bounces.outcome import Outcome
-from dispatcher.bounces.verdict import Failure, Nature, Severity, Verdict
+from dispatcher.bounces.verdict import Failure, Nature, RecipientStatus, Severity, Verdict
 from dispatcher.bounces.verp import (
     AddressKind,
     DeliveryRef,
     OurAddress,
     SubscriptionRef,
     first_ours,
+    shown,
     verify,
 )
 from subscribers.tokens import Signer
@@ -57,6 +58,16 @@ class Bounce:
     delivery_id: int
     failure: Failure
     parser: str  # the parser that read the report, e.g. "dsn"
+    notices: tuple[RecipientStatus, ...] = ()  # other recipients of the same DSN, only delayed
+
+
+@dataclass(frozen=True)
+class Notify:
+    """Record that a delivery was delayed (or relayed...): shown, changes nothing."""
+
+    delivery_id: int
+    notices: tuple[RecipientStatus, ...]
+    parser: str
 
 
 @dataclass(frozen=True)
@@ -74,7 +85,7 @@ class Unsubscribe:
     target: SubscriptionRef
 
 
-Decision = Ignore | Bounce | Complaint | Unsubscribe
+Decision = Ignore | Bounce | Notify | Complaint | Unsubscribe
 
 
 def read_message(raw: bytes, recipient: str | None, domains: Collection[str] | None) -> Incoming:
@@ -100,6 +111,8 @@ def decide(incoming: Incoming, signer: Signer, domains: Collection[str] | None) 
         return Ignore(Outcome.UNKNOWN, verdict.reason)
     if verdict.nature is Nature.COMPLAINT:
         return _complaint(to or first_ours(verdict.candidates, domains), verdict, signer)
+    if verdict.nature is Nature.NOTICE:
+        return _notice(to, verdict, signer)
     return _bounce(to, verdict, signer)
 
 
@@ -110,13 +123,15 @@ def intended(decision: Decision) -> Outcome:
     if isinstance(decision, Bounce):
         hard = decision.failure.severity is Severity.HARD
         return Outcome.HARD if hard else Outcome.SOFT
+    if isinstance(decision, Notify):
+        return Outcome.NOTICE
     return Outcome.COMPLAINT if isinstance(decision, Complaint) else Outcome.UNSUBSCRIBE
 
 
 def _unsubscribe(to: OurAddress, signer: Signer) -> Decision:
     ref = verify(to, signer)
     if not isinstance(ref, SubscriptionRef):
-        return Ignore(Outcome.FORGED, f"unsubscribe token does not verify: {to.address}")
+        return Ignore(Outcome.FORGED, f"unsubscribe token does not verify: {shown(to.address)}")
     return Unsubscribe(ref)
 
 
@@ -125,7 +140,7 @@ def _complaint(found: OurAddress | None, verdict: Verdict, signer: Signer) -> De
         return Ignore(Outcome.UNMATCHED, f"no address of ours in the report ({verdict.reason})")
     ref = verify(found, signer)
     if ref is None:
-        return Ignore(Outcome.FORGED, f"token does not verify: {found.address}")
+        return Ignore(Outcome.FORGED, f"token does not verify: {shown(found.address)}")
     return Complaint(ref, verdict.reason)
 
 
@@ -136,8 +151,18 @@ def _bounce(to: OurAddress | None, verdict: Verdict, signer: Signer) -> Decision
         return Ignore(Outcome.UNMATCHED, f"bounce without a VERP address, for {named}")
     ref = verify(to, signer)
     if not isinstance(ref, DeliveryRef):
-        return Ignore(Outcome.FORGED, f"VERP token does not verify: {to.address}")
-    return Bounce(ref.delivery_id, worst, verdict.parser)
+        return Ignore(Outcome.FORGED, f"VERP token does not verify: {shown(to.address)}")
+    return Bounce(ref.delivery_id, worst, verdict.parser, verdict.notices)
+
+
+def _notice(to: OurAddress | None, verdict: Verdict, signer: Signer) -> Decision:
+    named = ", ".join(n.address for n in verdict.notices)
+    if to is None:
+        return Ignore(Outcome.UNMATCHED, f"{verdict.reason} notice without a VERP address: {named}")
+    ref = verify(to, signer)
+    if not isinstance(ref, DeliveryRef):
+        return Ignore(Outcome.FORGED, f"VERP token does not verify: {shown(to.address)}")
+    return Notify(ref.delivery_id, verdict.notices, verdict.parser)
 
 
 def _recipient_headers(msg: Message) -> list[str]:

@@ -7,19 +7,24 @@ block of fields per recipient: ``Final-Recipient``, ``Original-Recipient``,
 server's SMTP reply). Servers get the syntax wrong in many small ways, so the
 fields are looked for in any block, wherever the report part sits.
 
-Hard or soft, in this order: a delay is soft whatever its code; then a specific
-enhanced code from ``Status``; then the ``Diagnostic-Code`` text (see
-:func:`severity_from_text`); then a generic ``Status`` (``5.0.0``); then the action.
+Only ``failed`` means the message did not arrive. A ``delayed`` block (Postfix
+sends one when a message has waited hours in its queue, with ``Will-Retry-Until``)
+and ``delivered``, ``relayed`` or ``expanded`` are notices (:func:`notices`): they
+are recorded and shown, never counted as bounces. A delayed message that finally
+fails comes back once more as ``failed``.
+
+Hard or soft for a failure, in this order: a specific enhanced code from
+``Status``; then the ``Diagnostic-Code`` text (see :func:`severity_from_text`);
+then a generic ``Status`` (``5.0.0``); then the action.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from email.message import Message
 
 from dispatcher.bounces.mailparts import bare_address, field_blocks, header_text
-from dispatcher.bounces.verdict import Failure, Severity
+from dispatcher.bounces.verdict import Failure, RecipientStatus, Severity
 
 REPORT_TYPES = ("message/delivery-status", "message/global-delivery-status")
 
@@ -42,17 +47,8 @@ _SOFT_WORDS = re.compile(
 # message too big (x.3.4), delivery time expired (x.4.7), and every x.7.x
 # (policy and security: spam filters, blocklists, DMARC), which is about us.
 _SOFT_PERMANENT = {("2", "2"), ("3", "4"), ("4", "7")}
-_SUCCESS_ACTIONS = ("delivered", "relayed", "expanded")
-
-
-@dataclass(frozen=True)
-class RecipientStatus:
-    """One recipient block of a delivery status notification."""
-
-    address: str
-    action: str
-    status: str | None
-    diagnostic: str
+#: RFC 3464 actions that do not mean the message failed: it is waiting, or went on.
+NOTICE_ACTIONS = ("delayed", "delivered", "relayed", "expanded")
 
 
 def is_dsn(msg: Message) -> bool:
@@ -70,7 +66,7 @@ def recipient_statuses(msg: Message) -> list[RecipientStatus]:
 
 
 def failures(msg: Message) -> list[Failure]:
-    """The failed or delayed recipients of a DSN, classified hard or soft."""
+    """The failed recipients of a DSN, classified hard or soft."""
     result: list[Failure] = []
     seen: set[str] = set()
     for status in recipient_statuses(msg):
@@ -83,13 +79,23 @@ def failures(msg: Message) -> list[Failure]:
     return result
 
 
+def notices(msg: Message) -> list[RecipientStatus]:
+    """The recipients of a DSN that were delayed, delivered, relayed or expanded."""
+    result: list[RecipientStatus] = []
+    seen: set[tuple[str, str]] = set()
+    for status in recipient_statuses(msg):
+        key = (status.address.lower(), status.action.lower())
+        if key[1].startswith(NOTICE_ACTIONS) and key not in seen:
+            seen.add(key)  # some servers repeat a block per attempt
+            result.append(status)
+    return result
+
+
 def severity_of(status: RecipientStatus) -> Severity | None:
-    """Hard, soft, or None for a recipient that was delivered (or cannot be judged)."""
+    """Hard, soft, or None for a recipient whose message did not fail (or cannot be judged)."""
     action = status.action.lower()
-    if action.startswith(_SUCCESS_ACTIONS):
-        return None
-    if action.startswith("delayed"):
-        return Severity.SOFT  # still being retried: the address may well work
+    if action.startswith(NOTICE_ACTIONS):
+        return None  # a delay is still being retried: not a failure, whatever its code
     field = status.status or ""
     code = enhanced_code(field)
     if code is not None and not code.endswith(".0.0"):
@@ -150,4 +156,5 @@ def _recipient(block: Message) -> RecipientStatus | None:
     kind, sep, rest = diagnostic.partition(";")
     if sep and " " not in kind.strip():
         diagnostic = rest.strip()  # drop the "smtp;" diagnostic type
-    return RecipientStatus(address, action, status or None, diagnostic)
+    retry_until = header_text(block, "Will-Retry-Until")
+    return RecipientStatus(address, action.lower(), status or None, diagnostic, retry_until)

@@ -9,22 +9,31 @@ unparsable message.
 Unparsable messages are counted, logged and, when a quarantine folder is
 given, written there for a person to look at. Callers accept them rather than
 refuse them: a refusal would make the relay retry for days and then bounce the
-bounce.
+bounce. For the same reason a full quarantine (see
+:class:`~dispatcher.bounces.mailfolder.Quota`) does not refuse: the message is
+accepted and dropped, with a warning naming the folder.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.bounces.apply import Policy, apply
-from dispatcher.bounces.decide import Bounce, Decision, Ignore, decide, intended, read_message
+from dispatcher.bounces.decide import (
+    Bounce,
+    Decision,
+    Ignore,
+    Notify,
+    decide,
+    intended,
+    read_message,
+)
+from dispatcher.bounces.mailfolder import MailFolder
 from dispatcher.bounces.outcome import Outcome, Summary
 from dispatcher.bounces.verp import DeliveryRef
 from dispatcher.errors import BounceError
@@ -47,7 +56,7 @@ class BounceProcessor:
 
     :param sessions: opens one transaction per message
     :param domains: our bounce domains, lower-case; None accepts any domain
-    :param quarantine: a folder for unparsable messages (None: only log them)
+    :param quarantine: a folder for unparsable messages, with its quota (None: only log them)
     :param dry_run: decide but record nothing (the outcome is what would happen)
     """
 
@@ -58,7 +67,7 @@ class BounceProcessor:
         policy: Policy,
         domains: frozenset[str] | None,
         *,
-        quarantine: Path | None = None,
+        quarantine: MailFolder | None = None,
         dry_run: bool = False,
         clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
@@ -98,10 +107,16 @@ class BounceProcessor:
     def _keep(self, raw: bytes) -> str:
         if self.quarantine is None:
             return ""
-        self.quarantine.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha256(raw).hexdigest()[:12]
-        path = self.quarantine / f"unparsable-{self.clock():%Y%m%dT%H%M%S}-{digest}.eml"
-        path.write_bytes(raw)
+        path = self.quarantine.keep(raw)
+        if path is None:
+            folder, quota = self.quarantine.path, self.quarantine.quota
+            log.warning(
+                "quarantine %s is full (%d messages or %d MB): an unreadable message was dropped",
+                folder,
+                quota.messages,
+                quota.megabytes,
+            )
+            return "(not kept: the quarantine is full)"
         return f"(kept as {path})"
 
 
@@ -111,6 +126,9 @@ def _describe(decision: Decision) -> str:
     if isinstance(decision, Bounce):
         failure = decision.failure
         return f"delivery {decision.delivery_id}: {failure.status or '-'} {failure.address}"
+    if isinstance(decision, Notify):
+        said = ", ".join(f"{n.action} {n.status or '-'} {n.address}" for n in decision.notices)
+        return f"delivery {decision.delivery_id}: {said}"
     target = decision.target
     if isinstance(target, DeliveryRef):
         return f"delivery {target.delivery_id}"

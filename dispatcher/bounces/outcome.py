@@ -12,6 +12,7 @@ class Outcome(enum.StrEnum):
 
     HARD = "hard"  # hard bounce recorded: subscriptions bounced, address suppressed
     SOFT = "soft"  # soft bounce recorded and counted
+    NOTICE = "notice"  # delay (or delivery) notice recorded: nothing else changes
     COMPLAINT = "complaint"  # spam complaint recorded: unsubscribed and suppressed
     UNSUBSCRIBE = "unsubscribe"  # mail to the unsubscribe address: unsubscribed
     DUPLICATE = "duplicate"  # already recorded for this delivery (or already unsubscribed)
@@ -27,6 +28,7 @@ ACTED_ON = frozenset({Outcome.HARD, Outcome.SOFT, Outcome.COMPLAINT, Outcome.UNS
 _LABELS = {
     Outcome.HARD: "hard bounces",
     Outcome.SOFT: "soft bounces",
+    Outcome.NOTICE: "delay notices (recorded, nothing changed)",
     Outcome.COMPLAINT: "complaints",
     Outcome.UNSUBSCRIBE: "unsubscribes",
     Outcome.DUPLICATE: "duplicates (already recorded)",

@@ -11,9 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from dispatcher.models import BounceEvent, BounceKind, Delivery, DeliveryStatus, Send
 from subscribers import consent, suppression
 from subscribers.models import Subscriber, Subscription
 from subscribers.orm import SubscriptionStatus
@@ -57,22 +58,59 @@ def mark_bounced(
     return len(changed)
 
 
-def count_soft_bounce(
-    session: Session, subscriber_id: int, list_id: int, threshold: int, now: dt.datetime
-) -> bool:
-    """Add one soft bounce to a subscription; at ``threshold`` it becomes bounced.
+def count_soft_bounce(session: Session, row: Delivery, threshold: int, now: dt.datetime) -> bool:
+    """Count a soft bounce of ``row`` against its subscription; at ``threshold`` it is bounced.
+
+    The count starts again at one when a message reached the person (a ledger
+    row still ``sent``, on any list) between their previous soft-bounced
+    delivery and this one: the threshold is for consecutive failures, and a full
+    mailbox in March says nothing once April's edition arrived. Decided here,
+    when a bounce is recorded, so sending (which records outcomes in bulk
+    through the journal) pays nothing for it.
 
     :returns: whether the subscription became bounced now
     """
+    mine = (Subscription.subscriber_id == row.subscriber_id, Subscription.list_id == row.list_id)
+    grown = 1 if _delivered_since_last_soft_bounce(session, row) else Subscription.soft_bounces + 1
     count = session.scalar(
         update(Subscription)
-        .where(Subscription.subscriber_id == subscriber_id, Subscription.list_id == list_id)
-        .values(soft_bounces=Subscription.soft_bounces + 1, updated_at=now)
+        .where(*mine)
+        .values(soft_bounces=grown, updated_at=now)
         .returning(Subscription.soft_bounces)
     )
     if count is None or count < threshold:
         return False
-    return mark_bounced(session, subscriber_id, now, list_id) > 0
+    return mark_bounced(session, row.subscriber_id, now, row.list_id) > 0
+
+
+def _delivered_since_last_soft_bounce(session: Session, row: Delivery) -> bool:
+    """Whether a send between the person's previous soft bounce on this list and ``row``
+    left them a row still ``sent`` (accepted by the relay and not bounced since)."""
+    previous = session.scalar(
+        select(func.max(Delivery.send_id))
+        .join(BounceEvent, BounceEvent.delivery_id == Delivery.id)
+        .where(
+            BounceEvent.subscriber_id == row.subscriber_id,
+            BounceEvent.list_id == row.list_id,
+            BounceEvent.kind == BounceKind.SOFT.value,
+            BounceEvent.delivery_id != row.id,
+            Delivery.send_id < row.send_id,
+        )
+    )
+    if previous is None:
+        return False
+    # One probe of the (send, subscriber) key per send in between: sends are few.
+    between = select(Send.id).where(Send.id > previous, Send.id < row.send_id)
+    found = session.scalar(
+        select(Delivery.id)
+        .where(
+            Delivery.send_id.in_(between),
+            Delivery.subscriber_id == row.subscriber_id,
+            Delivery.status == DeliveryStatus.SENT.value,
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 def suppress(

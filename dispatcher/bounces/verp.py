@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import email.utils
 import enum
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -26,7 +27,12 @@ class AddressKind(enum.StrEnum):
     UNSUBSCRIBE = "unsubscribe"  # u-<token>: the List-Unsubscribe mailto of one subscription
 
 
+SHOWN_TOKEN_CHARS = 8  # of a token in logs: enough to tell messages apart, useless to forge
 _PREFIXES = {BOUNCE_PREFIX: AddressKind.BOUNCE, UNSUBSCRIBE_PREFIX: AddressKind.UNSUBSCRIBE}
+_TOKEN = re.compile(
+    rf"(?<![\w-])((?:{BOUNCE_PREFIX}|{UNSUBSCRIBE_PREFIX})[0-9a-f]{{{SHOWN_TOKEN_CHARS}}})[0-9a-f]+",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,16 @@ def our_address(address: str, domains: Collection[str] | None) -> OurAddress | N
         if lowered.startswith(prefix) and len(lowered) > len(prefix):
             return OurAddress(kind, lowered[len(prefix) :], bare)
     return None
+
+
+def shown(text: str) -> str:
+    """``text`` fit for logs: every token of ours in it cut to its first characters.
+
+    A whole token is a credential (a ``u-`` token unsubscribes its person, a
+    ``b-`` token lets anyone report their delivery bounced), so logs, replies and
+    listings never carry one.
+    """
+    return _TOKEN.sub(r"\1...", text)
 
 
 def first_ours(addresses: Collection[str], domains: Collection[str] | None) -> OurAddress | None:

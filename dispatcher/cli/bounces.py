@@ -1,4 +1,5 @@
-"""``dispatcher bounces serve`` and ``bounces process``: the receiver and the offline reader."""
+"""``dispatcher bounces serve``, ``process`` and ``mail``: the receiver, the offline reader,
+and the listing of what was kept for a person (postmaster, abuse, quarantine)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,16 @@ import click
 
 from dispatcher.bounces.apply import Policy, bounce_domains
 from dispatcher.bounces.intake import BounceProcessor
+from dispatcher.bounces.mailfolder import MailFolder, Quota
 from dispatcher.bounces.outcome import Summary
 from dispatcher.bounces.sources import read_sources
 from dispatcher.cli.context import AppContext, handle_errors, pass_app
+from dispatcher.config import Settings
 from dispatcher.errors import ConfigurationError
 from subscribers.tokens import Signer
+
+#: The folders under BOUNCE_MAIL_DIR, each a folder of .eml files with a quota.
+FOLDERS = ("postmaster", "abuse", "quarantine")
 
 _domain_option = click.option(
     "--domain",
@@ -54,7 +60,7 @@ def bounces() -> None:
 @click.option(
     "--quarantine",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Keep messages that cannot be parsed in this folder.",
+    help="Keep unreadable messages in this folder (default: BOUNCE_MAIL_DIR/quarantine).",
 )
 @pass_app
 @handle_errors
@@ -69,10 +75,14 @@ def serve(
     quarantine: Path | None,
 ) -> None:
     """Receive the relay's bounces over SMTP (or LMTP) until SIGTERM or Ctrl-C."""
-    from dispatcher.bounces.server import BounceHandler, BounceServer  # aiosmtpd only here
+    from dispatcher.bounces.server import PEOPLE, BounceHandler, BounceServer  # aiosmtpd here
 
-    processor = _processor(app, domains, soft_threshold, quarantine=quarantine)
-    server = BounceServer(BounceHandler(processor, lmtp=lmtp, local_parts=local_parts), host, port)
+    folders = _folders(app.settings)
+    kept = _folder(app.settings, quarantine) if quarantine else folders["quarantine"]
+    processor = _processor(app, domains, soft_threshold, quarantine=kept)
+    people = {name: folders[name] for name in PEOPLE}
+    handler = BounceHandler(processor, lmtp=lmtp, local_parts=local_parts, people=people)
+    server = BounceServer(handler, host, port)
     stop = threading.Event()
     with _stop_on_signals(stop):
         try:
@@ -82,6 +92,7 @@ def serve(
         protocol = "LMTP" if lmtp else "SMTP"
         names = ", ".join(sorted(processor.domains or ()))
         click.echo(f"receiving bounces ({protocol}) on {host}:{port} for {names}", err=True)
+        click.echo(f"postmaster, abuse and unreadable mail kept in {kept.path.parent}", err=True)
         while not stop.wait(0.5):
             pass
         server.stop()
@@ -115,12 +126,35 @@ def process(
     _print_summary(processor.summary)
 
 
+@bounces.command("mail")
+@click.argument("folder", type=click.Choice(FOLDERS), required=False)
+@pass_app
+@handle_errors
+def mail(app: AppContext, folder: str | None) -> None:
+    """List the mail kept for a person: to postmaster@ and abuse@, and the unreadable."""
+    folders = _folders(app.settings)
+    for name in [folder] if folder else FOLDERS:
+        kept = folders[name].messages()
+        click.echo(f"{name}: {len(kept)} message(s) in {folders[name].path}")
+        for item in kept:
+            click.echo(f"  {item.path.name}  {item.size:>8}  {item.sender}  {item.subject}")
+
+
+def _folders(settings: Settings) -> dict[str, MailFolder]:
+    return {name: _folder(settings, Path(settings.bounce_mail_dir) / name) for name in FOLDERS}
+
+
+def _folder(settings: Settings, path: Path) -> MailFolder:
+    quota = Quota(settings.bounce_folder_max_messages, settings.bounce_folder_max_mb)
+    return MailFolder(path, quota)
+
+
 def _processor(
     app: AppContext,
     domains: tuple[str, ...],
     soft_threshold: int | None,
     *,
-    quarantine: Path | None = None,
+    quarantine: MailFolder | None = None,
     dry_run: bool = False,
 ) -> BounceProcessor:
     settings = app.settings

@@ -243,6 +243,7 @@ def _bounce_events(session: Session, subscriber_id: int, address: str) -> list[d
             "delivery_id": e.delivery_id,
             "list_id": e.list_id,
             "status_code": e.status_code,
+            "action": e.action,
             "diagnostic": e.diagnostic,
             "source": e.source,
             "received_at": iso(e.received_at),

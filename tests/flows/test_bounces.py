@@ -191,9 +191,10 @@ def test_a_delay_then_the_final_failure_of_one_message_count_one_soft_bounce(
     delayed = _bounce(message, action="delayed", status="4.4.1", diagnostic="smtp; 421 busy")
     expired = _bounce(message, status="4.4.7", diagnostic="smtp; 452 4.2.2 mailbox full")
     outcomes = [
-        processor.process(raw, message.envelope_from).outcome for raw in (delayed, expired, delayed)
+        processor.process(raw, message.envelope_from).outcome
+        for raw in (delayed, expired, delayed, expired)
     ]
-    assert outcomes == [Outcome.SOFT, Outcome.DUPLICATE, Outcome.DUPLICATE]
+    assert outcomes == [Outcome.NOTICE, Outcome.SOFT, Outcome.DUPLICATE, Outcome.DUPLICATE]
     with runtime.sessions() as session:
         row = _row(session, message)
         subscription = _subscription(session, row)
@@ -224,7 +225,7 @@ def test_a_hard_bounce_after_a_soft_one_for_the_same_message_is_still_recorded(
     runtime: Runtime, processor: BounceProcessor, sent: list[OutgoingMessage]
 ) -> None:
     message = sent[0]
-    soft = _bounce(message, action="delayed", status="4.4.1")
+    soft = _bounce(message, status="5.2.2", diagnostic="smtp; 552 5.2.2 mailbox full")
     outcomes = [
         processor.process(r, message.envelope_from).outcome for r in (soft, _bounce(message))
     ]

@@ -95,6 +95,7 @@ class ServeProcess:
             "DATABASE_URL": pg_url,
             "SECRET_KEY": SECRET,
             "BOUNCE_DOMAIN": DOMAIN,
+            "BOUNCE_MAIL_DIR": str(workdir / "mail"),
         }
         args = [
             sys.executable, "-c", "from dispatcher.cli import main; main()",
@@ -157,9 +158,7 @@ def test_serve_records_what_the_relay_hands_it_and_stops_on_sigterm(
     hard, soft, unsubscribed, complained = sent
     forged = f"b-{runtime.signer.sign(Purpose.UNSUBSCRIBE, 1, 1)}@{DOMAIN}"  # wrong purpose
     with smtplib.SMTP("127.0.0.1", serve.port, timeout=10) as relay:
-        with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
-            relay.sendmail("", [f"postmaster@{DOMAIN}"], b"Subject: hi\r\n\r\nhi\r\n")
-        assert refused.value.recipients[f"postmaster@{DOMAIN}"][0] == 550
+        relay.sendmail("", [f"postmaster@{DOMAIN}"], b"Subject: hi\r\n\r\nhi\r\n")  # kept
         with pytest.raises(smtplib.SMTPRecipientsRefused):
             relay.sendmail("", [hard.envelope_from.replace(DOMAIN, "elsewhere.example")], b"x")
         for message, raw in [
@@ -172,24 +171,27 @@ def test_serve_records_what_the_relay_hands_it_and_stops_on_sigterm(
         relay.sendmail(hard.recipient, [mailto], build_unsubscribe_mail(mailto, hard.recipient))
         report = build_arf(complained.data, to=f"fbl@{DOMAIN}", mail_from=complained.envelope_from)
         relay.sendmail("feedback@fbl.example.net", [f"fbl@{DOMAIN}"], report)
-        relay.sendmail("", [forged], build_dsn(hard.data, to=forged, recipient=hard.recipient))
+        with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:  # at RCPT, before DATA
+            relay.sendmail("", [forged], build_dsn(hard.data, to=forged, recipient=hard.recipient))
+        assert refused.value.recipients[forged][0] == 550
         relay.sendmail("", [soft.envelope_from], b"\x00\x01 garbage\r\n")  # unparsable: 250
     assert _row(runtime, hard) == ("bounced", "bounced")
-    assert _row(runtime, soft) == ("bounced", "confirmed")
+    assert _row(runtime, soft) == ("sent", "confirmed")  # a delay notice changes nothing
     assert _row(runtime, unsubscribed) == ("sent", "unsubscribed")
     assert _row(runtime, complained) == ("complained", "unsubscribed")
     with runtime.sessions() as session:
         kinds = sorted(session.scalars(select(BounceEvent.kind)))
         reasons = sorted(session.scalars(select(Suppression.reason)))
-    assert kinds == ["complaint", "hard", "soft", "unsubscribe"]
+    assert kinds == ["complaint", "hard", "notice", "unsubscribe"]
     assert reasons == ["complaint", "hard_bounce"]
     assert len(list((tmp_path / "quarantine").iterdir())) == 1
+    assert len(list((tmp_path / "mail" / "postmaster").iterdir())) == 1
 
     code, out, err = serve.terminate()
     assert code == 0, err
     summary = {line.rsplit(" ", 1)[0].strip(): line.rsplit(" ", 1)[1] for line in out.splitlines()}
-    assert summary["forged (ignored)"] == "1" and summary["unparsable"] == "1"
-    assert summary["total"] == "6"
+    assert summary["forged (ignored)"] == "0" and summary["unparsable"] == "1"
+    assert summary["total"] == "5"
 
 
 def test_lmtp_answers_once_per_recipient(runtime: Runtime, sent: list[OutgoingMessage]) -> None:

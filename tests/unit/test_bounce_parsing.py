@@ -158,7 +158,8 @@ def mailto(subscriber_id: int, list_id: int, signer: Signer = SIGNER) -> str:
 def test_sample_gives_the_expected_addresses_and_kind(name: str) -> None:
     verdict = classify(parse_message((SAMPLES / name).read_bytes()))
     expected = EXPECTED[name]
-    assert sorted({f.address.lower() for f in verdict.failures}) == expected["addresses"]
+    named = [*verdict.failures, *verdict.notices]
+    assert sorted({f.address.lower() for f in named}) == expected["addresses"]
     if expected["kind"] in ("hard", "soft"):
         assert verdict.nature is Nature.BOUNCE
         assert {f.severity.value for f in verdict.failures} == {expected["kind"]}
@@ -197,7 +198,8 @@ def test_a_dsn_gives_recipient_status_and_diagnostic() -> None:
         ("failed", "5.2.2", "", Severity.SOFT),  # mailbox full
         ("failed", "5.7.1", "", Severity.SOFT),  # policy: a filter blocked us
         ("failed", "4.4.7", "", Severity.SOFT),  # gave up retrying a temporary failure
-        ("delayed", "5.0.0", "", Severity.SOFT),  # a delay is never final
+        ("delayed", "5.0.0", "", None),  # a delay is a notice, never a failure
+        ("delayed", "4.4.1", "smtp; 421 busy", None),
         ("failed", "5.0.0", "smtp; 550 5.1.1 no such user", Severity.HARD),
         ("failed", "5.0.0", "smtp; 452 4.2.2 over quota", Severity.SOFT),
         ("failed", "5.0.0", "smtp; 550 User account is overquota", Severity.SOFT),
@@ -207,6 +209,7 @@ def test_a_dsn_gives_recipient_status_and_diagnostic() -> None:
         ("error", "", "", Severity.HARD),  # OpenSMTPD
         ("delivered", "2.0.0", "", None),
         ("relayed", "2.0.0", "", None),
+        ("expanded", "2.0.0", "", None),
     ],
 )
 def test_hard_or_soft_from_action_status_and_diagnostic(
@@ -216,9 +219,11 @@ def test_hard_or_soft_from_action_status_and_diagnostic(
     assert dsn.severity_of(found) is expected
 
 
-def test_a_success_dsn_is_not_a_bounce() -> None:
+def test_a_success_dsn_is_a_notice_not_a_bounce() -> None:
     raw = build_dsn(ORIGINAL, to=verp(7), recipient="r@example.org", action="delivered")
-    assert classify(parse_message(raw)).nature is Nature.OTHER
+    verdict = classify(parse_message(raw))
+    assert (verdict.nature, verdict.failures) == (Nature.NOTICE, ())
+    assert [(n.address, n.action) for n in verdict.notices] == [("r@example.org", "delivered")]
 
 
 def test_status_codes_in_text_skip_versions_and_addresses() -> None:
