@@ -41,6 +41,11 @@ def send_group() -> None:
     """
 
 
+# The command `dispatcher send` always had becomes the group's default one: same options,
+# same help.
+send_group.add_command(sending.send, DEFAULT_COMMAND)
+
+
 @send_group.command("pause")
 @click.argument("send_id", type=int)
 @click.option("--reason", default="", help="Why (shown on the console and in status).")
@@ -164,10 +169,3 @@ def _start(app: AppContext, send_id: int, wait: bool) -> None:
     sending.start_now(app, send_id)
     if wait:
         sending.wait_for(app, send_id)
-
-
-def register(cli: click.Group) -> None:
-    # The existing command becomes the group's default one: same options, same help.
-    send_group.add_command(sending.send, DEFAULT_COMMAND)
-    cli.add_command(send_group)
-    cli.add_command(preflight)

@@ -139,10 +139,3 @@ def parse_local_time(text: str) -> dt.datetime:
 
 def _local(when: dt.datetime) -> str:
     return when.astimezone(LOCAL_ZONE).strftime("%Y-%m-%d %H:%M %Z")
-
-
-def register(cli: click.Group) -> None:
-    # `send` is the default command of the `send` group in dispatcher.cli.control,
-    # beside pause, resume, cancel, retry, late and correction.
-    for command in (status, reconcile_command):
-        cli.add_command(command)

@@ -22,7 +22,3 @@ def web(app: AppContext, host: str, port: int) -> None:
     # Added once uvicorn has configured its loggers: personal tokens stay out of the log.
     logging.getLogger("uvicorn.access").addFilter(RedactTokens())
     uvicorn.Server(config).run()
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(web)
