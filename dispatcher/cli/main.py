@@ -61,7 +61,7 @@ COMMANDS = {
         "Start a send, or control one: pause, resume, cancel, retry, late, correction.",
     ),
     "status": Lazy(
-        "dispatcher.cli.sending:status",
+        "dispatcher.cli.status:status",
         "Counts per status, rate and failures of a send (default: the latest sends).",
     ),
     "subscribers": Lazy(

@@ -1,4 +1,4 @@
-"""``dispatcher send``, ``status`` and ``reconcile``: start sends and watch them."""
+"""``dispatcher send`` and ``reconcile``: start sends and watch them go out."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ from zoneinfo import ZoneInfo
 import click
 
 from dispatcher.cli.context import AppContext, handle_errors, pass_app
-from dispatcher.cli.render_status import print_status, print_system
-from dispatcher.monitoring.reader import MonitoringReader
 from dispatcher.office import scheduling
 from dispatcher.sends import ledger, reconcile, report
 from subscribers.orm import utcnow
@@ -88,31 +86,6 @@ def wait_for(app: AppContext, send_id: int, poll: float = 0.5) -> None:
             if status.state in ("finished", "cancelled", "paused"):
                 break
             time.sleep(poll)
-
-
-@click.command("status")
-@click.argument("send_id", type=int, required=False)
-@click.option(
-    "--all-failures",
-    is_flag=True,
-    help="Group every failed row by reply (slower on very large sends; default: a sample).",
-)
-@pass_app
-@handle_errors
-def status(app: AppContext, send_id: int | None, all_failures: bool) -> None:
-    """Counts per status, rate and failures of a send (default: the latest sends)."""
-    sample = None if all_failures else report.STATUS_FAILURE_SAMPLE
-    with app.transaction() as session:
-        ids = [send_id] if send_id is not None else report.recent_sends(session, 5)
-        statuses = [report.send_status(session, i, utcnow(), sample) for i in ids]
-    if not statuses:
-        click.echo("no sends yet")
-    for shown in statuses:
-        print_status(shown)
-    # Hook (monitoring): the figures the console shows, from the workers' keys in Redis.
-    reader = MonitoringReader(app.settings)
-    print_system(reader.system())
-    reader.close()
 
 
 @click.command("reconcile")
