@@ -10,7 +10,7 @@ APT_PACKAGES := chromium spamassassin postfix
 .PHONY: demo test lint typecheck unit integration bench system-packages clean
 
 # The virtualenv, from the committed lock file (every version pinned).
-$(STAMP): pyproject.toml requirements.lock
+$(STAMP): pyproject.toml setup.py requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements.lock

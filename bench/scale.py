@@ -20,7 +20,6 @@ import argparse
 import statistics
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from sqlalchemy import text
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.throughput import create_readers, database  # noqa: E402
+from bench.throughput import bench_settings, create_readers, database  # noqa: E402
 from dispatcher.config import Settings  # noqa: E402
 from dispatcher.db import create_db_engine, create_session_factory  # noqa: E402
 from dispatcher.sends import ledger, progress  # noqa: E402
@@ -55,13 +54,7 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=1_000_000)
     n = parser.parse_args().n
     with database() as url:
-        settings = Settings(
-            database_url=url,
-            broker_url="redis://127.0.0.1:6379/0",
-            broker_key_prefix=f"bench-{uuid.uuid4().hex[:8]}:",
-            public_url="https://newsletter.example.org",
-            secret_keys=("bench-secret",),
-        )
+        settings = bench_settings(url)
         sessions = create_session_factory(create_db_engine(url))
         send_id = _ledger(sessions, settings, n)
         _settle(sessions, send_id)

@@ -27,12 +27,13 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,7 +48,7 @@ from dispatcher.worker.app import create_celery  # noqa: E402
 from dispatcher.worker.tasks import enqueue_batch  # noqa: E402
 from subscribers.orm import utcnow  # noqa: E402
 from tests.support.data import add_example_edition, create_newsletter  # noqa: E402
-from tests.support.database import migrate  # noqa: E402
+from tests.support.database import scratch_database  # noqa: E402
 from tests.support.web import free_port  # noqa: E402
 from tests.support.worker import WorkerProcess  # noqa: E402
 
@@ -111,12 +112,8 @@ def _arguments() -> argparse.Namespace:
 def dispatch_once(args: argparse.Namespace) -> tuple[float, int, float]:
     """One send of ``args.n`` messages to a fresh smtp-sink; returns (rate, size, ledger s)."""
     with tempfile.TemporaryDirectory() as tmp, database() as url, smtp_sink() as port:
-        settings = Settings(
-            database_url=url,
-            broker_url="redis://127.0.0.1:6379/0",
-            broker_key_prefix=f"bench-{uuid.uuid4().hex[:8]}:",
-            public_url="https://newsletter.example.org",
-            secret_keys=("bench-secret",),
+        settings = bench_settings(
+            url,
             smtp=SmtpSettings(url=f"smtp://127.0.0.1:{port}", pipelining=args.pipelining),
             sending=SendingSettings(batch_size=args.batch_size, dispatch_window=args.window),
             dkim=_dkim_settings(args.dkim, Path(tmp)),
@@ -220,20 +217,21 @@ def create_readers(session: Session, list_id: int, count: int) -> None:
     session.execute(text(_SUBSCRIPTIONS), {"list_id": list_id})
 
 
-@contextmanager
-def database() -> Iterator[str]:
-    name = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    migrate(url)
-    try:
-        yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+def database() -> AbstractContextManager[str]:
+    """A migrated PostgreSQL database of the benchmark's own, dropped afterwards."""
+    return scratch_database(PG_ADMIN, f"bench_{uuid.uuid4().hex[:10]}")
+
+
+def bench_settings(url: str, **fields: Any) -> Settings:
+    """The benchmarks' settings on database ``url``: own Redis key prefix, example addresses."""
+    return Settings(
+        database_url=url,
+        broker_url="redis://127.0.0.1:6379/0",
+        broker_key_prefix=f"bench-{uuid.uuid4().hex[:8]}:",
+        public_url="https://newsletter.example.org",
+        secret_keys=("bench-secret",),
+        **fields,
+    )
 
 
 @contextmanager

@@ -192,7 +192,3 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
 def _print_summary(summary: Summary) -> None:
     for line in summary.lines():
         click.echo(line)
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(bounces)

@@ -43,6 +43,11 @@ def send_group() -> None:
     """
 
 
+# The command `dispatcher send` always had becomes the group's default one: same options,
+# same help.
+send_group.add_command(sending.send, DEFAULT_COMMAND)
+
+
 def _on_send(name: str, *, reason: bool = False) -> Callable[[Callable[..., None]], click.Command]:
     """A ``send`` subcommand acting on one SEND_ID (with ``--reason`` if asked)."""
 
@@ -165,10 +170,3 @@ def _start(app: AppContext, send_id: int, wait: bool) -> None:
     sending.start_now(app, send_id)
     if wait:
         sending.wait_for(app, send_id)
-
-
-def register(cli: click.Group) -> None:
-    # The existing command becomes the group's default one: same options, same help.
-    send_group.add_command(sending.send, DEFAULT_COMMAND)
-    cli.add_command(send_group)
-    cli.add_command(preflight)

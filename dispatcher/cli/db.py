@@ -29,7 +29,3 @@ def upgrade(app: AppContext, revision: str) -> None:
 def current(app: AppContext) -> None:
     """Show the schema revision the database is at."""
     command.current(alembic_config(app.settings.database_url))
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(group)

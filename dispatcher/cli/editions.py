@@ -134,7 +134,3 @@ def _approver(session: Session, username: str) -> str:
     if user is None or user.disabled_at is not None or not has_role(user, "approver"):
         raise StateError(f"{username!r} is not an active user with the approver role")
     return user.username
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(group)

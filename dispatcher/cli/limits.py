@@ -84,8 +84,3 @@ def record(app: AppContext) -> None:
         raise ConfigurationError("set DKIM_DOMAIN, DKIM_SELECTOR and DKIM_KEY_FILE")
     key = load_key(Path(settings.key_file), settings.domain, settings.selector)
     click.echo(zone_entry(key))
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(limits)
-    cli.add_command(dkim)

@@ -71,7 +71,3 @@ def show(app: AppContext) -> None:
             )
             summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
             click.echo(f"{mailing_list.slug}\t{mailing_list.name}\t{summary or 'empty'}")
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(group)

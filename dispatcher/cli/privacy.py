@@ -109,8 +109,3 @@ def purge(app: AppContext, days: int | None) -> None:
 
 def _retention_days(app: AppContext) -> int:
     return app.settings.ledger_retention_days  # LEDGER_RETENTION_DAYS
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(suppressions)
-    cli.add_command(privacy)

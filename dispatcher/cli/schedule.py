@@ -109,8 +109,3 @@ def _clock(text: str) -> dt.time:
         return scheduling.parse_clock(text)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--time") from exc
-
-
-def register(cli: click.Group) -> None:
-    # `lists slot` was added to the lists group above, when this module was imported.
-    cli.add_command(group)

@@ -1,4 +1,4 @@
-"""``dispatcher send``, ``status`` and ``reconcile``: start sends and watch them."""
+"""``dispatcher send`` and ``reconcile``: start sends and watch them go out."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ from zoneinfo import ZoneInfo
 import click
 
 from dispatcher.cli.context import AppContext, handle_errors, pass_app
-from dispatcher.cli.render_status import print_status, print_system
-from dispatcher.monitoring.reader import MonitoringReader
 from dispatcher.office import scheduling
 from dispatcher.sends import ledger, reconcile
 from dispatcher.sends import status as send_status
@@ -75,6 +73,12 @@ def start_now(app: AppContext, send_id: int) -> None:
     click.echo(f"send {send_id} started: {rows} recipients, {len(batch_ids)} batches enqueued")
 
 
+def _progress(app: AppContext, send_id: int) -> send_status.SendView:
+    with app.transaction() as session:
+        (view,) = send_status.send_views(session, [send_id], utcnow())
+    return view
+
+
 def wait_for(app: AppContext, send_id: int, poll: float = 0.5) -> None:
     """Show a progress bar until the send is finished (or paused/cancelled)."""
     with click.progressbar(length=_progress(app, send_id).total, label=f"send {send_id}") as bar:
@@ -86,37 +90,6 @@ def wait_for(app: AppContext, send_id: int, poll: float = 0.5) -> None:
             if view.state in ("finished", "cancelled", "paused"):
                 break
             time.sleep(poll)
-
-
-def _progress(app: AppContext, send_id: int) -> send_status.SendView:
-    with app.transaction() as session:
-        (view,) = send_status.send_views(session, [send_id], utcnow())
-    return view
-
-
-@click.command("status")
-@click.argument("send_id", type=int, required=False)
-@click.option(
-    "--all-failures",
-    is_flag=True,
-    help="Group every failed row by reply (slower on very large sends; default: a sample).",
-)
-@pass_app
-@handle_errors
-def status(app: AppContext, send_id: int | None, all_failures: bool) -> None:
-    """Counts per status, rate and failures of a send (default: the latest sends)."""
-    sample = None if all_failures else send_status.FAILURE_SAMPLE
-    with app.transaction() as session:
-        ids = [send_id] if send_id is not None else send_status.recent_send_ids(session, 5)
-        views = [send_status.send_view(session, i, utcnow(), sample) for i in ids]
-    if not views:
-        click.echo("no sends yet")
-    for shown in views:
-        print_status(shown)
-    # Hook (monitoring): the figures the console shows, from the workers' keys in Redis.
-    reader = MonitoringReader(app.settings)
-    print_system(reader.system())
-    reader.close()
 
 
 @click.command("reconcile")
@@ -142,10 +115,3 @@ def parse_local_time(text: str) -> dt.datetime:
 
 def _local(when: dt.datetime) -> str:
     return when.astimezone(LOCAL_ZONE).strftime("%Y-%m-%d %H:%M %Z")
-
-
-def register(cli: click.Group) -> None:
-    # `send` is the default command of the `send` group in dispatcher.cli.control,
-    # beside pause, resume, cancel, retry, late and correction.
-    for command in (status, reconcile_command):
-        cli.add_command(command)

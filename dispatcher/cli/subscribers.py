@@ -146,7 +146,3 @@ def erase_command(app: AppContext, email: str, yes: bool) -> None:
         f"erased subscriber {done.subscriber_id}: {done.subscriptions} subscriptions closed, "
         f"{done.deliveries} deliveries and {done.bounce_events} bounce events scrubbed"
     )
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(group)

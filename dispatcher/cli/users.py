@@ -41,7 +41,3 @@ def password(app: AppContext, username: str, password: str) -> None:
         set_password(session, username, password)
         audit(session, "cli", "user.password", "user", None, account=username)
     click.echo(f"password of {username} changed")
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(group)

@@ -37,7 +37,3 @@ def access_log_config() -> dict[str, Any]:
     config.setdefault("filters", {})["redact_tokens"] = {"()": REDACT_FILTER}
     config["handlers"]["access"]["filters"] = ["redact_tokens"]
     return config
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(web)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -14,8 +15,16 @@ from dispatcher.models import AuditEntry, Role, User
 
 _hasher = PasswordHasher()  # argon2id with the library's current parameters
 MIN_PASSWORD_LENGTH = 12
-# Verified against when the user does not exist, so both cases take the same time.
-_DUMMY_HASH = _hasher.hash("not a real password, only for timing")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so both cases take the same time.
+
+    Made on first use, not at import: hashing takes tens of milliseconds, and every
+    command that writes the audit log imports this module.
+    """
+    return _hasher.hash("not a real password, only for timing")
 
 
 def create_user(session: Session, username: str, password: str, role: str) -> User:
@@ -36,7 +45,7 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     """The active user with this name and password, or None (same answer for either mistake)."""
     user = session.scalar(select(User).where(User.username == username))
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        _hasher.verify(user.password_hash if user else _dummy_hash(), password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return None
     if user is None or user.disabled_at is not None:

@@ -24,6 +24,7 @@ from typing import Any
 import jinja2
 from mjml import mjml2html
 
+from dispatcher import resources
 from dispatcher.editions.model import Edition
 from dispatcher.editions.newsletter import NewsletterSettings
 from dispatcher.errors import TemplateError
@@ -42,7 +43,7 @@ __all__ = [
     "render_template",
 ]
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+TEMPLATES_DIR = resources.templates_dir()
 HTML_TEMPLATE = "email/edition.mjml.j2"
 TEXT_TEMPLATE = "email/edition.txt.j2"
 

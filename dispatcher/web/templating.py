@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from dispatcher.resources import web_templates_dir
 from dispatcher.web.i18n import choose_language, translate
 
-WEB_TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "web"
+WEB_TEMPLATES = web_templates_dir()
 
 _environment = Environment(
     loader=FileSystemLoader(WEB_TEMPLATES),

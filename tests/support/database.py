@@ -1,9 +1,12 @@
-"""Database helpers for tests: migrate a URL, empty every table."""
+"""Database helpers for tests and benchmarks: a scratch database, migrate, empty every table."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from alembic import command
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
 
 import dispatcher.models  # noqa: F401 - registers the tables
 import subscribers.models  # noqa: F401
@@ -14,6 +17,25 @@ from subscribers.orm import Base
 def migrate(url: str) -> None:
     """Bring the database at ``url`` to the latest schema, as ``dispatcher db upgrade`` does."""
     command.upgrade(alembic_config(url), "head")
+
+
+@contextmanager
+def scratch_database(admin_url: str, name: str) -> Iterator[str]:
+    """A new PostgreSQL database ``name``, migrated; yields its URL and drops it afterwards.
+
+    :param admin_url: a database on the same server to connect to for CREATE and DROP
+    """
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        migrate(url)
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def truncate_all(engine: Engine) -> None:

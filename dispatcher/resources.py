@@ -1,0 +1,58 @@
+"""Where the package's data lives: email and web templates, static files, migrations.
+
+The folders stay at the repository's top (``templates/``, ``migrations/``), as the design
+lays it out; the build maps them into the package as ``dispatcher._templates`` and
+``dispatcher._migrations`` (``package-dir`` in pyproject.toml), so an installed wheel finds
+them through :mod:`importlib.resources` from any directory. Every caller asks here; no
+module finds its data through ``__file__``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import functools
+from importlib import resources
+from pathlib import Path
+
+__all__ = ["migrations_dir", "static_dir", "templates_dir", "web_templates_dir"]
+
+#: The repository's top, when the code runs from a checkout put on PYTHONPATH.
+_CHECKOUT = Path(__file__).resolve().parents[1]
+
+# Paths handed out by as_file() stay valid for the life of the process.
+_OPEN = contextlib.ExitStack()
+atexit.register(_OPEN.close)
+
+
+@functools.cache
+def _folder(package: str, folder: str) -> Path:
+    try:
+        root = resources.files(package)
+    except ModuleNotFoundError:
+        # A checkout on PYTHONPATH was never built, so nothing mapped the folder into
+        # the package: it is still at the repository's top.
+        return _CHECKOUT / folder
+    # Jinja2, Starlette and Alembic want a real folder. For a package installed as files
+    # (how pip installs a wheel, and an editable install) as_file() gives the folder itself.
+    return _OPEN.enter_context(resources.as_file(root))
+
+
+def templates_dir() -> Path:
+    """The templates folder: ``email/`` (MJML and text) and ``web/`` (pages, static files)."""
+    return _folder("dispatcher._templates", "templates")
+
+
+def web_templates_dir() -> Path:
+    """The web pages' templates (``templates/web``)."""
+    return templates_dir() / "web"
+
+
+def static_dir() -> Path:
+    """The files served under ``/static`` (``templates/web/static``)."""
+    return web_templates_dir() / "static"
+
+
+def migrations_dir() -> Path:
+    """Alembic's script folder: ``env.py``, ``script.py.mako`` and ``versions/``."""
+    return _folder("dispatcher._migrations", "migrations")
