@@ -50,7 +50,7 @@ COMMANDS = {
     ),
     "reconcile": Lazy(
         "dispatcher.cli.sending:reconcile_command",
-        "Run the reconciler once (the beat does this every few seconds).",
+        "Run the reconciler once, exactly as the beat does every few seconds.",
     ),
     "schedule": Lazy(
         "dispatcher.cli.schedule:group",
