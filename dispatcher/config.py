@@ -144,15 +144,33 @@ class SendingSettings:
 
 @dataclass(frozen=True)
 class DkimSettings:
-    """DKIM signing in the worker; off unless all three are set."""
+    """DKIM signing of every message; off unless the domain and at least one key are set."""
 
     domain: str | None = _env("DKIM_DOMAIN", None)  # the d= domain (aligned with From for DMARC)
-    selector: str | None = _env("DKIM_SELECTOR", None)  # the s= selector
+    selector: str | None = _env("DKIM_SELECTOR", None)  # the s= selector of DKIM_KEY_FILE
     key_file: str | None = _env("DKIM_KEY_FILE", None)  # PEM private key, RSA-2048 or Ed25519
+    # More keys, each signing every message too: "selector:/path.pem,selector:/path.pem"
+    # (RFC 8463 suggests an Ed25519 signature beside the RSA one while receivers adopt it).
+    extra_keys: str | None = _env("DKIM_KEYS", None)
+
+    @property
+    def key_specs(self) -> list[tuple[str, str]]:
+        """Every (selector, PEM file) to sign with, DKIM_SELECTOR/DKIM_KEY_FILE first.
+
+        :raises ConfigurationError: when DKIM_KEYS has an entry without a selector or file
+        """
+        specs = [(self.selector, self.key_file)] if self.selector and self.key_file else []
+        for entry in filter(None, (e.strip() for e in (self.extra_keys or "").split(","))):
+            selector, _, path = entry.partition(":")
+            if not selector.strip() or not path.strip():
+                problem = f"DKIM_KEYS: {entry!r} is not selector:/path/to/key.pem"
+                raise ConfigurationError(problem)
+            specs.append((selector.strip(), path.strip()))
+        return specs
 
     @property
     def enabled(self) -> bool:
-        return bool(self.domain and self.selector and self.key_file)
+        return bool(self.domain and self.key_specs)
 
 
 @dataclass(frozen=True)

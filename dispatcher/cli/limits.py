@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 from redis import Redis
 
 from dispatcher.cli.context import AppContext, handle_errors, pass_app
 from dispatcher.errors import ConfigurationError
-from dispatcher.message.dkim import load_key, zone_entry
+from dispatcher.message.dkim import configured_keys, zone_entry
 from dispatcher.sends.ratelimit import Limits, RateLimiter
 
 
@@ -78,9 +76,9 @@ def dkim() -> None:
 @pass_app
 @handle_errors
 def record(app: AppContext) -> None:
-    """Print the TXT record for DKIM_SELECTOR._domainkey.DKIM_DOMAIN."""
-    settings = app.settings.dkim
-    if not (settings.enabled and settings.key_file and settings.domain and settings.selector):
-        raise ConfigurationError("set DKIM_DOMAIN, DKIM_SELECTOR and DKIM_KEY_FILE")
-    key = load_key(Path(settings.key_file), settings.domain, settings.selector)
-    click.echo(zone_entry(key))
+    """Print the TXT record of every signing key, as zone file lines."""
+    keys = configured_keys(app.settings.dkim)
+    if not keys:
+        raise ConfigurationError("set DKIM_DOMAIN, DKIM_SELECTOR and DKIM_KEY_FILE (or DKIM_KEYS)")
+    for key in keys:
+        click.echo(zone_entry(key))

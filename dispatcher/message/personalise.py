@@ -6,6 +6,7 @@ Pure: it signs with :class:`subscribers.tokens.Signer` and fills a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dispatcher.message import dkim, headers
@@ -40,7 +41,7 @@ class Personaliser:
         send_id: int,
         bounce_domain: str,
         redirect_to: str | None = None,
-        dkim_key: DkimKey | None = None,
+        dkim_keys: Sequence[DkimKey] = (),
         message_key: str = LEGACY_MESSAGE_KEY,
     ) -> None:
         self._template = template
@@ -48,7 +49,7 @@ class Personaliser:
         self._send_id = send_id
         self._bounce_domain = bounce_domain
         self._redirect_to = redirect_to
-        self._dkim_key = dkim_key
+        self._dkim_keys = tuple(dkim_keys)
         self._message_key = message_key
 
     def message(self, recipient: Recipient, date: str) -> OutgoingMessage:
@@ -68,8 +69,7 @@ class Personaliser:
                 ),
             }
         )
-        if self._dkim_key is not None:
-            data = dkim.sign(data, self._dkim_key)
+        data = dkim.sign_all(data, self._dkim_keys)
         return OutgoingMessage(
             delivery_id=recipient.delivery_id,
             envelope_from=self.return_path(recipient.delivery_id),

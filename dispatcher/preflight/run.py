@@ -17,6 +17,7 @@ from dispatcher.preflight import checks, twin
 from dispatcher.preflight.findings import PreflightReport
 from dispatcher.preflight.online import check_links_online
 from dispatcher.preflight.scan import scan_html
+from dispatcher.preflight.signing import check_signing
 from dispatcher.preflight.spam import check_spam
 from dispatcher.sends.compose import preview
 from subscribers.models import MailingList
@@ -72,6 +73,9 @@ def run_preflight(
     newsletter = NewsletterSettings.from_dict(mailing_list.settings, f"list {mailing_list.slug}")
     sample = preview(session, edition, settings, Signer(settings.all_secret_keys))
     report = check_compiled(sample.html, sample.text, sample.eml, newsletter)
+    dkim = settings.dkim
+    signing = check_signing(newsletter.from_address, dkim.domain, dkim.enabled, settings.smtp.url)
+    report.merge((signing,))
     if spamassassin:
         report.merge((check_spam(sample.eml),))
     if online:

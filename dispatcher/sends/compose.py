@@ -7,7 +7,9 @@ edition's compiled output and the list's settings, and hands plain values to
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -15,7 +17,7 @@ from sqlalchemy.orm import Session
 from dispatcher.config import Settings
 from dispatcher.editions.newsletter import NewsletterSettings
 from dispatcher.errors import NotFoundError
-from dispatcher.message.dkim import DkimKey
+from dispatcher.message.dkim import DkimKey, aligned
 from dispatcher.message.personalise import Personaliser, Recipient
 from dispatcher.message.slots import Slot, unsubscribe_path
 from dispatcher.message.template import (
@@ -28,6 +30,8 @@ from dispatcher.message.template import (
 from dispatcher.models import Edition, Send
 from subscribers.models import MailingList
 from subscribers.tokens import Purpose, Signer
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -91,17 +95,24 @@ def personaliser_for(
     send_id: int,
     settings: Settings,
     signer: Signer,
-    dkim_key: DkimKey | None = None,
+    dkim_keys: Sequence[DkimKey] = (),
 ) -> Personaliser:
     """A :class:`Personaliser` for one send."""
     built = send_messages(session, send_id, settings)
+    from_domain = built.template.message_id_domain  # the From address's domain
+    for key in dkim_keys:
+        if not aligned(from_domain, key.domain):
+            log.error(
+                "send %d: signed by %s but From %s: DMARC ignores the signature (DKIM_DOMAIN)",
+                send_id, key.domain, from_domain,
+            )  # fmt: skip
     return Personaliser(
         built.template,
         signer,
         send_id,
         built.bounce_domain,
         redirect_to=settings.sending.redirect_all_to,
-        dkim_key=dkim_key,
+        dkim_keys=dkim_keys,
         message_key=built.message_key,
     )
 

@@ -8,6 +8,7 @@ connection is ever shared between processes.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
@@ -15,9 +16,9 @@ from pathlib import Path
 from redis import Redis
 from sqlalchemy.orm import Session
 
-from dispatcher.config import Settings
+from dispatcher.config import Settings, redact_url
 from dispatcher.db import create_db_engine, create_session_factory
-from dispatcher.message.dkim import DkimKey, load_key
+from dispatcher.message.dkim import configured_keys
 from dispatcher.message.personalise import Personaliser
 from dispatcher.sends import journal, recovery
 from dispatcher.sends.compose import personaliser_for
@@ -30,6 +31,9 @@ from subscribers.orm import utcnow
 from subscribers.tokens import Signer
 
 TEMPLATE_CACHE_SIZE = 8
+
+
+log = logging.getLogger(__name__)
 
 
 class Runtime:
@@ -47,7 +51,14 @@ class Runtime:
         self._sink: LedgerSink | None = None
         self._limiter: RateLimiter | None = None
         self._personalisers: OrderedDict[int, Personaliser] = OrderedDict()
-        self.dkim_key = _dkim_key(settings)
+        self.dkim_keys = configured_keys(settings.dkim)
+        if not self.dkim_keys and (settings.smtp.url or "").startswith(("smtp://", "smtps://")):
+            log.warning(
+                "DKIM is not configured: every message to %s goes out UNSIGNED, which Gmail"
+                " and Yahoo refuse of bulk senders (set DKIM_DOMAIN, DKIM_SELECTOR and"
+                " DKIM_KEY_FILE)",
+                redact_url(settings.smtp.url or ""),
+            )
         #: The time used for leases, backoffs and due dates (tests move it forward).
         self.clock: Callable[[], dt.datetime] = utcnow
         self.journal_dir = Path(settings.sending.journal_dir)
@@ -102,7 +113,7 @@ class Runtime:
         """The send's personaliser, built on first use and kept for the next batches."""
         cached = self._personalisers.get(send_id)
         if cached is None:
-            cached = personaliser_for(session, send_id, self.settings, self.signer, self.dkim_key)
+            cached = personaliser_for(session, send_id, self.settings, self.signer, self.dkim_keys)
             self._personalisers[send_id] = cached
             if len(self._personalisers) > TEMPLATE_CACHE_SIZE:
                 self._personalisers.popitem(last=False)
@@ -115,11 +126,3 @@ class Runtime:
             self._transport.close()
             self._transport = None
         self.engine.dispose()
-
-
-def _dkim_key(settings: Settings) -> DkimKey | None:
-    dkim = settings.dkim
-    # DkimSettings.enabled, spelt out so that the type checker sees three strings.
-    if not (dkim.key_file and dkim.domain and dkim.selector):
-        return None
-    return load_key(Path(dkim.key_file), dkim.domain, dkim.selector)

@@ -10,8 +10,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.config import Settings
 from dispatcher.db import create_db_engine, create_session_factory
+from dispatcher.message.dkim import configured_keys
 from dispatcher.transport import create_transport
 from dispatcher.transport.base import Transport
+from dispatcher.transport.signing import signing_factory
 from dispatcher.web import errors, security
 from dispatcher.web.routes import ROUTERS
 from dispatcher.web.state import WebState
@@ -41,7 +43,11 @@ def create_app(
         settings=settings,
         sessions=sessions or create_session_factory(create_db_engine(settings.database_url)),
         signer=Signer(settings.all_secret_keys),
-        transport_factory=transport_factory or (lambda: create_transport(settings.smtp)),
+        # Confirmation mails and proofs are signed like the newsletters.
+        transport_factory=signing_factory(
+            transport_factory or (lambda: create_transport(settings.smtp)),
+            configured_keys(settings.dkim),
+        ),
     )
     errors.install(app)
     app.mount("/static", StaticFiles(directory=WEB_TEMPLATES / "static"), name="static")

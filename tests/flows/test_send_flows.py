@@ -328,7 +328,7 @@ def test_with_dkim_configured_every_message_is_signed_and_verifies(
     settings = make_settings(database_url=pg_url, sending=POLICY, dkim=dkim_settings)
     runtime = Runtime(settings, lambda: memory)
     _drain(runtime, _send(runtime, _edition(runtime, 3)))
-    record = dkim.public_record(runtime.dkim_key).encode()  # type: ignore[arg-type]
+    record = dkim.public_record(runtime.dkim_keys[0]).encode()
     assert len(memory.sent) == 3
     for message in memory.sent:
         assert dkimpy.verify(message.data, dnsfunc=lambda name, timeout=5: record)

@@ -69,3 +69,32 @@ def test_the_command_prints_the_entry(tmp_path: Path, monkeypatch: pytest.Monkey
     assert result.exit_code == 0, result.output
     strings = _txt_strings(result.output.strip())
     assert b"".join(strings).decode() == dkim.public_record(dkim.load_key(pem, DOMAIN, "news2024"))
+
+
+def test_the_command_prints_one_entry_per_key(tmp_path: Path) -> None:
+    paths = {}
+    for selector, private in (
+        ("rsa2024", rsa.generate_private_key(public_exponent=65537, key_size=2048)),
+        ("ed2024", ed25519.Ed25519PrivateKey.generate()),
+    ):
+        paths[selector] = tmp_path / f"{selector}.pem"
+        paths[selector].write_bytes(
+            private.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite",
+        "SECRET_KEY": "k" * 40,
+        "DKIM_DOMAIN": DOMAIN,
+        "DKIM_SELECTOR": "rsa2024",
+        "DKIM_KEY_FILE": str(paths["rsa2024"]),
+        "DKIM_KEYS": f"ed2024:{paths['ed2024']}",
+    }
+    result = CliRunner().invoke(cli, ["dkim", "record"], env=env)
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert [line.split("._domainkey")[0] for line in lines] == ["rsa2024", "ed2024"]
+    assert "k=ed25519" in lines[1] and "k=rsa" in lines[0]
