@@ -17,7 +17,7 @@ from pathlib import Path
 
 __all__ = ["migrations_dir", "static_dir", "templates_dir", "web_templates_dir"]
 
-#: The repository's top, when the code runs from a checkout put on PYTHONPATH.
+#: The repository's top, when the code runs from a source checkout.
 _CHECKOUT = Path(__file__).resolve().parents[1]
 
 # Paths handed out by as_file() stay valid for the life of the process.
@@ -27,15 +27,15 @@ atexit.register(_OPEN.close)
 
 @functools.cache
 def _folder(package: str, folder: str) -> Path:
-    try:
-        root = resources.files(package)
-    except ModuleNotFoundError:
-        # A checkout on PYTHONPATH was never built, so nothing mapped the folder into
-        # the package: it is still at the repository's top.
-        return _CHECKOUT / folder
+    source = _CHECKOUT / folder
+    if (_CHECKOUT / "pyproject.toml").is_file() and source.is_dir():
+        # Code running from a source checkout (editable install, PYTHONPATH, a second git
+        # worktree) uses that checkout's folders: an editable install's finder would map
+        # the package's data to the checkout it was installed from, whichever runs.
+        return source
     # Jinja2, Starlette and Alembic want a real folder. For a package installed as files
-    # (how pip installs a wheel, and an editable install) as_file() gives the folder itself.
-    return _OPEN.enter_context(resources.as_file(root))
+    # (how pip installs a wheel) as_file() gives the folder itself.
+    return _OPEN.enter_context(resources.as_file(resources.files(package)))
 
 
 def templates_dir() -> Path:

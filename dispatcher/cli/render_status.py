@@ -25,7 +25,7 @@ ORDER = (
 
 
 def print_status(status: SendView) -> None:
-    """Print one send: header, counts per status, rate and ETA, failures by reply."""
+    """Print one send: header, counts, rate and ETA, failures by reply, bounces by reason."""
     click.echo(
         f'send {status.send_id}: edition {status.edition_id} "{status.subject}" '
         f"to {', '.join(status.lists)} - {status.state.upper()}"
@@ -48,6 +48,11 @@ def print_status(status: SendView) -> None:
         for group in status.failures:
             code = group.code if group.code is not None else "---"
             click.echo(f"    {group.count:>7,}  {group.status:<9} {code}  {group.reply[:100]}")
+    if status.bounces:
+        click.echo("  came back, by reason:")
+        for bounce in status.bounces:
+            code = bounce.status_code or "-.-.-"
+            click.echo(f"    {bounce.count:>7,}  {bounce.kind:<11} {code:<7} {bounce.reason[:100]}")
 
 
 def _local(when: dt.datetime | None) -> str:

@@ -21,12 +21,14 @@ from dispatcher.monitoring.heartbeat import heartbeat_ttl
 from dispatcher.monitoring.rates import RateTracker
 from dispatcher.monitoring.system import SystemFigures, read_system
 from dispatcher.sends import status
-from dispatcher.sends.status import FailureGroup, SendView
+from dispatcher.sends.status import BounceGroup, FailureGroup, SendView
 
 #: How long a send's failure groups are reused between looks.
 FAILURE_SECONDS = 10.0
 #: Sends whose failure groups are kept at most (the cache starts again past it).
 FAILURE_CACHE_SIZE = 100
+#: A send's failures by reply and what came back for it, by reason.
+_Problems = tuple[tuple[FailureGroup, ...], tuple[BounceGroup, ...]]
 
 
 class MonitoringReader:
@@ -37,7 +39,7 @@ class MonitoringReader:
         self.rates = RateTracker()
         self._client: redis.Redis | None = None
         self._lock = threading.Lock()
-        self._failures: dict[int, tuple[float, tuple[FailureGroup, ...]]] = {}
+        self._failures: dict[int, tuple[float, _Problems]] = {}
 
     def system(self, now: float | None = None) -> SystemFigures:
         """Queues, workers and the beat (says so when Redis is not there or does not answer)."""
@@ -57,14 +59,24 @@ class MonitoringReader:
 
     def failures(self, session: Session, send_id: int) -> tuple[FailureGroup, ...]:
         """The send's failure groups, over a bounded sample, reused for a few seconds."""
+        return self._problems(session, send_id)[0]
+
+    def bounces(self, session: Session, send_id: int) -> tuple[BounceGroup, ...]:
+        """What came back for the send, by reason, reused for a few seconds like failures."""
+        return self._problems(session, send_id)[1]
+
+    def _problems(self, session: Session, send_id: int) -> _Problems:
         hit = self._failures.get(send_id)
         if hit is not None and time.monotonic() - hit[0] < FAILURE_SECONDS:
             return hit[1]
-        groups = status.failure_groups(session, send_id, sample=status.FAILURE_SAMPLE)
+        problems = (
+            status.failure_groups(session, send_id, sample=status.FAILURE_SAMPLE),
+            status.bounce_groups(session, send_id),
+        )
         if len(self._failures) > FAILURE_CACHE_SIZE:
             self._failures.clear()
-        self._failures[send_id] = (time.monotonic(), groups)
-        return groups
+        self._failures[send_id] = (time.monotonic(), problems)
+        return problems
 
     def close(self) -> None:
         if self._client is not None:

@@ -90,6 +90,27 @@ class FailureGroup:
 
 
 @dataclass(frozen=True)
+class BounceGroup:
+    """Reports that came back for a send's messages with the same reason."""
+
+    kind: str  # hard, soft, complaint, unsubscribe, notice (a delay: nothing changed)
+    status_code: str | None  # the enhanced code, e.g. 5.1.1
+    reason: str  # the diagnostic, addresses replaced by <address>, at most 200 characters
+    count: int
+
+
+# Driven from the bounce events (a few per thousand messages), each probing the ledger
+# by its key, and bounded by the send's start: never a scan of the send's ledger.
+_BOUNCE_ROWS = sql(
+    """
+SELECT b.kind, b.status_code, b.diagnostic FROM bounce_events AS b
+JOIN deliveries AS d ON d.id = b.delivery_id
+WHERE d.send_id = :send_id AND b.received_at >= :since
+LIMIT :sample"""
+)
+
+
+@dataclass(frozen=True)
 class SendView:
     """One send's progress as every surface shows it."""
 
@@ -109,6 +130,7 @@ class SendView:
     rate: float | None  # messages per second (see the module docstring)
     eta_seconds: float | None
     failures: tuple[FailureGroup, ...] = field(default=())
+    bounces: tuple[BounceGroup, ...] = field(default=())
 
     @property
     def total(self) -> int:
@@ -179,7 +201,8 @@ def send_view(
     if not found:
         raise NotFoundError(f"no send with id {send_id}")
     failures = failure_groups(session, send_id, sample=failure_sample)
-    return replace(found[0], failures=failures)
+    bounces = bounce_groups(session, send_id, sample=failure_sample or FAILURE_SAMPLE)
+    return replace(found[0], failures=failures, bounces=bounces)
 
 
 def watched_send_ids(session: Session, recent: int = RECENT_SENDS) -> list[int]:
@@ -224,6 +247,27 @@ def failure_groups(
     return tuple(
         FailureGroup(status, code, reply, count)
         for (status, code, reply), count in merged.most_common(limit)
+    )
+
+
+def bounce_groups(
+    session: Session, send_id: int, limit: int = 10, sample: int = FAILURE_SAMPLE
+) -> tuple[BounceGroup, ...]:
+    """What came back for the send's messages (bounces, complaints, delays), by reason.
+
+    :param sample: group at most this many reports
+    """
+    send = session.get(Send, send_id)
+    if send is None or send.started_at is None:
+        return ()
+    merged: Counter[tuple[str, str | None, str]] = Counter()
+    params = {"send_id": send_id, "since": send.started_at, "sample": sample}
+    for kind, code, diagnostic in session.execute(_BOUNCE_ROWS, params):
+        reason = " ".join(_ADDRESS.sub("<address>", diagnostic or "").split())[:200]
+        merged[(kind, code, reason)] += 1
+    return tuple(
+        BounceGroup(kind, code, reason, count)
+        for (kind, code, reason), count in merged.most_common(limit)
     )
 
 

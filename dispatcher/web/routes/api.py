@@ -81,8 +81,16 @@ class FailureOut(BaseModel):
     count: int  # within a sample of 5,000 failed or uncertain rows and 5,000 deferred ones
 
 
+class BounceOut(BaseModel):
+    kind: str  # hard, soft, complaint, unsubscribe, or notice (a delay: nothing changed)
+    status_code: str | None  # enhanced status code, e.g. 5.1.1
+    reason: str  # the diagnostic, addresses replaced by <address>
+    count: int  # within the latest 5,000 reports about the send
+
+
 class SendDetailOut(SendOut):
     lists: list[str]
+    bounces: list[BounceOut]
     failures: list[FailureOut]
 
 
@@ -111,8 +119,10 @@ def list_sends(
 def get_send(send_id: RowId, session: DbSession, state: State) -> SendDetailOut:
     """One send with its lists and its failures grouped by the server's reply."""
     view = console.send_view(session, state, send_id)
-    failures = [vars(g) for g in console.monitoring_reader(state).failures(session, send_id)]
-    return SendDetailOut.model_validate(view.to_dict() | {"failures": failures})
+    reader = console.monitoring_reader(state)
+    failures = [vars(g) for g in reader.failures(session, send_id)]
+    bounces = [vars(g) for g in reader.bounces(session, send_id)]
+    return SendDetailOut.model_validate(view.to_dict() | {"failures": failures, "bounces": bounces})
 
 
 @router.get("/system", response_model=SystemOut)

@@ -79,6 +79,7 @@ def send_json(send_id: RowId, session: DbSession, state: State) -> JSONResponse:
         {
             "send": figures["send"].to_dict(),
             "failures": [vars(g) for g in figures["failures"]],
+            "bounces": [vars(g) for g in figures["bounces"]],
             "system": figures["system"].to_dict(),
         }
     )
@@ -158,6 +159,7 @@ def _send(session: Session, state: WebState, send_id: int) -> dict[str, Any]:
         "send": view,
         "lists": view.lists,
         "failures": reader.failures(session, send_id),
+        "bounces": reader.bounces(session, send_id),
         "system": reader.system(),
     }
 
