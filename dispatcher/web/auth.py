@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.middleware.sessions import SessionMiddleware
 
+from dispatcher.errors import AccessError
 from dispatcher.models import User
 from dispatcher.office.users import get_user, has_role
 from dispatcher.web.state import web_state
@@ -27,15 +28,15 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 
 
-class LoginRequired(Exception):
+class LoginRequired(AccessError):
     """Nobody is logged in: pages redirect to the login form, the API answers 401."""
 
 
-class Forbidden(Exception):
+class Forbidden(AccessError):
     """Logged in, but without the role this needs (403)."""
 
 
-class CsrfFailed(Exception):
+class CsrfFailed(AccessError):
     """An unsafe request without the session's CSRF token (403)."""
 
 
