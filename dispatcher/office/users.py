@@ -84,3 +84,22 @@ def audit(
     )
     session.add(entry)
     return entry
+
+
+def audit_entries(
+    session: Session,
+    limit: int,
+    *,
+    target_type: str = "",
+    target_id: int | None = None,
+    username: str = "",
+) -> list[AuditEntry]:
+    """The last ``limit`` audit entries, newest first; empty filters match everything."""
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if target_type:
+        query = query.where(AuditEntry.target_type == target_type)
+    if target_id is not None:
+        query = query.where(AuditEntry.target_id == target_id)
+    if username:
+        query = query.where(AuditEntry.username == username)
+    return list(session.scalars(query))

@@ -6,20 +6,18 @@ from dataclasses import dataclass
 
 from fastapi import Request
 from fastapi.responses import Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatcher.models import AuditEntry, Edition, Send
+from dispatcher.models import Edition, Send
 from dispatcher.office import scheduling
 from dispatcher.office.approvals import Approval, EditionState, approval_of, edition_state
-from dispatcher.web.routes.admin.common import VIEW, RoleRouters, office_router, page
-from dispatcher.web.routes.admin.editions import list_slugs
+from dispatcher.office.edition_store import recent_editions, subjects_of
+from dispatcher.office.users import audit_entries
+from dispatcher.sends.lookups import list_slugs
+from dispatcher.web.routes.admin.common import page, viewer
 from dispatcher.web.state import DbSession
 from subscribers.orm import utcnow
 from subscribers.service import all_lists
-
-viewer = office_router(VIEW)
-ROUTERS: RoleRouters = ((VIEW, viewer),)
 
 EDITIONS_SHOWN = 50
 AUDIT_SHOWN = 200
@@ -60,21 +58,16 @@ def audit_log(
     target_id: int | None = None,
     username: str = "",
 ) -> Response:
-    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(AUDIT_SHOWN)
-    if target_type:
-        query = query.where(AuditEntry.target_type == target_type)
-    if target_id is not None:
-        query = query.where(AuditEntry.target_id == target_id)
-    if username:
-        query = query.where(AuditEntry.username == username)
+    entries = audit_entries(
+        session, AUDIT_SHOWN, target_type=target_type, target_id=target_id, username=username
+    )
     filters = {"target_type": target_type, "target_id": target_id, "username": username}
-    return page(request, "audit.html", {"entries": list(session.scalars(query)), **filters})
+    return page(request, "audit.html", {"entries": entries, **filters})
 
 
 def edition_rows(session: Session, slugs: dict[int, str]) -> list[EditionRow]:
-    editions = session.scalars(select(Edition).order_by(Edition.id.desc()).limit(EDITIONS_SHOWN))
     rows = []
-    for edition in editions:
+    for edition in recent_editions(session, EDITIONS_SHOWN):
         approval = approval_of(session, edition)
         state = edition_state(session, edition, approval)
         rows.append(EditionRow(edition, slugs.get(edition.list_id, "?"), approval, state))
@@ -82,6 +75,5 @@ def edition_rows(session: Session, slugs: dict[int, str]) -> list[EditionRow]:
 
 
 def send_lines(session: Session, sends: list[Send]) -> list[SendLine]:
-    query = select(Edition.id, Edition.subject).where(Edition.id.in_({s.edition_id for s in sends}))
-    subjects: dict[int, str] = {row[0]: row[1] for row in session.execute(query)}
+    subjects = subjects_of(session, {s.edition_id for s in sends})
     return [SendLine(s, subjects.get(s.edition_id, ""), list_slugs(session, s.id)) for s in sends]
