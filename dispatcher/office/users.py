@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -86,20 +87,22 @@ def audit(
     return entry
 
 
-def audit_entries(
-    session: Session,
-    limit: int,
-    *,
-    target_type: str = "",
-    target_id: int | None = None,
-    username: str = "",
-) -> list[AuditEntry]:
-    """The last ``limit`` audit entries, newest first; empty filters match everything."""
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which audit entries to show; an empty field matches every entry."""
+
+    target_type: str = ""
+    target_id: int | None = None
+    username: str = ""
+
+
+def audit_entries(session: Session, limit: int, which: AuditFilter) -> list[AuditEntry]:
+    """The last ``limit`` audit entries that match ``which``, newest first."""
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
-    if target_type:
-        query = query.where(AuditEntry.target_type == target_type)
-    if target_id is not None:
-        query = query.where(AuditEntry.target_id == target_id)
-    if username:
-        query = query.where(AuditEntry.username == username)
+    if which.target_type:
+        query = query.where(AuditEntry.target_type == which.target_type)
+    if which.target_id is not None:
+        query = query.where(AuditEntry.target_id == which.target_id)
+    if which.username:
+        query = query.where(AuditEntry.username == which.username)
     return list(session.scalars(query))

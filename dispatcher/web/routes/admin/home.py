@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -12,7 +14,7 @@ from dispatcher.models import Edition, Send
 from dispatcher.office import scheduling
 from dispatcher.office.approvals import Approval, EditionState, approval_of, edition_state
 from dispatcher.office.edition_store import recent_editions, subjects_of
-from dispatcher.office.users import audit_entries
+from dispatcher.office.users import AuditFilter, audit_entries
 from dispatcher.sends.lookups import list_slugs
 from dispatcher.web.routes.admin.common import page, viewer
 from dispatcher.web.state import DbSession
@@ -52,17 +54,10 @@ def home(request: Request, session: DbSession) -> Response:
 
 @viewer.get("/audit")
 def audit_log(
-    request: Request,
-    session: DbSession,
-    target_type: str = "",
-    target_id: int | None = None,
-    username: str = "",
+    request: Request, session: DbSession, which: Annotated[AuditFilter, Depends()]
 ) -> Response:
-    entries = audit_entries(
-        session, AUDIT_SHOWN, target_type=target_type, target_id=target_id, username=username
-    )
-    filters = {"target_type": target_type, "target_id": target_id, "username": username}
-    return page(request, "audit.html", {"entries": entries, **filters})
+    entries = audit_entries(session, AUDIT_SHOWN, which)
+    return page(request, "audit.html", {"entries": entries, **dataclasses.asdict(which)})
 
 
 def edition_rows(session: Session, slugs: dict[int, str]) -> list[EditionRow]:

@@ -6,10 +6,12 @@ The beat starts a send when its time comes; these pages never start one.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Form, Request
+from fastapi import Depends, Form, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -102,17 +104,31 @@ def newsletter_view(request: Request, session: DbSession, slug: str) -> Response
     return _newsletter_page(request, session, slug)
 
 
+@dataclass(frozen=True)
+class SlotForm:
+    """The weekly slot form: a weekday and a time, or the clear button."""
+
+    weekday: str
+    time: str
+    clear: bool
+
+    def slot(self) -> tuple[int, dt.time] | None:
+        """:raises InputError: if the weekday or the time cannot be read"""
+        if self.clear:
+            return None
+        return scheduling.parse_weekday(self.weekday), scheduling.parse_clock(self.time)
+
+
+def _slot_form(weekday: TextField = "", time: TextField = "", clear: TextField = "") -> SlotForm:
+    return SlotForm(weekday, time, bool(clear))
+
+
 @approver.post("/lists/{slug}/slot")
 def set_slot(
-    request: Request,
-    session: DbSession,
-    slug: str,
-    weekday: TextField = "",
-    time: TextField = "",
-    clear: TextField = "",
+    request: Request, session: DbSession, slug: str, form: Annotated[SlotForm, Depends(_slot_form)]
 ) -> Response:
     def action() -> Response:
-        slot = None if clear else (scheduling.parse_weekday(weekday), scheduling.parse_clock(time))
+        slot = form.slot()
         scheduling.set_weekly_slot(session, slug, slot, actor(request))
         flash(request, "flash.slot_cleared" if slot is None else "flash.slot_set")
         return see_other(f"/admin/lists/{slug}")
