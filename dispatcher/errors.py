@@ -11,7 +11,8 @@ into pages and JSON, ``dispatcher.cli.errors`` into a message and exit status 1.
 Classes defined in another module name it in brackets::
 
     NewsletterError
-    ├── SubscribersError                the subscribers package refused (subscribers.errors)
+    ├── InputError                      a date or a slug given is unusable [subscribers.errors]
+    ├── SubscribersError                the subscribers package refused [subscribers.errors]
     │   ├── InvalidTokenError           a forged, altered or expired token, or one for another use
     │   ├── ImportFileError             a CSV file that cannot be read at all (names file and line)
     │   ├── UnknownListError            a list slug or id that does not exist
@@ -20,7 +21,6 @@ Classes defined in another module name it in brackets::
     │   └── InvalidAddressError         an address that is not a valid email address
     └── DispatcherError                 the dispatcher refused or failed
         ├── ConfigurationError          a setting is missing or malformed
-        ├── InputError                  a typed date, time, weekday or zone is unreadable
         ├── ContentError                an edition or newsletter file is wrong
         │   ├── EditionFileError        ... with the file, line and field it concerns
         │   ├── ImageError              an upload that is not a usable picture [office.images]
@@ -63,6 +63,7 @@ from dataclasses import dataclass
 
 from subscribers.errors import (
     ImportFileError,
+    InputError,
     InvalidAddressError,
     InvalidTokenError,
     NewsletterError,
@@ -106,13 +107,6 @@ class DispatcherError(NewsletterError):
 
 class ConfigurationError(DispatcherError):
     """A setting is missing or malformed; the message names the setting."""
-
-
-class InputError(DispatcherError, ValueError):
-    """A value a person typed (a date, a time, a weekday, a time zone) cannot be read.
-
-    Also a ``ValueError``, which is what such parsers raised before the tree had it.
-    """
 
 
 class ContentError(DispatcherError):

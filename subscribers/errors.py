@@ -5,6 +5,7 @@ not import ``dispatcher``; ``dispatcher.errors`` re-exports these classes and dr
 the whole tree. This package's branch::
 
 NewsletterError
+├── InputError                  a value a person gave (slug, delimiter, date) cannot be used
 └── SubscribersError
     ├── InvalidTokenError       a token that is forged, altered, expired or for something else
     ├── ImportFileError         a CSV file that cannot be read at all (names file and line)
@@ -22,6 +23,14 @@ class NewsletterError(Exception):
 
     The edges translate it once: the web app's handlers into a page or JSON, the
     command line into a one-line message and exit status 1.
+    """
+
+
+class InputError(NewsletterError, ValueError):
+    """A value a person typed or passed cannot be used (a list slug, a date, a delimiter).
+
+    Shared by both packages, so it sits under the root. Also a ``ValueError``, which
+    is what these checks raised before the tree had them.
     """
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from subscribers.csvfile import guard_cell
+from subscribers.errors import InputError
 from subscribers.models import Subscriber, Subscription
 from subscribers.orm import SubscriptionStatus
 from subscribers.service import get_list
@@ -42,10 +43,10 @@ def export_csv(
     :param status: only subscriptions in this state (default: all)
     :returns: the number of people written
     :raises UnknownListError: if the list does not exist
-    :raises ValueError: for a delimiter other than ``;``, ``,`` or a tab
+    :raises InputError: for a delimiter other than ``;``, ``,`` or a tab
     """
     if delimiter not in (";", ",", "\t"):
-        raise ValueError(f"delimiter {delimiter!r}: use ';', ',' or a tab")
+        raise InputError(f"delimiter {delimiter!r}: use ';', ',' or a tab")
     query = _query(get_list(session, list_slug).id, status)
     out.write(BOM)
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from subscribers.errors import UnknownListError
+from subscribers.errors import InputError, UnknownListError
 from subscribers.models import MailingList, Subscriber, has_address
 
 
@@ -19,14 +19,14 @@ def create_list(
 ) -> MailingList:
     """Create a list; ``settings`` are its newsletter settings, if it is a newsletter.
 
-    :raises ValueError: if the slug is taken or not made of lower-case letters, digits and dashes
+    :raises InputError: if the slug is taken or not made of lower-case letters, digits and dashes
     """
     if not slug or not all(c.isascii() and (c.isalnum() or c == "-") for c in slug):
-        raise ValueError(f"list slug {slug!r}: use lower-case letters, digits and dashes")
+        raise InputError(f"list slug {slug!r}: use lower-case letters, digits and dashes")
     if slug != slug.lower():
-        raise ValueError(f"list slug {slug!r}: use lower-case letters")
+        raise InputError(f"list slug {slug!r}: use lower-case letters")
     if session.scalar(select(MailingList.id).where(MailingList.slug == slug)) is not None:
-        raise ValueError(f"a list with slug {slug!r} already exists")
+        raise InputError(f"a list with slug {slug!r} already exists")
     mailing_list = MailingList(slug=slug, name=name, settings=settings or {})
     session.add(mailing_list)
     session.flush()

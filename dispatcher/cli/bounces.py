@@ -15,7 +15,7 @@ from dispatcher.bounces.apply import Policy, bounce_domains
 from dispatcher.bounces.intake import BounceProcessor
 from dispatcher.bounces.outcome import Summary
 from dispatcher.bounces.sources import read_sources
-from dispatcher.cli.context import AppContext, handle_errors, pass_app
+from dispatcher.cli.context import AppContext, pass_app
 from dispatcher.errors import ConfigurationError
 from subscribers.tokens import Signer
 
@@ -57,7 +57,6 @@ def bounces() -> None:
     help="Keep messages that cannot be parsed in this folder.",
 )
 @pass_app
-@handle_errors
 def serve(
     app: AppContext,
     host: str,
@@ -95,7 +94,6 @@ def serve(
 @click.option("--dry-run", is_flag=True, help="Say what would be done; change nothing.")
 @click.option("--list", "show", is_flag=True, help="Print one line per message.")
 @pass_app
-@handle_errors
 def process(
     app: AppContext,
     paths: tuple[Path, ...],

@@ -1,10 +1,11 @@
-"""What every command shares: settings, sessions, the Celery app, error translation."""
+"""What every command shares: settings, sessions and the Celery app.
+
+Errors are translated once, for every command, in :mod:`dispatcher.cli.errors`.
+"""
 
 from __future__ import annotations
 
-import functools
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
@@ -13,8 +14,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.config import Settings
 from dispatcher.db import create_db_engine, create_session_factory
-from dispatcher.errors import DispatcherError
-from subscribers.errors import SubscribersError
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -54,17 +53,3 @@ class AppContext:
 
 
 pass_app = click.make_pass_decorator(AppContext)
-
-
-def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """Print our errors as one plain line on stderr and exit 1; no stack trace for users."""
-
-    @functools.wraps(command)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return command(*args, **kwargs)
-        except (DispatcherError, SubscribersError, ValueError) as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
-
-    return wrapper

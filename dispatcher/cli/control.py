@@ -14,7 +14,7 @@ import sys
 import click
 
 from dispatcher.cli import sending
-from dispatcher.cli.context import AppContext, handle_errors, pass_app
+from dispatcher.cli.context import AppContext, pass_app
 from dispatcher.office.users import audit
 from dispatcher.preflight import run_preflight
 from dispatcher.sends import control, reconcile
@@ -45,7 +45,6 @@ def send_group() -> None:
 @click.argument("send_id", type=int)
 @click.option("--reason", default="", help="Why (shown on the console and in status).")
 @pass_app
-@handle_errors
 def pause(app: AppContext, send_id: int, reason: str) -> None:
     """Pause running send SEND_ID: workers stop within about 100 messages or 2 s."""
     with app.transaction() as session:
@@ -57,7 +56,6 @@ def pause(app: AppContext, send_id: int, reason: str) -> None:
 @send_group.command("resume")
 @click.argument("send_id", type=int)
 @pass_app
-@handle_errors
 def resume(app: AppContext, send_id: int) -> None:
     """Resume paused send SEND_ID."""
     with app.transaction() as session:
@@ -70,7 +68,6 @@ def resume(app: AppContext, send_id: int) -> None:
 @click.argument("send_id", type=int)
 @click.option("--reason", default="", help="Why (shown on the console and in status).")
 @pass_app
-@handle_errors
 def cancel(app: AppContext, send_id: int, reason: str) -> None:
     """Cancel send SEND_ID: what is not sent yet is skipped; messages in flight finish."""
     with app.transaction() as session:
@@ -82,7 +79,6 @@ def cancel(app: AppContext, send_id: int, reason: str) -> None:
 @send_group.command("retry")
 @click.argument("send_id", type=int)
 @pass_app
-@handle_errors
 def retry(app: AppContext, send_id: int) -> None:
     """Retry now the messages of SEND_ID that failed temporarily (4xx).
 
@@ -102,7 +98,6 @@ def retry(app: AppContext, send_id: int) -> None:
 @click.argument("send_id", type=int)
 @click.option("--wait", is_flag=True, help="Stay and show progress until it finishes.")
 @pass_app
-@handle_errors
 def late(app: AppContext, send_id: int, wait: bool) -> None:
     """Send SEND_ID's edition to those who subscribed after it, starting now."""
     with app.transaction() as session:
@@ -117,7 +112,6 @@ def late(app: AppContext, send_id: int, wait: bool) -> None:
 @click.option("--edition", "edition_id", type=int, required=True, help="The correcting edition.")
 @click.option("--wait", is_flag=True, help="Stay and show progress until it finishes.")
 @pass_app
-@handle_errors
 def correction(app: AppContext, send_id: int, edition_id: int, wait: bool) -> None:
     """Send edition --edition to exactly the people who got SEND_ID, starting now."""
     with app.transaction() as session:
@@ -132,7 +126,6 @@ def correction(app: AppContext, send_id: int, edition_id: int, wait: bool) -> No
 @click.option("--online", is_flag=True, help="Also check that every link answers (needs network).")
 @click.option("--no-spamassassin", is_flag=True, help="Do not run SpamAssassin.")
 @pass_app
-@handle_errors
 def preflight(app: AppContext, edition_id: int, online: bool, no_spamassassin: bool) -> None:
     """Check edition EDITION_ID before sending: size, images, links, text, contrast, spam.
 

@@ -8,7 +8,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatcher.cli.context import AppContext, handle_errors, pass_app
+from dispatcher.cli.context import AppContext, pass_app
 from dispatcher.errors import StateError
 from dispatcher.models import Edition, User
 from dispatcher.office import approvals, scheduling
@@ -29,7 +29,6 @@ def group() -> None:
 @group.command("add")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @pass_app
-@handle_errors
 def add(app: AppContext, file: Path) -> None:
     """Parse, compile and store the edition in FILE; print its new id alone."""
     source = read_source(file)
@@ -44,7 +43,6 @@ def add(app: AppContext, file: Path) -> None:
 @click.argument("edition_id", type=int)
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @pass_app
-@handle_errors
 def update(app: AppContext, edition_id: int, file: Path) -> None:
     """Replace edition EDITION_ID with the content of FILE (compiled again).
 
@@ -71,7 +69,6 @@ def update(app: AppContext, edition_id: int, file: Path) -> None:
     help="Folder for edition.html, edition.txt and sample.eml.",
 )
 @pass_app
-@handle_errors
 def preview_command(app: AppContext, edition_id: int, out_dir: Path) -> None:
     """Write the HTML, the text and one sample .eml of edition EDITION_ID."""
     with app.transaction() as session:
@@ -91,7 +88,6 @@ def preview_command(app: AppContext, edition_id: int, out_dir: Path) -> None:
 @click.option("--list", "slug", help="Only the editions of this newsletter.")
 @click.option("--limit", default=20, show_default=True, help="How many, the latest first.")
 @pass_app
-@handle_errors
 def list_command(app: AppContext, slug: str | None, limit: int) -> None:
     """The latest editions with their state: draft, approved, scheduled, sending, sent."""
     with app.transaction() as session:
@@ -115,7 +111,6 @@ def list_command(app: AppContext, slug: str | None, limit: int) -> None:
 @click.argument("edition_id", type=int)
 @click.option("--as", "username", help="The approver the audit log names (an approver user).")
 @pass_app
-@handle_errors
 def approve(app: AppContext, edition_id: int, username: str | None) -> None:
     """Approve the current content of edition EDITION_ID, after its preflight checks.
 

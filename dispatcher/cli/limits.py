@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from redis import Redis
 
-from dispatcher.cli.context import AppContext, handle_errors, pass_app
+from dispatcher.cli.context import AppContext, pass_app
 from dispatcher.errors import ConfigurationError
 from dispatcher.message.dkim import load_key, public_record
 from dispatcher.sends.ratelimit import Limits, RateLimiter
@@ -36,7 +36,6 @@ def limits() -> None:
     help="At most N messages a minute to a recipient domain (repeatable).",
 )
 @pass_app
-@handle_errors
 def set_limits(
     app: AppContext, per_second: float, per_hour: float, domains: tuple[str, ...]
 ) -> None:
@@ -54,7 +53,6 @@ def set_limits(
 
 @limits.command("show")
 @pass_app
-@handle_errors
 def show(app: AppContext) -> None:
     """Print the limits in force."""
     click.echo(_describe(_limiter(app).limits))
@@ -76,7 +74,6 @@ def dkim() -> None:
 
 @dkim.command("record")
 @pass_app
-@handle_errors
 def record(app: AppContext) -> None:
     """Print the TXT record for DKIM_SELECTOR._domainkey.DKIM_DOMAIN."""
     settings = app.settings.dkim

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from sqlalchemy import func, select
 
-from dispatcher.cli.context import AppContext, handle_errors, pass_app
+from dispatcher.cli.context import AppContext, pass_app
 from dispatcher.editions.newsletter import load_newsletter_settings
 from subscribers import service
 from subscribers.models import Subscription
@@ -28,7 +28,6 @@ def group() -> None:
     help="Newsletter settings (TOML): From, Reply-To, List-Id, masthead, colours, footer.",
 )
 @pass_app
-@handle_errors
 def create(app: AppContext, slug: str, name: str, settings_file: Path | None) -> None:
     """Create the list SLUG called NAME."""
     settings = load_newsletter_settings(settings_file).to_dict() if settings_file else {}
@@ -47,7 +46,6 @@ def create(app: AppContext, slug: str, name: str, settings_file: Path | None) ->
     help="Newsletter settings file (TOML).",
 )
 @pass_app
-@handle_errors
 def configure(app: AppContext, slug: str, settings_file: Path) -> None:
     """Replace the newsletter settings of list SLUG (editions compiled later use them)."""
     settings = load_newsletter_settings(settings_file).to_dict()

@@ -21,11 +21,12 @@ from dispatcher.cli import (
     web,
 )
 from dispatcher.cli.context import AppContext
+from dispatcher.cli.errors import TranslatingGroup
 from dispatcher.config import Settings
 from dispatcher.errors import ConfigurationError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=TranslatingGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens (INFO level).")
 @click.pass_context
 def cli(ctx: click.Context, verbose: bool) -> None:

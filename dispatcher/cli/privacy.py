@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from sqlalchemy import func, select
 
-from dispatcher.cli.context import AppContext, handle_errors, pass_app
+from dispatcher.cli.context import AppContext, pass_app
 from dispatcher.office.privacy import purge_ledger
 from subscribers.models import Suppression
 from subscribers.suppression import (
@@ -32,7 +32,6 @@ def suppressions() -> None:
 )
 @click.option("--detail", default="", help="Why, for the office (not the address).")
 @pass_app
-@handle_errors
 def add(app: AppContext, email: str, reason: str, detail: str) -> None:
     """Never send to EMAIL again (imports will not subscribe it either)."""
     with app.transaction() as session:
@@ -57,7 +56,6 @@ def list_command(app: AppContext) -> None:
 @suppressions.command("check")
 @click.argument("email")
 @pass_app
-@handle_errors
 def check(app: AppContext, email: str) -> None:
     """Say whether EMAIL is suppressed, and why."""
     with app.transaction() as session:
@@ -74,7 +72,6 @@ def check(app: AppContext, email: str) -> None:
 @suppressions.command("remove")
 @click.argument("email")
 @pass_app
-@handle_errors
 def remove(app: AppContext, email: str) -> None:
     """Allow mail to EMAIL again (its subscriptions decide)."""
     with app.transaction() as session:
@@ -95,7 +92,6 @@ def privacy() -> None:
     help="Age in days of the ledger rows to purge (default: the LEDGER_RETENTION_DAYS setting).",
 )
 @pass_app
-@handle_errors
 def purge(app: AppContext, days: int | None) -> None:
     """Scrub addresses and Message-IDs from old ledger rows; statuses and counts stay."""
     days = days if days is not None else _retention_days(app)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from dispatcher.cli.context import AppContext, handle_errors, pass_app
+from dispatcher.cli.context import AppContext, pass_app
 from dispatcher.cli.render_status import print_status, print_system
 from dispatcher.monitoring.reader import MonitoringReader
 from dispatcher.office import scheduling
@@ -28,7 +28,6 @@ LOCAL_ZONE = ZoneInfo("Europe/Rome")
 )
 @click.option("--wait", is_flag=True, help="Stay and show progress until the send finishes.")
 @pass_app
-@handle_errors
 def send(
     app: AppContext,
     edition_id: int,
@@ -98,7 +97,6 @@ def wait_for(app: AppContext, send_id: int, poll: float = 0.5) -> None:
     help="Group every failed row by reply (slower on very large sends; default: a sample).",
 )
 @pass_app
-@handle_errors
 def status(app: AppContext, send_id: int | None, all_failures: bool) -> None:
     """Counts per status, rate and failures of a send (default: the latest sends)."""
     sample = None if all_failures else report.STATUS_FAILURE_SAMPLE
@@ -117,7 +115,6 @@ def status(app: AppContext, send_id: int | None, all_failures: bool) -> None:
 
 @click.command("reconcile")
 @pass_app
-@handle_errors
 def reconcile_command(app: AppContext) -> None:
     """Run the reconciler once (the beat does this every few seconds)."""
     with app.transaction() as session:

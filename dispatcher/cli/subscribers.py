@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from dispatcher.cli.context import AppContext, handle_errors, pass_app
+from dispatcher.cli.context import AppContext, pass_app
 from dispatcher.office.privacy import erase_person, export_person
 from subscribers.csvfile import CsvFile, read_csv
 from subscribers.export import export_csv
@@ -32,7 +32,6 @@ def group() -> None:
     help="The office vouches that they consented: subscribe them confirmed, not pending.",
 )
 @pass_app
-@handle_errors
 def import_command(app: AppContext, file: Path, list_slug: str, confirmed: bool) -> None:
     """Import FILE (CSV: email, name, language columns, in Italian or English) into a list.
 
@@ -97,7 +96,6 @@ def _print_report(report: ImportReport) -> None:
     help="Italian Excel reads semicolons.",
 )
 @pass_app
-@handle_errors
 def export_command(
     app: AppContext, list_slug: str, status: str | None, out: Path | None, delimiter: str
 ) -> None:
@@ -116,7 +114,6 @@ def export_command(
 @group.command("export-person")
 @click.argument("email")
 @pass_app
-@handle_errors
 def export_person_command(app: AppContext, email: str) -> None:
     """Print as JSON everything held about the person with address EMAIL (GDPR art. 15)."""
     with app.transaction() as session:
@@ -128,7 +125,6 @@ def export_person_command(app: AppContext, email: str) -> None:
 @click.argument("email")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @pass_app
-@handle_errors
 def erase_command(app: AppContext, email: str, yes: bool) -> None:
     """Forget the person with address EMAIL (GDPR art. 17); the ledger's counts are kept.
 

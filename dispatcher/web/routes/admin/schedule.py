@@ -83,7 +83,7 @@ def reschedule(
         return see_other(f"/admin/editions/{edition_id}#sends")
 
     shown = edition_shown(request, session, state, edition_id)
-    return attempt_or_show(session, action, shown, DispatcherError)
+    return attempt_or_show(session, action, shown)
 
 
 @approver.post("/sends/{send_id}/unschedule")
