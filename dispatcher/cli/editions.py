@@ -5,17 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatcher.cli.context import AppContext, pass_app
 from dispatcher.errors import StateError
-from dispatcher.models import Edition, User
+from dispatcher.models import Role
 from dispatcher.office import approvals, scheduling
-from dispatcher.office.edition_store import add_edition, get_edition, read_source, update_edition
-from dispatcher.office.users import audit, has_role
+from dispatcher.office.edition_store import (
+    add_edition,
+    get_edition,
+    read_source,
+    recent_editions,
+    update_edition,
+)
+from dispatcher.office.users import audit, find_user, has_role
 from dispatcher.sends.compose import preview
-from subscribers.models import MailingList
 from subscribers.tokens import Signer
 
 CLI_USER = "cli"  # who the audit log names when a command is not run --as someone
@@ -91,10 +95,7 @@ def preview_command(app: AppContext, edition_id: int, out_dir: Path) -> None:
 def list_command(app: AppContext, slug: str | None, limit: int) -> None:
     """The latest editions with their state: draft, approved, scheduled, sending, sent."""
     with app.transaction() as session:
-        query = select(Edition, MailingList.slug).join(MailingList)
-        if slug:
-            query = query.where(MailingList.slug == slug)
-        rows = session.execute(query.order_by(Edition.id.desc()).limit(limit)).all()
+        rows = recent_editions(session, limit, slug)
         for edition, newsletter in rows:
             approval = approvals.approval_of(session, edition)
             state = approvals.edition_state(session, edition, approval)
@@ -125,8 +126,8 @@ def approve(app: AppContext, edition_id: int, username: str | None) -> None:
 
 
 def _approver(session: Session, username: str) -> str:
-    user = session.scalar(select(User).where(User.username == username))
-    if user is None or user.disabled_at is not None or not has_role(user, "approver"):
+    user = find_user(session, username)
+    if user is None or user.disabled_at is not None or not has_role(user, Role.APPROVER):
         raise StateError(f"{username!r} is not an active user with the approver role")
     return user.username
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from sqlalchemy import func, select
 
 from dispatcher.cli.context import AppContext, pass_app
 from dispatcher.editions.newsletter import load_newsletter_settings
 from subscribers import service
-from subscribers.models import Subscription
 
 
 @click.group("lists")
@@ -60,13 +58,7 @@ def show(app: AppContext) -> None:
     """List the lists with their subscription counts."""
     with app.transaction() as session:
         for mailing_list in service.all_lists(session):
-            counts = dict(
-                session.execute(
-                    select(Subscription.status, func.count())
-                    .where(Subscription.list_id == mailing_list.id)
-                    .group_by(Subscription.status)
-                ).all()
-            )
+            counts = service.subscription_counts(session, mailing_list.id)
             summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
             click.echo(f"{mailing_list.slug}\t{mailing_list.name}\t{summary or 'empty'}")
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import click
-from sqlalchemy import func, select
 
 from dispatcher.cli.context import AppContext, pass_app
 from dispatcher.office.privacy import purge_ledger
-from subscribers.models import Suppression
 from subscribers.suppression import (
     SuppressionReason,
+    count_linked,
     counts_by_reason,
     find_suppression,
     lift,
@@ -47,10 +46,10 @@ def list_command(app: AppContext) -> None:
     """Count the suppressed addresses by reason (the addresses themselves are not kept)."""
     with app.transaction() as session:
         counts = counts_by_reason(session)
-        linked = session.scalar(select(func.count()).where(Suppression.subscriber_id.is_not(None)))
+        linked = count_linked(session)
     for reason, count in sorted(counts.items()):
         click.echo(f"{reason}\t{count}")
-    click.echo(f"total\t{sum(counts.values())} ({linked or 0} linked to a subscriber)")
+    click.echo(f"total\t{sum(counts.values())} ({linked} linked to a subscriber)")
 
 
 @suppressions.command("check")

@@ -87,10 +87,18 @@ def get_edition(session: Session, edition_id: int) -> Edition:
     return edition
 
 
-def recent_editions(session: Session, limit: int) -> list[Edition]:
-    """The ``limit`` editions stored last, newest first."""
-    query = select(Edition).order_by(Edition.id.desc()).limit(limit)
-    return list(session.scalars(query))
+def recent_editions(
+    session: Session, limit: int, list_slug: str | None = None
+) -> list[tuple[Edition, str]]:
+    """The ``limit`` editions stored last, newest first, each with its newsletter's slug.
+
+    :param list_slug: only the editions of this newsletter
+    """
+    query = select(Edition, MailingList.slug).join(MailingList)
+    if list_slug:
+        query = query.where(MailingList.slug == list_slug)
+    rows = session.execute(query.order_by(Edition.id.desc()).limit(limit))
+    return [(edition, slug) for edition, slug in rows]
 
 
 def editions_of(session: Session, list_id: int) -> list[Edition]:

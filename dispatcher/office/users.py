@@ -35,7 +35,7 @@ def create_user(session: Session, username: str, password: str, role: str) -> Us
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
     """The active user with this name and password, or None (same answer for either mistake)."""
-    user = session.scalar(select(User).where(User.username == username))
+    user = find_user(session, username)
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
@@ -47,6 +47,11 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     return user
 
 
+def find_user(session: Session, username: str) -> User | None:
+    """The user with this name, or None."""
+    return session.scalar(select(User).where(User.username == username))
+
+
 def get_user(session: Session, user_id: int) -> User | None:
     user = session.get(User, user_id)
     return user if user is not None and user.disabled_at is None else None
@@ -54,7 +59,7 @@ def get_user(session: Session, user_id: int) -> User | None:
 
 def set_password(session: Session, username: str, password: str) -> None:
     """:raises NotFoundError: if there is no such user; StateError if the password is short"""
-    user = session.scalar(select(User).where(User.username == username))
+    user = find_user(session, username)
     if user is None:
         raise NotFoundError(f"no user {username!r}")
     if len(password) < MIN_PASSWORD_LENGTH:

@@ -43,7 +43,6 @@ from dispatcher.web.routes.public_common import (
     ip_bucket,
     limiter,
     mail_allowed,
-    newsletter_lists,
     newsletter_of,
     too_many,
 )
@@ -55,6 +54,7 @@ from subscribers.consent import record_signup
 from subscribers.errors import InvalidAddressError
 from subscribers.models import MailingList, Subscription
 from subscribers.orm import SubscriptionStatus
+from subscribers.service import newsletter_lists
 
 # Want settings in dispatcher/config.py (SIGNUP_RATE, SIGNUP_FORM_MAX_AGE).
 SIGNUP_RATE = Rate(limit=5, window=600)  # sign-up posts per client IP

@@ -29,9 +29,8 @@ from dispatcher.sends.lookups import list_slugs, sends_of_edition
 from dispatcher.web.routes.admin import common
 from dispatcher.web.routes.admin.common import editor, flash, page, problem, see_other, viewer
 from dispatcher.web.state import DbSession, RowId, State, WebState
-from subscribers.models import MailingList
 from subscribers.orm import utcnow
-from subscribers.service import all_lists
+from subscribers.service import all_lists, get_list_by_id
 
 MAX_SOURCE_BYTES = 1024 * 1024
 MAX_SOURCE_NAME = 300  # characters: the editions.source_name column
@@ -200,7 +199,7 @@ def edition_page(
 ) -> Response:
     """An edition's page: approval, preflight, proofs, schedule, sends and images."""
     edition = get_edition(session, edition_id)
-    newsletter = session.get_one(MailingList, edition.list_id)
+    newsletter = get_list_by_id(session, edition.list_id)
     approval = approval_of(session, edition)
     context = {
         "edition": edition,

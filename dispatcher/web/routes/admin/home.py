@@ -62,7 +62,7 @@ def audit_log(
 
 def edition_rows(session: Session, slugs: dict[int, str]) -> list[EditionRow]:
     rows = []
-    for edition in recent_editions(session, EDITIONS_SHOWN):
+    for edition, _ in recent_editions(session, EDITIONS_SHOWN):
         approval = approval_of(session, edition)
         state = edition_state(session, edition, approval)
         rows.append(EditionRow(edition, slugs.get(edition.list_id, "?"), approval, state))
