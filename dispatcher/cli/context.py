@@ -5,9 +5,9 @@ Errors are translated once, for every command, in :mod:`dispatcher.cli.errors`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, TypeVar
 
 import click
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from dispatcher.config import Settings
 from dispatcher.db import create_db_engine, create_session_factory
 
-P = ParamSpec("P")
 R = TypeVar("R")
 
 
@@ -37,6 +36,15 @@ class AppContext:
     def transaction(self) -> Iterator[Session]:
         with self.sessions.begin() as session:
             yield session
+
+    def about_address(self, service: Callable[[Session, Sequence[str], str], R], email: str) -> R:
+        """Run ``service(session, secret keys, email)`` in one transaction.
+
+        The services that find a person by address (suppressions, export, erasure)
+        take the secret keys, since the suppression list keeps only HMACs of them.
+        """
+        with self.transaction() as session:
+            return service(session, self.settings.all_secret_keys, email)
 
     def enqueue(self, batch_ids: list[int]) -> None:
         """Hand batches to the broker (after the transaction that marked them committed)."""

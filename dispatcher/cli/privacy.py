@@ -57,15 +57,12 @@ def list_command(app: AppContext) -> None:
 @pass_app
 def check(app: AppContext, email: str) -> None:
     """Say whether EMAIL is suppressed, and why."""
-    with app.transaction() as session:
-        row = find_suppression(session, app.settings.all_secret_keys, email)
-        found = None if row is None else (row.reason, row.detail, row.created_at)
-    if found is None:
+    row = app.about_address(find_suppression, email)
+    if row is None:
         click.echo("not suppressed")
     else:
-        reason, detail, since = found
-        why = f" ({detail})" if detail else ""
-        click.echo(f"suppressed: {reason} since {since:%Y-%m-%d}{why}")
+        why = f" ({row.detail})" if row.detail else ""
+        click.echo(f"suppressed: {row.reason} since {row.created_at:%Y-%m-%d}{why}")
 
 
 @suppressions.command("remove")
@@ -73,8 +70,7 @@ def check(app: AppContext, email: str) -> None:
 @pass_app
 def remove(app: AppContext, email: str) -> None:
     """Allow mail to EMAIL again (its subscriptions decide)."""
-    with app.transaction() as session:
-        removed = lift(session, app.settings.all_secret_keys, email)
+    removed = app.about_address(lift, email)
     click.echo("removed from the suppression list" if removed else "was not suppressed")
 
 

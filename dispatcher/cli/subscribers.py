@@ -116,8 +116,7 @@ def export_command(
 @pass_app
 def export_person_command(app: AppContext, email: str) -> None:
     """Print as JSON everything held about the person with address EMAIL (GDPR art. 15)."""
-    with app.transaction() as session:
-        record = export_person(session, app.settings.all_secret_keys, email)
+    record = app.about_address(export_person, email)
     click.echo(json.dumps(record, ensure_ascii=False, indent=2))
 
 
@@ -133,8 +132,7 @@ def erase_command(app: AppContext, email: str, yes: bool) -> None:
     """
     if not yes:
         click.confirm(f"Erase everything about {email}? This cannot be undone", abort=True)
-    with app.transaction() as session:
-        done = erase_person(session, app.settings.all_secret_keys, email)
+    done = app.about_address(erase_person, email)
     if done.subscriber_id is None:
         click.echo("already erased: the address is on the suppression list as erased")
         return

@@ -22,7 +22,7 @@ from dispatcher.errors import EditionFileError, NewsletterError, StateError
 from dispatcher.models import Edition, Send
 from dispatcher.office import approvals, scheduling
 from dispatcher.office.approvals import PreflightSummary, approval_of, edition_state
-from dispatcher.office.edition_store import add_edition, get_edition, update_edition
+from dispatcher.office.edition_store import add_edition, get_edition, subjects_of, update_edition
 from dispatcher.office.images import recent_images
 from dispatcher.office.users import audit
 from dispatcher.sends.lookups import list_slugs, sends_of_edition
@@ -58,8 +58,11 @@ Source = Annotated[SourceForm, Depends(_source_form)]
 
 
 @dataclass(frozen=True)
-class SendRow:
+class SendLine:
+    """A send as the admin's tables show it (``admin/send_lines.html``)."""
+
     send: Send
+    subject: str
     lists: tuple[str, ...]
 
 
@@ -207,7 +210,7 @@ def edition_page(
         "approval": approval,
         "state": edition_state(session, edition, approval),
         "preflight": cached_preflight(session, state, edition, approval.current_hash),
-        "sends": send_rows(session, edition_id),
+        "sends": send_lines(session, sends_of_edition(session, edition_id)),
         "images": recent_images(session, edition_id),
         "lists": all_lists(session),
         "proposed": scheduling.proposed_time(newsletter, utcnow()),
@@ -239,11 +242,10 @@ def cached_preflight(
     return summary
 
 
-def send_rows(session: Session, edition_id: int) -> list[SendRow]:
-    return [
-        SendRow(send, list_slugs(session, send.id))
-        for send in sends_of_edition(session, edition_id)
-    ]
+def send_lines(session: Session, sends: list[Send]) -> list[SendLine]:
+    """The sends with their edition's subject and their lists, for the sends table."""
+    subjects = subjects_of(session, {s.edition_id for s in sends})
+    return [SendLine(s, subjects.get(s.edition_id, ""), list_slugs(session, s.id)) for s in sends]
 
 
 def edition_shown(

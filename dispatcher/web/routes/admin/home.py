@@ -10,13 +10,13 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from dispatcher.models import Edition, Send
+from dispatcher.models import Edition
 from dispatcher.office import scheduling
 from dispatcher.office.approvals import Approval, EditionState, approval_of, edition_state
-from dispatcher.office.edition_store import recent_editions, subjects_of
+from dispatcher.office.edition_store import recent_editions
 from dispatcher.office.users import AuditFilter, audit_entries
-from dispatcher.sends.lookups import list_slugs
 from dispatcher.web.routes.admin.common import page, viewer
+from dispatcher.web.routes.admin.editions import send_lines
 from dispatcher.web.state import DbSession
 from subscribers.orm import utcnow
 from subscribers.service import all_lists
@@ -31,13 +31,6 @@ class EditionRow:
     newsletter: str
     approval: Approval
     state: EditionState
-
-
-@dataclass(frozen=True)
-class SendLine:
-    send: Send
-    subject: str
-    lists: tuple[str, ...]
 
 
 @viewer.get("")
@@ -67,8 +60,3 @@ def edition_rows(session: Session, slugs: dict[int, str]) -> list[EditionRow]:
         state = edition_state(session, edition, approval)
         rows.append(EditionRow(edition, slugs.get(edition.list_id, "?"), approval, state))
     return rows
-
-
-def send_lines(session: Session, sends: list[Send]) -> list[SendLine]:
-    subjects = subjects_of(session, {s.edition_id for s in sends})
-    return [SendLine(s, subjects.get(s.edition_id, ""), list_slugs(session, s.id)) for s in sends]
