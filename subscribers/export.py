@@ -28,6 +28,10 @@ _Rows = Select[str, str, str, str, str, dt.datetime, dt.datetime | None]
 FETCH = 5000  # rows read from the database at a time
 
 
+#: The delimiters an export may use, by the name the command line gives them.
+DELIMITERS = {"semicolon": ";", "comma": ",", "tab": "\t"}
+
+
 def export_csv(
     session: Session,
     list_slug: str,
@@ -45,7 +49,7 @@ def export_csv(
     :raises UnknownListError: if the list does not exist
     :raises InputError: for a delimiter other than ``;``, ``,`` or a tab
     """
-    if delimiter not in (";", ",", "\t"):
+    if delimiter not in DELIMITERS.values():
         raise InputError(f"delimiter {delimiter!r}: use ';', ',' or a tab")
     query = _query(get_list(session, list_slug).id, status)
     out.write(BOM)

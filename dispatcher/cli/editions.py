@@ -99,7 +99,9 @@ def list_command(app: AppContext, slug: str | None, limit: int) -> None:
         for edition, newsletter in rows:
             approval = approvals.approval_of(session, edition)
             state = approvals.edition_state(session, edition, approval)
-            lapsed = " (approval lapsed)" if approval.state == "outdated" else ""
+            lapsed = (
+                " (approval lapsed)" if approval.state is approvals.ApprovalState.OUTDATED else ""
+            )
             click.echo(
                 f"{edition.id}\t{newsletter}\tn. {edition.number}\t{edition.issue_date}\t"
                 f"{state}{lapsed}\t{edition.subject}"

@@ -11,7 +11,7 @@ import click
 from dispatcher.cli.context import AppContext, pass_app
 from dispatcher.office.privacy import erase_person, export_person
 from subscribers.csvfile import CsvFile, read_csv
-from subscribers.export import export_csv
+from subscribers.export import DELIMITERS, export_csv
 from subscribers.importer import ImportReport, ProgressHook, import_records
 from subscribers.orm import SubscriptionStatus
 
@@ -90,7 +90,7 @@ def _print_report(report: ImportReport) -> None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Default: stdout.")
 @click.option(
     "--delimiter",
-    type=click.Choice(["semicolon", "comma", "tab"]),
+    type=click.Choice(list(DELIMITERS)),
     default="semicolon",
     show_default=True,
     help="Italian Excel reads semicolons.",
@@ -100,7 +100,7 @@ def export_command(
     app: AppContext, list_slug: str, status: str | None, out: Path | None, delimiter: str
 ) -> None:
     """Export a list as CSV (UTF-8 with BOM: Excel opens it right) that imports back."""
-    separator = {"semicolon": ";", "comma": ",", "tab": "\t"}[delimiter]
+    separator = DELIMITERS[delimiter]
     wanted = SubscriptionStatus(status) if status else None
     with app.transaction() as session:
         if out is None:

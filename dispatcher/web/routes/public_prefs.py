@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from dispatcher.editions.newsletter import SECTION_CHOICES
 from dispatcher.office.confirmation import ConfirmationMail, MailKind, confirm_url, send_mails
-from dispatcher.web.i18n import LANGUAGES, add_texts, choose_language
+from dispatcher.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, add_texts, choose_language
 from dispatcher.web.routes.public_common import (
     NO_STORE,
     WriteSession,
@@ -139,7 +139,7 @@ def _confirmation(
     state: WebState, subscriber: Subscriber, mailing_list: MailingList
 ) -> ConfirmationMail:
     link = confirm_url(state.settings.public_url, state.signer, subscriber.id, mailing_list.id)
-    language = subscriber.language if subscriber.language in LANGUAGES else "it"
+    language = subscriber.language if subscriber.language in LANGUAGES else DEFAULT_LANGUAGE
     return ConfirmationMail(
         MailKind.CONFIRM, subscriber.email, language, newsletter_of(mailing_list), link
     )
@@ -173,7 +173,10 @@ def _page(
 
 def _section_labels(subscriber: Subscriber, language: str) -> dict[str, str]:
     """Slug to label: the choices, and any other section the person has (from an import)."""
-    labels = {slug: names.get(language, names["it"]) for slug, names in SECTION_CHOICES.items()}
+    labels = {
+        slug: names.get(language, names[DEFAULT_LANGUAGE])
+        for slug, names in SECTION_CHOICES.items()
+    }
     for slug in sections(subscriber):
         labels.setdefault(slug, slug.capitalize())
     return labels
