@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -83,3 +83,8 @@ def get_row(session: Session, model: type[_Row], row_id: int, what: str) -> _Row
     if row is None:
         raise NotFoundError(f"no {what} with id {row_id}")
     return row
+
+
+def ping(session: Session) -> None:
+    """Ask the database for nothing, to know it answers (raises the driver's error if not)."""
+    session.execute(text("SELECT 1"))

@@ -1,34 +1,107 @@
-"""The dispatcher's one exception tree.
+"""The project's one exception tree, drawn whole.
 
-Third-party errors are translated into these at the adapter that meets them
-(``raise ... from exc``), so callers never need to know whether a failure came
-from mjml-python, PyYAML, smtplib-level sockets or SQLAlchemy::
+Every exception the project raises on purpose derives from ``NewsletterError``.
+The root and the subscribers branch are defined in :mod:`subscribers.errors` (the
+lowest layer: ``subscribers`` may not import ``dispatcher``) and re-exported here,
+so ``from dispatcher.errors import ...`` reaches every class. Third-party errors
+are translated into these at the adapter that meets them (``raise ... from exc``),
+so callers never need to know whether a failure came from mjml-python, PyYAML,
+sockets or SQLAlchemy. The edges translate the tree once: ``dispatcher.web.errors``
+into pages and JSON, ``dispatcher.cli.errors`` into a message and exit status 1.
+Classes defined in another module name it in brackets::
 
-    DispatcherError
-    ├── ConfigurationError          a setting is missing or malformed
-    ├── ContentError                an edition or newsletter file is wrong
-    │   └── EditionFileError        ... with the file, line and field it concerns
-    ├── TemplateError               Jinja2 or MJML refused a template
-    ├── MessageError                a message cannot be built (bad header value, line too long)
-    ├── NotFoundError               a list, edition, send or subscriber id that does not exist
-    ├── StateError                  an operation not allowed in the object's current state
-    ├── BounceError                 a returned message (bounce, report, reply) cannot be read
-    └── DeliveryError               the relay did not take a message
-        ├── RelayUnavailableError   nobody answered, or 421 at connect: hold the whole send
-        ├── TransientDeliveryError  4xx or a dropped connection before the final dot: retry later
-        ├── PermanentDeliveryError  5xx: do not retry
-        └── UncertainDeliveryError  no answer after the final dot: the relay may have taken it
+    NewsletterError
+    ├── InputError                      a date or a slug given is unusable [subscribers.errors]
+    ├── SubscribersError                the subscribers package refused [subscribers.errors]
+    │   ├── InvalidTokenError           a forged, altered or expired token, or one for another use
+    │   ├── ImportFileError             a CSV file that cannot be read at all (names file and line)
+    │   ├── UnknownListError            a list slug or id that does not exist
+    │   ├── UnknownSubscriberError      nobody has this address or id
+    │   ├── SubscriptionStateError      a consent step not allowed in the subscription's state
+    │   └── InvalidAddressError         an address that is not a valid email address
+    └── DispatcherError                 the dispatcher refused or failed
+        ├── ConfigurationError          a setting is missing or malformed
+        ├── ContentError                an edition or newsletter file is wrong
+        │   ├── EditionFileError        ... with the file, line and field it concerns
+        │   ├── ImageError              an upload that is not a usable picture [office.images]
+        │   └── ProofError              a proof's addresses cannot be used [office.proofs]
+        ├── TemplateError               Jinja2 or MJML refused a template
+        ├── MessageError                a message cannot be built (bad header value, line too long)
+        ├── NotFoundError               a list, edition, send or subscriber id that does not exist
+        ├── StateError                  an operation not allowed in the object's current state
+        │   ├── NotApprovedError        content to send is not the approved one [office.approvals]
+        │   ├── ApprovalMismatchError   edition changed since the approver saw it [office.approvals]
+        │   ├── PreflightFailedError    preflight found errors: no approval [office.approvals]
+        │   ├── TimeInPastError         a send scheduled for a time already gone [office.scheduling]
+        │   ├── NotScheduledError       the send started or was cancelled [office.scheduling]
+        │   ├── EditionLockedError      a send is waiting: edition is locked [office.scheduling]
+        │   └── ClaimLostError          a batch's lease expired, the rows are no longer its own
+        │                               (private to the batch loop) [sends.outcomes]
+        ├── AccessError                 the web request may not do this
+        │   ├── LoginRequired           nobody is logged in: login page, or 401 [web.auth]
+        │   ├── Forbidden               logged in without the role needed: 403 [web.auth]
+        │   └── CsrfFailed              unsafe request without the CSRF token: 403 [web.auth]
+        ├── RateLimited                 the global sending budget is spent for a while: hold the
+        │                               send (private to the batch loop) [sends.ratelimit]
+        ├── JournalError                the outcome journal cannot be written [sends.journal]
+        ├── BounceError                 a returned message (bounce, report, reply) cannot be read
+        ├── SessionLost                 the SMTP session broke; the transport turns it into a
+        │                               DeliveryError below (private) [transport.smtp_wire]
+        └── DeliveryError               the relay did not take a message
+            ├── RelayUnavailableError   nobody answered, or 421 at connect: hold the whole send
+            ├── TransientDeliveryError  4xx or connection lost before the final dot: retry later
+            ├── PermanentDeliveryError  5xx: do not retry
+            └── UncertainDeliveryError  no answer after the final dot: the relay may have taken it
 
-``subscribers`` has its own small tree rooted in ``subscribers.errors.SubscribersError``;
-``DispatcherError`` does not inherit from it, so the web and CLI edges catch both.
+``tests/unit/test_exception_tree.py`` checks that every exception class in
+``dispatcher`` and ``subscribers`` derives from the root and appears above.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from subscribers.errors import (
+    ImportFileError,
+    InputError,
+    InvalidAddressError,
+    InvalidTokenError,
+    NewsletterError,
+    SubscribersError,
+    SubscriptionStateError,
+    UnknownListError,
+    UnknownSubscriberError,
+)
 
-class DispatcherError(Exception):
+__all__ = [
+    "AccessError",
+    "BounceError",
+    "ConfigurationError",
+    "ContentError",
+    "DeliveryError",
+    "DispatcherError",
+    "EditionFileError",
+    "ImportFileError",
+    "InputError",
+    "InvalidAddressError",
+    "InvalidTokenError",
+    "MessageError",
+    "NewsletterError",
+    "NotFoundError",
+    "PermanentDeliveryError",
+    "RelayUnavailableError",
+    "StateError",
+    "SubscribersError",
+    "SubscriptionStateError",
+    "TemplateError",
+    "TransientDeliveryError",
+    "UncertainDeliveryError",
+    "UnknownListError",
+    "UnknownSubscriberError",
+]
+
+
+class DispatcherError(NewsletterError):
     """Base of every error the dispatcher raises on purpose."""
 
 
@@ -75,6 +148,10 @@ class NotFoundError(DispatcherError):
 
 class StateError(DispatcherError):
     """The operation is not allowed in the object's current state."""
+
+
+class AccessError(DispatcherError):
+    """The web request may not do this: nobody logged in, a missing role or CSRF token."""
 
 
 class BounceError(DispatcherError):

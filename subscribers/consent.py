@@ -22,12 +22,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from subscribers.addresses import normalise
-from subscribers.attributes import normalise_language, record_unsubscribe
+from subscribers.attributes import normalise_language, record_unsubscribe, with_sections
 from subscribers.errors import SubscriptionStateError, UnknownListError, UnknownSubscriberError
 from subscribers.models import MailingList, Subscriber, Subscription, has_address
 from subscribers.orm import ConsentSource, SubscriptionStatus, utcnow
 from subscribers.suppression import lift
 
+#: The statuses in which a person is on a list, or about to be.
+ACTIVE_STATUSES = (SubscriptionStatus.CONFIRMED, SubscriptionStatus.PENDING)
 #: Ways of leaving a list, for :func:`unsubscribe`'s ``how``.
 UNSUBSCRIBE_WAYS = frozenset({"one-click", "link", "preferences", "mailto", "complaint", "admin"})
 
@@ -58,7 +60,7 @@ def record_signup(
     if session.get(MailingList, list_id) is None:
         raise UnknownListError(f"no list with id {list_id}")
     subscriber = _subscriber_for(session, normalise(email), name, language)
-    subscription = _subscription(session, subscriber.id, list_id)
+    subscription = find_subscription(session, subscriber.id, list_id)
     if subscription is None:
         subscription = Subscription(list_id=list_id, subscriber_id=subscriber.id)
         session.add(subscription)
@@ -116,7 +118,7 @@ def unsubscribe(
     """
     if how not in UNSUBSCRIBE_WAYS:
         raise ValueError(f"unknown way of unsubscribing {how!r}")
-    subscription = _subscription(session, subscriber_id, list_id)
+    subscription = find_subscription(session, subscriber_id, list_id)
     if subscription is None or subscription.status == SubscriptionStatus.UNSUBSCRIBED:
         return subscription
     now = utcnow()
@@ -139,7 +141,8 @@ def _subscriber_for(session: Session, email: str, name: str, language: str) -> S
     return subscriber
 
 
-def _subscription(session: Session, subscriber_id: int, list_id: int) -> Subscription | None:
+def find_subscription(session: Session, subscriber_id: int, list_id: int) -> Subscription | None:
+    """The person's subscription to the list, or None if they never signed up."""
     return session.scalar(
         select(Subscription).where(
             Subscription.subscriber_id == subscriber_id, Subscription.list_id == list_id
@@ -148,7 +151,55 @@ def _subscription(session: Session, subscriber_id: int, list_id: int) -> Subscri
 
 
 def _existing(session: Session, subscriber_id: int, list_id: int) -> Subscription:
-    subscription = _subscription(session, subscriber_id, list_id)
+    subscription = find_subscription(session, subscriber_id, list_id)
     if subscription is None:
         raise UnknownSubscriberError(f"subscriber {subscriber_id} is not on list {list_id}")
     return subscription
+
+
+def choose_lists(
+    session: Session,
+    subscriber: Subscriber,
+    offered: Sequence[MailingList],
+    wanted: set[str],
+    *,
+    ip: str | None,
+    privacy_version: str,
+) -> list[MailingList]:
+    """The preferences page's choice of lists: leave those turned off, sign up to those turned on.
+
+    A list turned on is new consent: its subscription becomes pending, and the
+    caller mails the confirmation link.
+
+    :param offered: the lists the page showed; others are left as they are
+    :param wanted: the slugs of the lists the person wants
+    :returns: the lists signed up to (pending), for the confirmation mails
+    """
+    statuses = {s.list_id: s.status for s in subscriber.subscriptions}
+    started: list[MailingList] = []
+    for mailing_list in offered:
+        active = statuses.get(mailing_list.id) in ACTIVE_STATUSES
+        if active and mailing_list.slug not in wanted:
+            unsubscribe(session, subscriber.id, mailing_list.id, how="preferences")
+        elif not active and mailing_list.slug in wanted:
+            record_signup(
+                session,
+                mailing_list.id,
+                subscriber.email,
+                ip=ip,
+                privacy_version=privacy_version,
+                language=subscriber.language,
+            )
+            started.append(mailing_list)
+    session.expire(subscriber, ["subscriptions"])
+    return started
+
+
+def set_preferences(
+    session: Session, subscriber: Subscriber, sections: set[str], language: str | None
+) -> None:
+    """Keep the sections a person chose and, when given, the language of their mails."""
+    subscriber.attributes = with_sections(subscriber.attributes or {}, sections)
+    if language is not None:
+        subscriber.language = language
+    session.flush()

@@ -1,18 +1,40 @@
-"""The subscribers package's exception tree (the dispatcher has its own)::
+"""The root of the project's one exception tree, and the subscribers package's branch.
 
-SubscribersError
-├── InvalidTokenError       a token that is forged, altered, expired or for something else
-├── ImportFileError         a CSV file that cannot be read at all (names file and line)
-├── UnknownListError        a list slug or id that does not exist
-├── UnknownSubscriberError  nobody has this address or id
-├── SubscriptionStateError  a consent step not allowed in the subscription's current state
-└── InvalidAddressError     an address that is not a valid email address
+``NewsletterError`` lives here, in the lowest layer, because ``subscribers`` may
+not import ``dispatcher``; ``dispatcher.errors`` re-exports these classes and draws
+the whole tree. This package's branch::
+
+NewsletterError
+├── InputError                  a value a person gave (slug, delimiter, date) cannot be used
+└── SubscribersError
+    ├── InvalidTokenError       a token that is forged, altered, expired or for something else
+    ├── ImportFileError         a CSV file that cannot be read at all (names file and line)
+    ├── UnknownListError        a list slug or id that does not exist
+    ├── UnknownSubscriberError  nobody has this address or id
+    ├── SubscriptionStateError  a consent step not allowed in the subscription's current state
+    └── InvalidAddressError     an address that is not a valid email address
 """
 
 from __future__ import annotations
 
 
-class SubscribersError(Exception):
+class NewsletterError(Exception):
+    """Base of every error the project (``dispatcher`` and ``subscribers``) raises on purpose.
+
+    The edges translate it once: the web app's handlers into a page or JSON, the
+    command line into a one-line message and exit status 1.
+    """
+
+
+class InputError(NewsletterError, ValueError):
+    """A value a person typed or passed cannot be used (a list slug, a date, a delimiter).
+
+    Shared by both packages, so it sits under the root. Also a ``ValueError``, which
+    is what these checks raised before the tree had them.
+    """
+
+
+class SubscribersError(NewsletterError):
     """Base of every error the subscribers package raises on purpose."""
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from subscribers.csvfile import guard_cell
+from subscribers.errors import InputError
 from subscribers.models import Subscriber, Subscription
 from subscribers.orm import SubscriptionStatus
 from subscribers.service import get_list
@@ -25,6 +26,10 @@ COLUMNS = ("email", "name", "language", "status", "source", "consented_at", "con
 BOM = "\ufeff"
 _Rows = Select[str, str, str, str, str, dt.datetime, dt.datetime | None]
 FETCH = 5000  # rows read from the database at a time
+
+
+#: The delimiters an export may use, by the name the command line gives them.
+DELIMITERS = {"semicolon": ";", "comma": ",", "tab": "\t"}
 
 
 def export_csv(
@@ -42,10 +47,10 @@ def export_csv(
     :param status: only subscriptions in this state (default: all)
     :returns: the number of people written
     :raises UnknownListError: if the list does not exist
-    :raises ValueError: for a delimiter other than ``;``, ``,`` or a tab
+    :raises InputError: for a delimiter other than ``;``, ``,`` or a tab
     """
-    if delimiter not in (";", ",", "\t"):
-        raise ValueError(f"delimiter {delimiter!r}: use ';', ',' or a tab")
+    if delimiter not in DELIMITERS.values():
+        raise InputError(f"delimiter {delimiter!r}: use ';', ',' or a tab")
     query = _query(get_list(session, list_slug).id, status)
     out.write(BOM)
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from subscribers.errors import UnknownListError
-from subscribers.models import MailingList, Subscriber, has_address
+from subscribers.errors import InputError, UnknownListError
+from subscribers.models import MailingList, Subscriber, Subscription, has_address
 
 
 def create_list(
@@ -19,14 +19,14 @@ def create_list(
 ) -> MailingList:
     """Create a list; ``settings`` are its newsletter settings, if it is a newsletter.
 
-    :raises ValueError: if the slug is taken or not made of lower-case letters, digits and dashes
+    :raises InputError: if the slug is taken or not made of lower-case letters, digits and dashes
     """
     if not slug or not all(c.isascii() and (c.isalnum() or c == "-") for c in slug):
-        raise ValueError(f"list slug {slug!r}: use lower-case letters, digits and dashes")
+        raise InputError(f"list slug {slug!r}: use lower-case letters, digits and dashes")
     if slug != slug.lower():
-        raise ValueError(f"list slug {slug!r}: use lower-case letters")
+        raise InputError(f"list slug {slug!r}: use lower-case letters")
     if session.scalar(select(MailingList.id).where(MailingList.slug == slug)) is not None:
-        raise ValueError(f"a list with slug {slug!r} already exists")
+        raise InputError(f"a list with slug {slug!r} already exists")
     mailing_list = MailingList(slug=slug, name=name, settings=settings or {})
     session.add(mailing_list)
     session.flush()
@@ -41,8 +41,38 @@ def get_list(session: Session, slug: str) -> MailingList:
     return found
 
 
+def get_list_by_id(session: Session, list_id: int) -> MailingList:
+    """:raises UnknownListError: if no list has ``list_id``"""
+    found = session.get(MailingList, list_id)
+    if found is None:
+        raise UnknownListError(f"no list with id {list_id}")
+    return found
+
+
 def all_lists(session: Session) -> list[MailingList]:
     return list(session.scalars(select(MailingList).order_by(MailingList.slug)))
+
+
+def newsletter_lists(session: Session) -> list[MailingList]:
+    """The lists people may subscribe to on the site: those with newsletter settings."""
+    lists = session.scalars(select(MailingList).order_by(MailingList.name, MailingList.id))
+    # Filtered here rather than in SQL: PostgreSQL has no equality operator for json.
+    return [mailing_list for mailing_list in lists if mailing_list.settings]
+
+
+def get_subscriber(session: Session, subscriber_id: int) -> Subscriber | None:
+    """The subscriber with this id, or None."""
+    return session.get(Subscriber, subscriber_id)
+
+
+def subscription_counts(session: Session, list_id: int) -> dict[str, int]:
+    """``status -> number of subscriptions`` on a list (statuses with none are left out)."""
+    query = (
+        select(Subscription.status, func.count())
+        .where(Subscription.list_id == list_id)
+        .group_by(Subscription.status)
+    )
+    return {str(status): count for status, count in session.execute(query)}
 
 
 def find_subscriber(session: Session, email: str) -> Subscriber | None:

@@ -149,6 +149,12 @@ def counts_by_reason(session: Session) -> dict[str, int]:
     return {reason: count for reason, count in session.execute(query)}
 
 
+def count_linked(session: Session) -> int:
+    """How many suppressions name a subscriber still on file."""
+    query = select(func.count()).where(Suppression.subscriber_id.is_not(None))
+    return session.scalar(query) or 0
+
+
 def _holder(session: Session, email: str) -> int | None:
     """The id of the (not erased) subscriber with this address, if any."""
     return session.scalar(

@@ -17,7 +17,7 @@ from dispatcher.bounces.intake import BounceProcessor
 from dispatcher.bounces.mailfolder import MailFolder, Quota
 from dispatcher.bounces.outcome import Summary
 from dispatcher.bounces.sources import read_sources
-from dispatcher.cli.context import AppContext, handle_errors, pass_app
+from dispatcher.cli.context import AppContext, pass_app
 from dispatcher.config import Settings
 from dispatcher.errors import ConfigurationError
 from subscribers.tokens import Signer
@@ -63,7 +63,6 @@ def bounces() -> None:
     help="Keep unreadable messages in this folder (default: BOUNCE_MAIL_DIR/quarantine).",
 )
 @pass_app
-@handle_errors
 def serve(
     app: AppContext,
     host: str,
@@ -106,7 +105,6 @@ def serve(
 @click.option("--dry-run", is_flag=True, help="Say what would be done; change nothing.")
 @click.option("--list", "show", is_flag=True, help="Print one line per message.")
 @pass_app
-@handle_errors
 def process(
     app: AppContext,
     paths: tuple[Path, ...],
@@ -129,7 +127,6 @@ def process(
 @bounces.command("mail")
 @click.argument("folder", type=click.Choice(FOLDERS), required=False)
 @pass_app
-@handle_errors
 def mail(app: AppContext, folder: str | None) -> None:
     """List the mail kept for a person: to postmaster@ and abuse@, and the unreadable."""
     folders = _folders(app.settings)

@@ -1,22 +1,20 @@
-"""What every command shares: settings, sessions, the Celery app, error translation."""
+"""What every command shares: settings, sessions and the Celery app.
+
+Errors are translated once, for every command, in :mod:`dispatcher.cli.errors`.
+"""
 
 from __future__ import annotations
 
-import functools
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, TypeVar
 
 import click
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.config import Settings
 from dispatcher.db import create_db_engine, create_session_factory
-from dispatcher.errors import DispatcherError
-from subscribers.errors import SubscribersError
 
-P = ParamSpec("P")
 R = TypeVar("R")
 
 
@@ -39,6 +37,15 @@ class AppContext:
         with self.sessions.begin() as session:
             yield session
 
+    def about_address(self, service: Callable[[Session, Sequence[str], str], R], email: str) -> R:
+        """Run ``service(session, secret keys, email)`` in one transaction.
+
+        The services that find a person by address (suppressions, export, erasure)
+        take the secret keys, since the suppression list keeps only HMACs of them.
+        """
+        with self.transaction() as session:
+            return service(session, self.settings.all_secret_keys, email)
+
     def enqueue(self, batch_ids: list[int]) -> None:
         """Hand batches to the broker (after the transaction that marked them committed)."""
         if not batch_ids:
@@ -54,17 +61,3 @@ class AppContext:
 
 
 pass_app = click.make_pass_decorator(AppContext)
-
-
-def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """Print our errors as one plain line on stderr and exit 1; no stack trace for users."""
-
-    @functools.wraps(command)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return command(*args, **kwargs)
-        except (DispatcherError, SubscribersError, ValueError) as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
-
-    return wrapper

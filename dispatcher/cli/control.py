@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from dispatcher.cli import sending
-from dispatcher.cli.context import AppContext, handle_errors, pass_app
+from dispatcher.cli.context import AppContext, pass_app
 from dispatcher.office.users import audit
 from dispatcher.preflight import run_preflight
 from dispatcher.sends import control, reconcile
@@ -52,7 +52,7 @@ def _on_send(name: str, *, reason: bool = False) -> Callable[[Callable[..., None
     """A ``send`` subcommand acting on one SEND_ID (with ``--reason`` if asked)."""
 
     def decorate(function: Callable[..., None]) -> click.Command:
-        command: Callable[..., Any] = pass_app(handle_errors(function))
+        command: Callable[..., Any] = pass_app(function)
         if reason:
             why = "Why (shown on the console and in status)."
             command = click.option("--reason", default="", help=why)(command)
@@ -108,7 +108,6 @@ def retry(app: AppContext, send_id: int) -> None:
 @click.argument("send_id", type=int)
 @click.option("--wait", is_flag=True, help="Stay and show progress until it finishes.")
 @pass_app
-@handle_errors
 def late(app: AppContext, send_id: int, wait: bool) -> None:
     """Send SEND_ID's edition to those who subscribed after it, starting now."""
     with app.transaction() as session:
@@ -123,7 +122,6 @@ def late(app: AppContext, send_id: int, wait: bool) -> None:
 @click.option("--edition", "edition_id", type=int, required=True, help="The correcting edition.")
 @click.option("--wait", is_flag=True, help="Stay and show progress until it finishes.")
 @pass_app
-@handle_errors
 def correction(app: AppContext, send_id: int, edition_id: int, wait: bool) -> None:
     """Send edition --edition to exactly the people who got SEND_ID, starting now."""
     with app.transaction() as session:
@@ -138,7 +136,6 @@ def correction(app: AppContext, send_id: int, edition_id: int, wait: bool) -> No
 @click.option("--online", is_flag=True, help="Also check that every link answers (needs network).")
 @click.option("--no-spamassassin", is_flag=True, help="Do not run SpamAssassin.")
 @pass_app
-@handle_errors
 def preflight(app: AppContext, edition_id: int, online: bool, no_spamassassin: bool) -> None:
     """Check edition EDITION_ID before sending: size, images, links, text, contrast, spam.
 

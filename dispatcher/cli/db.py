@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from alembic import command
 
-from dispatcher.cli.context import AppContext, handle_errors, pass_app
+from dispatcher.cli.context import AppContext, pass_app
 from dispatcher.migrate import alembic_config
 
 
@@ -17,7 +17,6 @@ def group() -> None:
 @group.command("upgrade")
 @click.argument("revision", default="head")
 @pass_app
-@handle_errors
 def upgrade(app: AppContext, revision: str) -> None:
     """Apply migrations up to REVISION (default: the latest)."""
     command.upgrade(alembic_config(app.settings.database_url), revision)

@@ -5,17 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatcher.cli.context import AppContext, handle_errors, pass_app
+from dispatcher.cli.context import AppContext, pass_app
 from dispatcher.errors import StateError
-from dispatcher.models import Edition, User
+from dispatcher.models import Role
 from dispatcher.office import approvals, scheduling
-from dispatcher.office.edition_store import add_edition, get_edition, read_source, update_edition
-from dispatcher.office.users import audit, has_role
+from dispatcher.office.edition_store import (
+    add_edition,
+    get_edition,
+    read_source,
+    recent_editions,
+    update_edition,
+)
+from dispatcher.office.users import audit, find_user, has_role
 from dispatcher.sends.compose import preview
-from subscribers.models import MailingList
 from subscribers.tokens import Signer
 
 CLI_USER = "cli"  # who the audit log names when a command is not run --as someone
@@ -29,7 +33,6 @@ def group() -> None:
 @group.command("add")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @pass_app
-@handle_errors
 def add(app: AppContext, file: Path) -> None:
     """Parse, compile and store the edition in FILE; print its new id alone."""
     source = read_source(file)
@@ -44,7 +47,6 @@ def add(app: AppContext, file: Path) -> None:
 @click.argument("edition_id", type=int)
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @pass_app
-@handle_errors
 def update(app: AppContext, edition_id: int, file: Path) -> None:
     """Replace edition EDITION_ID with the content of FILE (compiled again).
 
@@ -71,7 +73,6 @@ def update(app: AppContext, edition_id: int, file: Path) -> None:
     help="Folder for edition.html, edition.txt and sample.eml.",
 )
 @pass_app
-@handle_errors
 def preview_command(app: AppContext, edition_id: int, out_dir: Path) -> None:
     """Write the HTML, the text and one sample .eml of edition EDITION_ID."""
     with app.transaction() as session:
@@ -91,18 +92,16 @@ def preview_command(app: AppContext, edition_id: int, out_dir: Path) -> None:
 @click.option("--list", "slug", help="Only the editions of this newsletter.")
 @click.option("--limit", default=20, show_default=True, help="How many, the latest first.")
 @pass_app
-@handle_errors
 def list_command(app: AppContext, slug: str | None, limit: int) -> None:
     """The latest editions with their state: draft, approved, scheduled, sending, sent."""
     with app.transaction() as session:
-        query = select(Edition, MailingList.slug).join(MailingList)
-        if slug:
-            query = query.where(MailingList.slug == slug)
-        rows = session.execute(query.order_by(Edition.id.desc()).limit(limit)).all()
+        rows = recent_editions(session, limit, slug)
         for edition, newsletter in rows:
             approval = approvals.approval_of(session, edition)
             state = approvals.edition_state(session, edition, approval)
-            lapsed = " (approval lapsed)" if approval.state == "outdated" else ""
+            lapsed = (
+                " (approval lapsed)" if approval.state is approvals.ApprovalState.OUTDATED else ""
+            )
             click.echo(
                 f"{edition.id}\t{newsletter}\tn. {edition.number}\t{edition.issue_date}\t"
                 f"{state}{lapsed}\t{edition.subject}"
@@ -115,7 +114,6 @@ def list_command(app: AppContext, slug: str | None, limit: int) -> None:
 @click.argument("edition_id", type=int)
 @click.option("--as", "username", help="The approver the audit log names (an approver user).")
 @pass_app
-@handle_errors
 def approve(app: AppContext, edition_id: int, username: str | None) -> None:
     """Approve the current content of edition EDITION_ID, after its preflight checks.
 
@@ -130,7 +128,7 @@ def approve(app: AppContext, edition_id: int, username: str | None) -> None:
 
 
 def _approver(session: Session, username: str) -> str:
-    user = session.scalar(select(User).where(User.username == username))
-    if user is None or user.disabled_at is not None or not has_role(user, "approver"):
+    user = find_user(session, username)
+    if user is None or user.disabled_at is not None or not has_role(user, Role.APPROVER):
         raise StateError(f"{username!r} is not an active user with the approver role")
     return user.username

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from redis import Redis
 
-from dispatcher.cli.context import AppContext, handle_errors, pass_app
+from dispatcher.cli.context import AppContext, pass_app
 from dispatcher.errors import ConfigurationError
 from dispatcher.message.dkim import configured_keys, zone_entry
 from dispatcher.sends.ratelimit import Limits, RateLimiter
@@ -34,7 +34,6 @@ def limits() -> None:
     help="At most N messages a minute to a recipient domain (repeatable).",
 )
 @pass_app
-@handle_errors
 def set_limits(
     app: AppContext, per_second: float, per_hour: float, domains: tuple[str, ...]
 ) -> None:
@@ -52,7 +51,6 @@ def set_limits(
 
 @limits.command("show")
 @pass_app
-@handle_errors
 def show(app: AppContext) -> None:
     """Print the limits in force."""
     click.echo(_describe(_limiter(app).limits))
@@ -74,7 +72,6 @@ def dkim() -> None:
 
 @dkim.command("record")
 @pass_app
-@handle_errors
 def record(app: AppContext) -> None:
     """Print the TXT record of every signing key, as zone file lines."""
     keys = configured_keys(app.settings.dkim)

@@ -5,12 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from sqlalchemy import func, select
 
-from dispatcher.cli.context import AppContext, handle_errors, pass_app
+from dispatcher.cli.context import AppContext, pass_app
 from dispatcher.editions.newsletter import load_newsletter_settings
 from subscribers import service
-from subscribers.models import Subscription
 
 
 @click.group("lists")
@@ -28,7 +26,6 @@ def group() -> None:
     help="Newsletter settings (TOML): From, Reply-To, List-Id, masthead, colours, footer.",
 )
 @pass_app
-@handle_errors
 def create(app: AppContext, slug: str, name: str, settings_file: Path | None) -> None:
     """Create the list SLUG called NAME."""
     settings = load_newsletter_settings(settings_file).to_dict() if settings_file else {}
@@ -47,7 +44,6 @@ def create(app: AppContext, slug: str, name: str, settings_file: Path | None) ->
     help="Newsletter settings file (TOML).",
 )
 @pass_app
-@handle_errors
 def configure(app: AppContext, slug: str, settings_file: Path) -> None:
     """Replace the newsletter settings of list SLUG (editions compiled later use them)."""
     settings = load_newsletter_settings(settings_file).to_dict()
@@ -62,12 +58,6 @@ def show(app: AppContext) -> None:
     """List the lists with their subscription counts."""
     with app.transaction() as session:
         for mailing_list in service.all_lists(session):
-            counts = dict(
-                session.execute(
-                    select(Subscription.status, func.count())
-                    .where(Subscription.list_id == mailing_list.id)
-                    .group_by(Subscription.status)
-                ).all()
-            )
+            counts = service.subscription_counts(session, mailing_list.id)
             summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
             click.echo(f"{mailing_list.slug}\t{mailing_list.name}\t{summary or 'empty'}")

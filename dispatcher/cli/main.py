@@ -14,6 +14,8 @@ from typing import Any, NamedTuple
 
 import click
 
+from dispatcher.cli.errors import TranslatingGroup
+
 
 class Lazy(NamedTuple):
     """Where a command lives, and the summary ``--help`` lists without importing it."""
@@ -79,7 +81,7 @@ COMMANDS = {
 }
 
 
-class LazyGroup(click.Group):
+class LazyGroup(TranslatingGroup):
     """A group whose commands are imported by name the first time one is asked for."""
 
     def __init__(self, *args: Any, lazy: dict[str, Lazy], **kwargs: Any) -> None:
@@ -131,13 +133,10 @@ def cli(ctx: click.Context, verbose: bool) -> None:
     # Imported here, not at the top: `--help` answers before this runs, without them.
     from dispatcher.cli.context import AppContext
     from dispatcher.config import Settings
-    from dispatcher.errors import ConfigurationError
 
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING)
-    try:
-        ctx.obj = AppContext(Settings.from_env())
-    except ConfigurationError as exc:
-        raise click.ClickException(str(exc)) from exc
+    # A ConfigurationError here is translated like every command's (TranslatingGroup).
+    ctx.obj = AppContext(Settings.from_env())
 
 
 def main() -> None:

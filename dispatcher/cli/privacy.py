@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import click
-from sqlalchemy import func, select
 
-from dispatcher.cli.context import AppContext, handle_errors, pass_app
+from dispatcher.cli.context import AppContext, pass_app
 from dispatcher.office.privacy import purge_ledger
-from subscribers.models import Suppression
 from subscribers.suppression import (
     SuppressionReason,
+    count_linked,
     counts_by_reason,
     find_suppression,
     lift,
@@ -32,7 +31,6 @@ def suppressions() -> None:
 )
 @click.option("--detail", default="", help="Why, for the office (not the address).")
 @pass_app
-@handle_errors
 def add(app: AppContext, email: str, reason: str, detail: str) -> None:
     """Never send to EMAIL again (imports will not subscribe it either)."""
     with app.transaction() as session:
@@ -48,37 +46,31 @@ def list_command(app: AppContext) -> None:
     """Count the suppressed addresses by reason (the addresses themselves are not kept)."""
     with app.transaction() as session:
         counts = counts_by_reason(session)
-        linked = session.scalar(select(func.count()).where(Suppression.subscriber_id.is_not(None)))
+        linked = count_linked(session)
     for reason, count in sorted(counts.items()):
         click.echo(f"{reason}\t{count}")
-    click.echo(f"total\t{sum(counts.values())} ({linked or 0} linked to a subscriber)")
+    click.echo(f"total\t{sum(counts.values())} ({linked} linked to a subscriber)")
 
 
 @suppressions.command("check")
 @click.argument("email")
 @pass_app
-@handle_errors
 def check(app: AppContext, email: str) -> None:
     """Say whether EMAIL is suppressed, and why."""
-    with app.transaction() as session:
-        row = find_suppression(session, app.settings.all_secret_keys, email)
-        found = None if row is None else (row.reason, row.detail, row.created_at)
-    if found is None:
+    row = app.about_address(find_suppression, email)
+    if row is None:
         click.echo("not suppressed")
     else:
-        reason, detail, since = found
-        why = f" ({detail})" if detail else ""
-        click.echo(f"suppressed: {reason} since {since:%Y-%m-%d}{why}")
+        why = f" ({row.detail})" if row.detail else ""
+        click.echo(f"suppressed: {row.reason} since {row.created_at:%Y-%m-%d}{why}")
 
 
 @suppressions.command("remove")
 @click.argument("email")
 @pass_app
-@handle_errors
 def remove(app: AppContext, email: str) -> None:
     """Allow mail to EMAIL again (its subscriptions decide)."""
-    with app.transaction() as session:
-        removed = lift(session, app.settings.all_secret_keys, email)
+    removed = app.about_address(lift, email)
     click.echo("removed from the suppression list" if removed else "was not suppressed")
 
 
@@ -95,7 +87,6 @@ def privacy() -> None:
     help="Age in days of the ledger rows to purge (default: the LEDGER_RETENTION_DAYS setting).",
 )
 @pass_app
-@handle_errors
 def purge(app: AppContext, days: int | None) -> None:
     """Scrub addresses and Message-IDs from old ledger rows; statuses and counts stay."""
     days = days if days is not None else _retention_days(app)

@@ -12,7 +12,7 @@ import datetime as dt
 
 import click
 
-from dispatcher.cli.context import AppContext, handle_errors, pass_app
+from dispatcher.cli.context import AppContext, pass_app
 from dispatcher.cli.lists import group as lists_group
 from dispatcher.office import scheduling
 from subscribers.orm import utcnow
@@ -28,7 +28,6 @@ def group() -> None:
 
 @group.command("list")
 @pass_app
-@handle_errors
 def list_command(app: AppContext) -> None:
     """The sends waiting for their time, the next first."""
     with app.transaction() as session:
@@ -44,7 +43,6 @@ def list_command(app: AppContext) -> None:
 @click.argument("send_id", type=int)
 @click.option("--at", "at", required=True, help='New local time (Europe/Rome): "YYYY-MM-DD HH:MM".')
 @pass_app
-@handle_errors
 def reschedule(app: AppContext, send_id: int, at: str) -> None:
     """Move SEND_ID to another time; only while it is still scheduled."""
     when = _parse(at)
@@ -58,7 +56,6 @@ def reschedule(app: AppContext, send_id: int, at: str) -> None:
 @group.command("unschedule")
 @click.argument("send_id", type=int)
 @pass_app
-@handle_errors
 def unschedule(app: AppContext, send_id: int) -> None:
     """Cancel SEND_ID before it starts (a started send is cancelled with 'send cancel')."""
     with app.transaction() as session:
@@ -73,7 +70,6 @@ def unschedule(app: AppContext, send_id: int) -> None:
 @click.option("--zone", default=scheduling.DEFAULT_ZONE, show_default=True, help="IANA zone.")
 @click.option("--clear", is_flag=True, help="Remove the weekly slot.")
 @pass_app
-@handle_errors
 def slot(
     app: AppContext, slug: str, weekday: str | None, clock: str | None, zone: str, clear: bool
 ) -> None:

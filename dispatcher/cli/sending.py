@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from dispatcher.cli.context import AppContext, handle_errors, pass_app
+from dispatcher.cli.context import AppContext, pass_app
 from dispatcher.office import scheduling
 from dispatcher.sends import ledger, reconcile
 from dispatcher.sends import status as send_status
@@ -27,7 +27,6 @@ LOCAL_ZONE = ZoneInfo("Europe/Rome")
 )
 @click.option("--wait", is_flag=True, help="Stay and show progress until the send finishes.")
 @pass_app
-@handle_errors
 def send(
     app: AppContext,
     edition_id: int,
@@ -94,7 +93,6 @@ def wait_for(app: AppContext, send_id: int, poll: float = 0.5) -> None:
 
 @click.command("reconcile")
 @pass_app
-@handle_errors
 def reconcile_command(app: AppContext) -> None:
     """Run the reconciler once, exactly as the beat does every few seconds."""
     done = scheduling.run_reconciler(app.sessions, app.settings)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from dispatcher.cli.context import AppContext, handle_errors, pass_app
+from dispatcher.cli.context import AppContext, pass_app
 from dispatcher.cli.render_status import print_status, print_system
 from dispatcher.monitoring.reader import MonitoringReader
 from dispatcher.sends import status as send_status
@@ -23,7 +23,6 @@ from subscribers.orm import utcnow
     help="Group every failed row by reply (slower on very large sends; default: a sample).",
 )
 @pass_app
-@handle_errors
 def status(app: AppContext, send_id: int | None, all_failures: bool) -> None:
     """Counts per status, rate and failures of a send (default: the latest sends)."""
     sample = None if all_failures else send_status.FAILURE_SAMPLE

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
-from dispatcher.cli.context import AppContext, handle_errors, pass_app
+from dispatcher.cli.context import AppContext, pass_app
 from dispatcher.office.privacy import erase_person, export_person
 from subscribers.csvfile import CsvFile, read_csv
-from subscribers.export import export_csv
+from subscribers.export import DELIMITERS, export_csv
 from subscribers.importer import ImportReport, ProgressHook, import_records
 from subscribers.orm import SubscriptionStatus
 
@@ -32,7 +32,6 @@ def group() -> None:
     help="The office vouches that they consented: subscribe them confirmed, not pending.",
 )
 @pass_app
-@handle_errors
 def import_command(app: AppContext, file: Path, list_slug: str, confirmed: bool) -> None:
     """Import FILE (CSV: email, name, language columns, in Italian or English) into a list.
 
@@ -91,18 +90,17 @@ def _print_report(report: ImportReport) -> None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Default: stdout.")
 @click.option(
     "--delimiter",
-    type=click.Choice(["semicolon", "comma", "tab"]),
+    type=click.Choice(list(DELIMITERS)),
     default="semicolon",
     show_default=True,
     help="Italian Excel reads semicolons.",
 )
 @pass_app
-@handle_errors
 def export_command(
     app: AppContext, list_slug: str, status: str | None, out: Path | None, delimiter: str
 ) -> None:
     """Export a list as CSV (UTF-8 with BOM: Excel opens it right) that imports back."""
-    separator = {"semicolon": ";", "comma": ",", "tab": "\t"}[delimiter]
+    separator = DELIMITERS[delimiter]
     wanted = SubscriptionStatus(status) if status else None
     with app.transaction() as session:
         if out is None:
@@ -116,11 +114,9 @@ def export_command(
 @group.command("export-person")
 @click.argument("email")
 @pass_app
-@handle_errors
 def export_person_command(app: AppContext, email: str) -> None:
     """Print as JSON everything held about the person with address EMAIL (GDPR art. 15)."""
-    with app.transaction() as session:
-        record = export_person(session, app.settings.all_secret_keys, email)
+    record = app.about_address(export_person, email)
     click.echo(json.dumps(record, ensure_ascii=False, indent=2))
 
 
@@ -128,7 +124,6 @@ def export_person_command(app: AppContext, email: str) -> None:
 @click.argument("email")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @pass_app
-@handle_errors
 def erase_command(app: AppContext, email: str, yes: bool) -> None:
     """Forget the person with address EMAIL (GDPR art. 17); the ledger's counts are kept.
 
@@ -137,8 +132,7 @@ def erase_command(app: AppContext, email: str, yes: bool) -> None:
     """
     if not yes:
         click.confirm(f"Erase everything about {email}? This cannot be undone", abort=True)
-    with app.transaction() as session:
-        done = erase_person(session, app.settings.all_secret_keys, email)
+    done = app.about_address(erase_person, email)
     if done.subscriber_id is None:
         click.echo("already erased: the address is on the suppression list as erased")
         return

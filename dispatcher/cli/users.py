@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from dispatcher.cli.context import AppContext, handle_errors, pass_app
+from dispatcher.cli.context import AppContext, pass_app
 from dispatcher.models import Role
 from dispatcher.office.users import audit, create_user, set_password
 
@@ -21,7 +21,6 @@ def group() -> None:
 )
 @click.password_option(help="Password (asked for when not given; at least 12 characters).")
 @pass_app
-@handle_errors
 def create(app: AppContext, username: str, role: str, password: str) -> None:
     """Create user USERNAME with a role."""
     with app.transaction() as session:
@@ -34,7 +33,6 @@ def create(app: AppContext, username: str, role: str, password: str) -> None:
 @click.argument("username")
 @click.password_option(help="New password (asked for when not given).")
 @pass_app
-@handle_errors
 def password(app: AppContext, username: str, password: str) -> None:
     """Set a new password for USERNAME."""
     with app.transaction() as session:

@@ -21,6 +21,16 @@ from typing import Any, NoReturn
 from dispatcher.editions.checks import IMAGE_SCHEMES, text_problem, url_problem
 from dispatcher.errors import EditionFileError
 
+# The sections people may choose on the preferences page, until newsletters declare
+# their own (a `sections` newsletter setting is wanted): the Città metropolitana's
+# main areas of work, slug -> label by language.
+SECTION_CHOICES: dict[str, dict[str, str]] = {
+    "ambiente": {"it": "Ambiente", "en": "Environment"},
+    "cultura": {"it": "Cultura e turismo", "en": "Culture and tourism"},
+    "istruzione": {"it": "Istruzione e formazione", "en": "Education and training"},
+    "lavoro": {"it": "Lavoro e sviluppo economico", "en": "Work and economic development"},
+    "territorio": {"it": "Territorio, strade e trasporti", "en": "Land, roads and transport"},
+}
 MIN_CONTRAST = 4.5  # WCAG 2.x level AA for body text
 
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")

@@ -85,6 +85,32 @@ def get_edition(session: Session, edition_id: int) -> Edition:
     return get_row(session, Edition, edition_id, "edition")
 
 
+def recent_editions(
+    session: Session, limit: int, list_slug: str | None = None
+) -> list[tuple[Edition, str]]:
+    """The ``limit`` editions stored last, newest first, each with its newsletter's slug.
+
+    :param list_slug: only the editions of this newsletter
+    """
+    query = select(Edition, MailingList.slug).join(MailingList)
+    if list_slug:
+        query = query.where(MailingList.slug == list_slug)
+    rows = session.execute(query.order_by(Edition.id.desc()).limit(limit))
+    return [(edition, slug) for edition, slug in rows]
+
+
+def editions_of(session: Session, list_id: int) -> list[Edition]:
+    """A newsletter's editions, the highest number first."""
+    query = select(Edition).where(Edition.list_id == list_id).order_by(Edition.number.desc())
+    return list(session.scalars(query))
+
+
+def subjects_of(session: Session, edition_ids: set[int]) -> dict[int, str]:
+    """``edition id -> subject`` for the editions named (unknown ids are left out)."""
+    query = select(Edition.id, Edition.subject).where(Edition.id.in_(edition_ids))
+    return {edition_id: subject for edition_id, subject in session.execute(query)}
+
+
 def newsletter_of(session: Session, edition: Edition) -> tuple[MailingList, NewsletterSettings]:
     """The list an edition belongs to and its newsletter settings."""
     mailing_list = session.get_one(MailingList, edition.list_id)

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from dispatcher.models import ACTIVE_STATUSES, AuditEntry, BounceEvent, Delivery, Edition, Send
 from dispatcher.sends.sql import sql
 from subscribers.addresses import ANY_ADDRESS
-from subscribers.errors import UnknownSubscriberError
+from subscribers.errors import InputError, UnknownSubscriberError
 from subscribers.orm import utcnow
 from subscribers.privacy import erase_subscriber, find_person, iso, person_record
 from subscribers.suppression import SuppressionReason, find_suppression
@@ -116,10 +116,10 @@ def purge_ledger(
     Addresses are scrubbed out of the relay's replies and bounce diagnostics, and
     Message-IDs cleared; rows still being delivered are left alone. Counts are kept.
 
-    :raises ValueError: for a negative number of days
+    :raises InputError: for a negative number of days
     """
     if older_than_days < 0:
-        raise ValueError("--older-than must be zero or more days")
+        raise InputError("--older-than must be zero or more days")
     cutoff = (now or utcnow()) - dt.timedelta(days=older_than_days)
     params = {"cutoff": cutoff, "pattern": ANY_ADDRESS}
     scrub = _scrubber(session, "pattern", case_insensitive=False)

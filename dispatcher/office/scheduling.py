@@ -24,7 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.config import Settings
-from dispatcher.errors import NotFoundError, StateError
+from dispatcher.errors import InputError, NotFoundError, StateError
 from dispatcher.models import Send, SendState
 from dispatcher.office import approvals
 from dispatcher.office.users import audit
@@ -91,23 +91,23 @@ def run_reconciler(
 
 
 def zone_of(name: str) -> ZoneInfo:
-    """:raises ValueError: if ``name`` is not an IANA time zone"""
+    """:raises InputError: if ``name`` is not an IANA time zone"""
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {name!r}") from exc
+        raise InputError(f"unknown time zone {name!r}") from exc
 
 
 def parse_local(text: str, zone: str = DEFAULT_ZONE) -> dt.datetime:
     """``YYYY-MM-DD HH:MM`` (or the browser's ``YYYY-MM-DDTHH:MM``) in ``zone``, as UTC.
 
-    :raises ValueError: naming the expected format
+    :raises InputError: naming the expected format
     """
     cleaned = text.strip().replace("T", " ")
     try:
         naive = dt.datetime.strptime(cleaned, "%Y-%m-%d %H:%M")
     except ValueError as exc:
-        raise ValueError(f'{text!r} is not a date and time: use "YYYY-MM-DD HH:MM"') from exc
+        raise InputError(f'{text!r} is not a date and time: use "YYYY-MM-DD HH:MM"') from exc
     return local_to_utc(naive.date(), naive.time(), zone)
 
 
@@ -132,25 +132,25 @@ def to_local(when: dt.datetime, zone: str = DEFAULT_ZONE) -> dt.datetime:
 def parse_weekday(text: str) -> int:
     """``mon``..``sun`` (or full English names, or 0-6) as 0 = Monday.
 
-    :raises ValueError: for anything else
+    :raises InputError: for anything else
     """
     word = text.strip().lower()
     if word.isdigit() and 0 <= int(word) <= 6:
         return int(word)
     if word[:3] in WEEKDAYS and len(word) >= 3:
         return WEEKDAYS.index(word[:3])
-    raise ValueError(f"{text!r} is not a weekday: use {', '.join(WEEKDAYS)}")
+    raise InputError(f"{text!r} is not a weekday: use {', '.join(WEEKDAYS)}")
 
 
 def parse_clock(text: str) -> dt.time:
     """``HH:MM`` as a time of day.
 
-    :raises ValueError: for anything else
+    :raises InputError: for anything else
     """
     try:
         return dt.datetime.strptime(text.strip(), "%H:%M").time()
     except ValueError as exc:
-        raise ValueError(f"{text!r} is not a time of day: use HH:MM") from exc
+        raise InputError(f"{text!r} is not a time of day: use HH:MM") from exc
 
 
 def next_occurrence(weekday: int, at: dt.time, zone: str, after: dt.datetime) -> dt.datetime:

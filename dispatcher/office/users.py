@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -43,7 +44,7 @@ def create_user(session: Session, username: str, password: str, role: str) -> Us
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
     """The active user with this name and password, or None (same answer for either mistake)."""
-    user = session.scalar(select(User).where(User.username == username))
+    user = find_user(session, username)
     try:
         _hasher.verify(user.password_hash if user else _dummy_hash(), password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
@@ -55,6 +56,11 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     return user
 
 
+def find_user(session: Session, username: str) -> User | None:
+    """The user with this name, or None."""
+    return session.scalar(select(User).where(User.username == username))
+
+
 def get_user(session: Session, user_id: int) -> User | None:
     user = session.get(User, user_id)
     return user if user is not None and user.disabled_at is None else None
@@ -62,7 +68,7 @@ def get_user(session: Session, user_id: int) -> User | None:
 
 def set_password(session: Session, username: str, password: str) -> None:
     """:raises NotFoundError: if there is no such user; StateError if the password is short"""
-    user = session.scalar(select(User).where(User.username == username))
+    user = find_user(session, username)
     if user is None:
         raise NotFoundError(f"no user {username!r}")
     if len(password) < MIN_PASSWORD_LENGTH:
@@ -93,3 +99,24 @@ def audit(
     )
     session.add(entry)
     return entry
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which audit entries to show; an empty field matches every entry."""
+
+    target_type: str = ""
+    target_id: int | None = None
+    username: str = ""
+
+
+def audit_entries(session: Session, limit: int, which: AuditFilter) -> list[AuditEntry]:
+    """The last ``limit`` audit entries that match ``which``, newest first."""
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if which.target_type:
+        query = query.where(AuditEntry.target_type == which.target_type)
+    if which.target_id is not None:
+        query = query.where(AuditEntry.target_id == which.target_id)
+    if which.username:
+        query = query.where(AuditEntry.username == which.username)
+    return list(session.scalars(query))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from dispatcher.config import SendingSettings
+from dispatcher.errors import StateError
 from dispatcher.models import DeliveryStatus
 from dispatcher.sends import fold
 from dispatcher.sends.claims import ClaimedRow
@@ -29,7 +30,7 @@ MAX_REPLY_CHARS = 2000
 FOLD_SECONDS = 1.0
 
 
-class ClaimLostError(Exception):
+class ClaimLostError(StateError):
     """The row is no longer ours: the lease expired and the reconciler took it back."""
 
 

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 
 from redis import Redis
 
+from dispatcher.errors import DispatcherError
+
 # KEYS: bucket keys; ARGV: requested, then (rate per second, capacity) for each bucket.
 # Returns {granted, wait in ms until one more token}.
 _ACQUIRE = """
@@ -166,7 +168,7 @@ class RateLimiter:
         return f"{self._prefix}{name}"
 
 
-class RateLimited(Exception):
+class RateLimited(DispatcherError):
     """The global budget is spent for longer than a worker should wait: hold the send."""
 
     def __init__(self, wait: float) -> None:

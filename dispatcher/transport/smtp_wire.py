@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from dispatcher.errors import DispatcherError
+
 #: RFC 5321 allows 512 octets per reply line; leave room for servers that exceed it.
 MAX_REPLY_LINE = 8192
 FINAL_DOT = b".\r\n"
 
 
-class SessionLost(Exception):
+class SessionLost(DispatcherError):
     """The SMTP session can no longer be trusted: closed, timed out or garbled.
 
     :param reason: what happened, in words fit for a delivery's reply column

@@ -11,12 +11,11 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.middleware.sessions import SessionMiddleware
 
+from dispatcher.errors import AccessError
 from dispatcher.models import User
 from dispatcher.office.users import get_user, has_role
 from dispatcher.web.state import web_state
@@ -27,15 +26,18 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 
 
-class LoginRequired(Exception):
-    """Nobody is logged in: pages redirect to the login form, the API answers 401."""
+class LoginRequired(AccessError):
+    """Nobody is logged in: pages redirect to the login form, the API answers 401.
+
+    :mod:`dispatcher.web.errors` translates these three, with the rest of the tree.
+    """
 
 
-class Forbidden(Exception):
+class Forbidden(AccessError):
     """Logged in, but without the role this needs (403)."""
 
 
-class CsrfFailed(Exception):
+class CsrfFailed(AccessError):
     """An unsafe request without the session's CSRF token (403)."""
 
 
@@ -49,9 +51,6 @@ def install_sessions(app: FastAPI, secret_key: str, https_only: bool) -> None:
         same_site="lax",
         https_only=https_only,
     )
-    app.add_exception_handler(LoginRequired, _login_required)
-    app.add_exception_handler(Forbidden, _forbidden)
-    app.add_exception_handler(CsrfFailed, _forbidden)
 
 
 def csrf_token(request: Request) -> str:
@@ -121,22 +120,3 @@ def log_in(request: Request, user: User) -> None:
 
 def log_out(request: Request) -> None:
     request.session.clear()
-
-
-async def _login_required(request: Request, exc: Exception) -> Response:
-    from dispatcher.web.errors import error_response  # errors imports templating, not us
-
-    if request.url.path.startswith("/api/"):
-        return JSONResponse({"error": "login required"}, status_code=401)
-    if request.method != "GET":
-        # A form sent after the session ended: a page that says so. A redirect to the
-        # login form would lose the form anyway, and a browser must never see JSON here.
-        return error_response(request, 401)
-    target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
-    return RedirectResponse(f"/login?next={target}", status_code=303)
-
-
-async def _forbidden(request: Request, exc: Exception) -> Response:
-    from dispatcher.web.errors import error_response  # errors imports templating, not us
-
-    return error_response(request, 403)

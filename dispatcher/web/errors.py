@@ -1,22 +1,45 @@
 """Errors become pages (or JSON for the API), never stack traces.
 
-Services raise our own errors; this is the one place they turn into HTTP.
+Services raise the project's one tree (:mod:`dispatcher.errors`); this is the one
+place it turns into HTTP, so routes do not wrap calls only to translate them:
+
+- ``LoginRequired``: the login form for a GET, else 401 (JSON under /api/);
+- ``Forbidden``, ``CsrfFailed`` (any other ``AccessError``): 403;
+- ``InvalidTokenError``: 400, "this link does not work";
+- ``NotFoundError``, ``UnknownListError``: 404;
+- ``StateError``, ``ContentError``, ``InputError``, ``SubscribersError``: 400, the
+  request asked for something the services refused;
+- anything else: 500, logged, a fault of ours (a template, the relay).
+
+Starlette picks the handler of the nearest class in the exception's MRO, so the
+specific entries win over the general ones. A route that shows its form again with the
+error next to it catches the error itself: that is not translation.
 """
 
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 
-from dispatcher.errors import ContentError, NotFoundError, StateError
+from dispatcher.errors import (
+    AccessError,
+    ContentError,
+    InputError,
+    InvalidTokenError,
+    NotFoundError,
+    StateError,
+    SubscribersError,
+    UnknownListError,
+)
+from dispatcher.web.auth import LoginRequired
 from dispatcher.web.security import add_headers, redact_path
 from dispatcher.web.templating import render
-from subscribers.errors import InvalidTokenError, SubscribersError, UnknownListError
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +79,16 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StateError)
     @app.exception_handler(ContentError)
+    @app.exception_handler(InputError)
     @app.exception_handler(SubscribersError)
     async def refused(request: Request, exc: Exception) -> Response:
         return error_response(request, 400)
+
+    @app.exception_handler(AccessError)
+    async def forbidden(request: Request, exc: Exception) -> Response:
+        return error_response(request, 403)
+
+    app.add_exception_handler(LoginRequired, _login_required)
 
     @app.exception_handler(DataError)
     async def refused_by_the_database(request: Request, exc: DataError) -> Response:
@@ -73,6 +103,17 @@ def install(app: FastAPI) -> None:
         return error_response(request, 400)
 
     app.add_exception_handler(Exception, _unexpected)
+
+
+async def _login_required(request: Request, exc: Exception) -> Response:
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": "login required"}, status_code=401)
+    if request.method != "GET":
+        # A form sent after the session ended: a page that says so. A redirect to the
+        # login form would lose the form anyway, and a browser must never see JSON here.
+        return error_response(request, 401)
+    target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+    return RedirectResponse(f"/login?next={target}", status_code=303)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -30,7 +31,10 @@ def render(
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    """Render a page in the request's language; ``t`` translates, ``lang`` is the language."""
+    """Render a page in the request's language; ``t`` translates, ``lang`` is the language.
+
+    ``signup_url(slug)`` gives the sign-up form with that newsletter ticked.
+    """
     language = choose_language(request)
     values = {
         "request": request,
@@ -38,6 +42,7 @@ def render(
         "t": lambda key, **kw: translate(language, key, **kw),
         "csrf_token": getattr(request.state, "csrf_token", ""),
         "user": getattr(request.state, "user", None),
+        "signup_url": lambda slug: signup_url(slug, language),
         **(context or {}),
     }
     body = _environment.get_template(template).render(values)
@@ -45,6 +50,11 @@ def render(
     if request.query_params.get("lang") == language:
         response.set_cookie("lang", language, max_age=365 * 86400, samesite="lax")
     return response
+
+
+def signup_url(slug: str, language: str) -> str:
+    """The sign-up form with a newsletter ticked, in the page's language."""
+    return f"/iscriviti?lista={quote(slug)}&lang={language}"
 
 
 def environment() -> Environment:

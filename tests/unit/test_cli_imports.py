@@ -70,7 +70,9 @@ def demo_env(tmp_path: Path) -> dict[str, str]:
 def test_help_imports_no_command() -> None:
     modules = loaded_by(["--help"])
     assert packages_among(modules, WEB_AND_CELERY) == set()
-    assert {m for m in modules if m.startswith("dispatcher.cli.")} == {"dispatcher.cli.main"}
+    # The group itself and its error translation; no command.
+    expected = {"dispatcher.cli.main", "dispatcher.cli.errors"}
+    assert {m for m in modules if m.startswith("dispatcher.cli.")} == expected
     assert "sqlalchemy" not in modules
 
 

@@ -1,9 +1,7 @@
 """The archive: past editions of a newsletter, their web versions and an Atom feed.
 
-An edition is public once it went out: when a send of it has started (running,
-paused or finished). A scheduled send has not gone out yet, and a send cancelled
-before it started has no ``started_at``; an edition whose only sends were
-cancelled after some mail left counts as withdrawn by the office and stays hidden.
+Which editions are public is :mod:`dispatcher.office.archive`'s business: those
+that went out.
 
 The web version is the edition's stored HTML, compiled once for every reader, so
 it holds no personal data, only the slot sentinels where each mail gets its
@@ -18,16 +16,14 @@ import datetime as dt
 import re
 import xml.etree.ElementTree as ET  # nosec B405 - builds the feed; never parses XML
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dispatcher.errors import NotFoundError
 from dispatcher.message.slots import SENTINEL_PREFIX, Slot, preferences_path, unsubscribe_path
-from dispatcher.models import Edition, Send, SendState
+from dispatcher.office.archive import PublishedEdition, published_editions, published_html
 from dispatcher.render.context import italian_date
 from dispatcher.web.i18n import add_texts, choose_language
 from dispatcher.web.routes.public_common import newsletter_of
@@ -39,7 +35,6 @@ from subscribers.service import get_list
 ATOM = "http://www.w3.org/2005/Atom"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 FEED_ENTRIES = 20  # the newest editions in the feed; the archive page lists them all
-PUBLISHED_STATES = (SendState.RUNNING.value, SendState.PAUSED.value, SendState.FINISHED.value)
 HELP_PATH = "/gestione-iscrizione"
 # The stored HTML was compiled by the office: no script, only its own styles and pictures.
 WEB_VERSION_HEADERS = {
@@ -92,63 +87,9 @@ def archive_feed(slug: str, session: DbSession, state: State) -> Response:
 @router.get("/archive/{slug}/{number}")
 def web_version(slug: str, number: EditionNumber, session: DbSession, state: State) -> Response:
     mailing_list = _newsletter(session, slug)
-    went_out = select(Send.id).where(
-        Send.edition_id == Edition.id,
-        Send.state.in_(PUBLISHED_STATES),
-        Send.started_at.is_not(None),
-    )
-    html = session.scalar(
-        select(Edition.html).where(
-            Edition.list_id == mailing_list.id, Edition.number == number, went_out.exists()
-        )
-    )
-    if html is None:
-        raise NotFoundError(f"{slug} has no published edition {number}")
+    html = published_html(session, mailing_list.id, number)
     help_url = state.settings.public_url + HELP_PATH
     return HTMLResponse(public_copy(html, help_url), headers=WEB_VERSION_HEADERS)
-
-
-@dataclass(frozen=True)
-class PublishedEdition:
-    """An edition that went out, as the archive shows it."""
-
-    number: int
-    subject: str
-    issue_date: dt.date
-    updated_at: dt.datetime
-    published: dt.datetime  # when its first send started
-    preheader: str  # the feed's summary
-
-
-def published_editions(
-    session: Session, list_id: int, *, limit: int | None = None
-) -> list[PublishedEdition]:
-    """The list's editions that went out, newest first."""
-    first_sent = (
-        select(Send.edition_id, func.min(Send.started_at).label("published"))
-        .where(Send.state.in_(PUBLISHED_STATES), Send.started_at.is_not(None))
-        .group_by(Send.edition_id)
-        .subquery()
-    )
-    query = (
-        select(
-            Edition.number,
-            Edition.subject,
-            Edition.issue_date,
-            Edition.updated_at,
-            first_sent.c.published,
-            # Only the preheader out of the content: the articles would weigh megabytes.
-            Edition.content["preheader"].as_string(),
-        )
-        .join(first_sent, first_sent.c.edition_id == Edition.id)
-        .where(Edition.list_id == list_id)
-        .order_by(Edition.number.desc())
-        .limit(limit)
-    )
-    return [
-        PublishedEdition(number, subject, issue_date, updated, published, preheader or "")
-        for number, subject, issue_date, updated, published, preheader in session.execute(query)
-    ]
 
 
 def public_copy(html: str, help_url: str) -> str:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
-from sqlalchemy import text
 
+from dispatcher.db import ping
 from dispatcher.web.state import DbSession
 
 router = APIRouter()
@@ -12,7 +12,7 @@ router = APIRouter()
 
 @router.get("/healthz", include_in_schema=False)
 def healthz(session: DbSession) -> dict[str, str]:
-    session.execute(text("SELECT 1"))
+    ping(session)
     return {"status": "ok"}
 
 

@@ -26,9 +26,9 @@ from dispatcher.web.routes import (
     public_privacy,
     public_signup,
 )
-from dispatcher.web.routes.public_common import newsletter_lists
 from dispatcher.web.state import DbSession
 from dispatcher.web.templating import render
+from subscribers.service import newsletter_lists
 
 router = APIRouter(include_in_schema=False)
 

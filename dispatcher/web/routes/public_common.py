@@ -15,7 +15,6 @@ from typing import Annotated, cast
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatcher.editions.newsletter import NewsletterSettings
@@ -23,7 +22,7 @@ from dispatcher.web.errors import error_response
 from dispatcher.web.i18n import add_texts
 from dispatcher.web.ratelimit import Rate, RateLimiter, create_limiter
 from dispatcher.web.state import WebState, db_session
-from subscribers.models import MailingList, Subscription
+from subscribers.models import MailingList
 from subscribers.suppression import email_hmac
 
 #: A session whose transaction is committed before the response is sent.
@@ -55,27 +54,12 @@ add_texts(
 )
 
 
-def newsletter_lists(session: Session) -> list[MailingList]:
-    """The lists people may subscribe to on the site: those with newsletter settings."""
-    lists = session.scalars(select(MailingList).order_by(MailingList.name, MailingList.id))
-    # Filtered here rather than in SQL: PostgreSQL has no equality operator for json.
-    return [mailing_list for mailing_list in lists if mailing_list.settings]
-
-
 def newsletter_of(mailing_list: MailingList) -> NewsletterSettings:
     """The list's newsletter settings.
 
     :raises EditionFileError: if the stored settings are not valid (a 400 page)
     """
     return NewsletterSettings.from_dict(mailing_list.settings, source=mailing_list.slug)
-
-
-def find_subscription(session: Session, subscriber_id: int, list_id: int) -> Subscription | None:
-    return session.scalar(
-        select(Subscription).where(
-            Subscription.subscriber_id == subscriber_id, Subscription.list_id == list_id
-        )
-    )
 
 
 def client_ip(request: Request) -> str:

@@ -11,18 +11,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy.orm import Session
 
-from dispatcher.errors import NotFoundError
 from dispatcher.office.confirmation import preferences_url
 from dispatcher.web.i18n import add_texts
-from dispatcher.web.routes.public_common import NO_STORE, WriteSession, find_subscription
+from dispatcher.web.routes.public_common import NO_STORE, WriteSession
 from dispatcher.web.state import DbSession, State, WebState
 from dispatcher.web.templating import render
-from subscribers.consent import confirm
+from subscribers.consent import confirm, find_subscription
 from subscribers.errors import SubscriptionStateError, UnknownSubscriberError
 from subscribers.models import MailingList
 from subscribers.orm import SubscriptionStatus
+from subscribers.service import get_list_by_id
 from subscribers.tokens import Purpose
 
 router = APIRouter(include_in_schema=False)
@@ -64,7 +63,7 @@ add_texts(
 @router.get("/conferma/{token}")
 def confirm_page(request: Request, token: str, session: DbSession, state: State) -> Response:
     subscriber_id, list_id = _verify(state, token)
-    mailing_list = _list(session, list_id)
+    mailing_list = get_list_by_id(session, list_id)
     subscription = find_subscription(session, subscriber_id, list_id)
     if subscription is None or subscription.status not in _CONFIRMABLE:
         return _stale_page(request, mailing_list)
@@ -77,7 +76,7 @@ def confirm_page(request: Request, token: str, session: DbSession, state: State)
 @router.post("/conferma/{token}")
 def confirm_post(request: Request, token: str, session: WriteSession, state: State) -> Response:
     subscriber_id, list_id = _verify(state, token)
-    mailing_list = _list(session, list_id)
+    mailing_list = get_list_by_id(session, list_id)
     try:
         confirm(session, state.settings.all_secret_keys, subscriber_id, list_id)
     except (SubscriptionStateError, UnknownSubscriberError):
@@ -91,13 +90,6 @@ def _verify(state: WebState, token: str) -> tuple[int, int]:
         Purpose.CONFIRM, token, 2, state.settings.web.confirm_max_age
     )
     return subscriber_id, list_id
-
-
-def _list(session: Session, list_id: int) -> MailingList:
-    mailing_list = session.get(MailingList, list_id)
-    if mailing_list is None:
-        raise NotFoundError(f"no list with id {list_id}")
-    return mailing_list
 
 
 def _confirmed_page(

@@ -21,15 +21,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
-from dispatcher.errors import NotFoundError
 from dispatcher.office.confirmation import preferences_url
 from dispatcher.web.i18n import add_texts
-from dispatcher.web.routes.public_common import NO_STORE, WriteSession, find_subscription
+from dispatcher.web.routes.public_common import NO_STORE, WriteSession
 from dispatcher.web.state import DbSession, State
 from dispatcher.web.templating import render
-from subscribers.consent import unsubscribe
-from subscribers.models import MailingList
-from subscribers.orm import SubscriptionStatus
+from subscribers.consent import ACTIVE_STATUSES, find_subscription, unsubscribe
+from subscribers.service import get_list_by_id
 from subscribers.tokens import Purpose
 
 PAGE_FIELD, PAGE_VALUE = "via", "page"  # what our own button sends, besides the token
@@ -94,14 +92,9 @@ async def unsubscribe_way(request: Request) -> str:
 @router.get("/u/{token}")
 def leave_page(request: Request, token: str, session: DbSession, state: State) -> Response:
     subscriber_id, list_id = state.signer.verify(Purpose.UNSUBSCRIBE, token, 2)
-    mailing_list = session.get(MailingList, list_id)
-    if mailing_list is None:
-        raise NotFoundError(f"no list with id {list_id}")
+    mailing_list = get_list_by_id(session, list_id)
     subscription = find_subscription(session, subscriber_id, list_id)
-    subscribed = subscription is not None and subscription.status in (
-        SubscriptionStatus.CONFIRMED,
-        SubscriptionStatus.PENDING,
-    )
+    subscribed = subscription is not None and subscription.status in ACTIVE_STATUSES
     context = {"newsletter": mailing_list, "token": token, "subscribed": subscribed,
                "field": PAGE_FIELD, "value": PAGE_VALUE}  # fmt: skip
     return render(request, "public/leave.html", context, headers=NO_STORE)
@@ -118,7 +111,7 @@ def leave(
     subscriber_id, list_id = state.signer.verify(Purpose.UNSUBSCRIBE, token, 2)
     unsubscribe(session, subscriber_id, list_id, how=how)
     context = {
-        "newsletter": session.get(MailingList, list_id),
+        "newsletter": get_list_by_id(session, list_id),
         "one_click": how == "one-click",
         "preferences": preferences_url("", state.signer, subscriber_id),
     }

@@ -20,35 +20,24 @@ from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from dispatcher.editions.newsletter import SECTION_CHOICES
 from dispatcher.office.confirmation import ConfirmationMail, MailKind, confirm_url, send_mails
-from dispatcher.web.i18n import LANGUAGES, add_texts, choose_language
+from dispatcher.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, add_texts, choose_language
 from dispatcher.web.routes.public_common import (
     NO_STORE,
     WriteSession,
     client_ip,
     mail_allowed,
-    newsletter_lists,
     newsletter_of,
 )
 from dispatcher.web.state import DbSession, State, WebState, web_state
 from dispatcher.web.templating import render
-from subscribers.attributes import sections, with_sections
-from subscribers.consent import record_signup, unsubscribe
+from subscribers.attributes import sections
+from subscribers.consent import ACTIVE_STATUSES, choose_lists, set_preferences
 from subscribers.errors import InvalidTokenError
 from subscribers.models import MailingList, Subscriber
-from subscribers.orm import SubscriptionStatus
+from subscribers.service import get_subscriber, newsletter_lists
 from subscribers.tokens import Purpose
-
-# The sections people may choose, until newsletters declare their own (a `sections`
-# newsletter setting is wanted): the Città metropolitana's main areas of work.
-SECTION_CHOICES: dict[str, dict[str, str]] = {
-    "ambiente": {"it": "Ambiente", "en": "Environment"},
-    "cultura": {"it": "Cultura e turismo", "en": "Culture and tourism"},
-    "istruzione": {"it": "Istruzione e formazione", "en": "Education and training"},
-    "lavoro": {"it": "Lavoro e sviluppo economico", "en": "Work and economic development"},
-    "territorio": {"it": "Territorio, strade e trasporti", "en": "Land, roads and transport"},
-}
-_ACTIVE = (SubscriptionStatus.CONFIRMED, SubscriptionStatus.PENDING)
 
 router = APIRouter(include_in_schema=False)
 
@@ -96,7 +85,7 @@ class ListChoice:
 
     @property
     def chosen(self) -> bool:
-        return self.status in _ACTIVE
+        return self.status in ACTIVE_STATUSES
 
 
 @router.get("/p/{token}")
@@ -118,14 +107,17 @@ def save_preferences(
 ) -> Response:
     subscriber = _subscriber(session, state, token)
     wanted = set(lists or ())
-    started = _apply_lists(session, request, subscriber, wanted)
-    allowed = set(SECTION_CHOICES) | set(sections(subscriber))
-    subscriber.attributes = with_sections(
-        subscriber.attributes or {}, set(chosen_sections or ()) & allowed
+    started = choose_lists(
+        session,
+        subscriber,
+        newsletter_lists(session),
+        wanted,
+        ip=client_ip(request),
+        privacy_version=state.settings.web.privacy_version,
     )
-    if language in LANGUAGES:
-        subscriber.language = language
-    session.flush()
+    allowed = set(SECTION_CHOICES) | set(sections(subscriber))
+    chosen = set(chosen_sections or ()) & allowed
+    set_preferences(session, subscriber, chosen, language if language in LANGUAGES else None)
     if started and not mail_allowed(state, subscriber.email):
         started = []  # pending all the same: the address had enough mail from us lately
     mails = [_confirmation(state, subscriber, mailing_list) for mailing_list in started]
@@ -137,41 +129,17 @@ def save_preferences(
 def _subscriber(session: Session, state: WebState, token: str) -> Subscriber:
     """:raises InvalidTokenError: for a bad token, or a person who was erased (400)"""
     (subscriber_id,) = state.signer.verify(Purpose.PREFERENCES, token, 1)
-    subscriber = session.get(Subscriber, subscriber_id)
+    subscriber = get_subscriber(session, subscriber_id)
     if subscriber is None or subscriber.erased_at is not None:
         raise InvalidTokenError("nobody to show preferences for")
     return subscriber
-
-
-def _apply_lists(
-    session: Session, request: Request, subscriber: Subscriber, wanted: set[str]
-) -> list[MailingList]:
-    """Leave the lists turned off, sign up to those turned on; returns the latter."""
-    statuses = {s.list_id: s.status for s in subscriber.subscriptions}
-    started: list[MailingList] = []
-    for mailing_list in newsletter_lists(session):
-        active = statuses.get(mailing_list.id) in _ACTIVE
-        if active and mailing_list.slug not in wanted:
-            unsubscribe(session, subscriber.id, mailing_list.id, how="preferences")
-        elif not active and mailing_list.slug in wanted:
-            record_signup(
-                session,
-                mailing_list.id,
-                subscriber.email,
-                ip=client_ip(request),
-                privacy_version=web_state(request).settings.web.privacy_version,
-                language=subscriber.language,
-            )
-            started.append(mailing_list)
-    session.expire(subscriber, ["subscriptions"])
-    return started
 
 
 def _confirmation(
     state: WebState, subscriber: Subscriber, mailing_list: MailingList
 ) -> ConfirmationMail:
     link = confirm_url(state.settings.public_url, state.signer, subscriber.id, mailing_list.id)
-    language = subscriber.language if subscriber.language in LANGUAGES else "it"
+    language = subscriber.language if subscriber.language in LANGUAGES else DEFAULT_LANGUAGE
     return ConfirmationMail(
         MailKind.CONFIRM, subscriber.email, language, newsletter_of(mailing_list), link
     )
@@ -205,7 +173,10 @@ def _page(
 
 def _section_labels(subscriber: Subscriber, language: str) -> dict[str, str]:
     """Slug to label: the choices, and any other section the person has (from an import)."""
-    labels = {slug: names.get(language, names["it"]) for slug, names in SECTION_CHOICES.items()}
+    labels = {
+        slug: names.get(language, names[DEFAULT_LANGUAGE])
+        for slug, names in SECTION_CHOICES.items()
+    }
     for slug in sections(subscriber):
         labels.setdefault(slug, slug.capitalize())
     return labels

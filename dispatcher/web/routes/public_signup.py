@@ -42,7 +42,6 @@ from dispatcher.web.routes.public_common import (
     ip_bucket,
     limiter,
     mail_allowed,
-    newsletter_lists,
     newsletter_of,
     too_many,
 )
@@ -54,6 +53,7 @@ from subscribers.consent import record_signup
 from subscribers.errors import InvalidAddressError
 from subscribers.models import MailingList, Subscription
 from subscribers.orm import SubscriptionStatus
+from subscribers.service import newsletter_lists
 
 FORM_SALT = "signup-form"
 MAX_FIELD = 1000  # characters; longer fields are refused (400) before any work

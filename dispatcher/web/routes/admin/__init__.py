@@ -20,21 +20,15 @@ from dispatcher.web.routes.admin import (
     proofs,
     schedule,
 )
-from dispatcher.web.routes.admin.common import RoleRouters, install_filters
+from dispatcher.web.routes.admin.common import ROUTERS, RoleRouters, install_filters
 from dispatcher.web.routes.admin.texts import TEXTS
 
 __all__ = ["ROLE_ROUTERS", "install", "route_roles"]
 
-#: Every admin router with the roles its routes need (() means any logged-in user).
-ROLE_ROUTERS: RoleRouters = (
-    *home.ROUTERS,
-    *editions.ROUTERS,
-    *preview.ROUTERS,
-    *images.ROUTERS,
-    *proofs.ROUTERS,
-    *approvals.ROUTERS,
-    *schedule.ROUTERS,
-)
+#: The admin's routers with the roles their routes need (() means any logged-in user).
+#: Each page module above adds its routes to them when it is imported.
+PAGES = (home, editions, preview, images, proofs, approvals, schedule)
+ROLE_ROUTERS: RoleRouters = ROUTERS
 
 
 def route_roles() -> dict[tuple[str, str], tuple[str, ...]]:

@@ -9,20 +9,9 @@ from fastapi.responses import Response
 
 from dispatcher.errors import DispatcherError
 from dispatcher.office import approvals
-from dispatcher.web.routes.admin.common import (
-    APPROVE,
-    RoleRouters,
-    actor,
-    attempt,
-    flash,
-    office_router,
-    see_other,
-)
-from dispatcher.web.routes.admin.editions import edition_page
+from dispatcher.web.routes.admin.common import actor, approver, attempt_or_show, flash, see_other
+from dispatcher.web.routes.admin.editions import edition_shown
 from dispatcher.web.state import DbSession, RowId, State
-
-approver = office_router(APPROVE)
-ROUTERS: RoleRouters = ((APPROVE, approver),)
 
 
 @approver.post("/editions/{edition_id}/approve")
@@ -33,15 +22,15 @@ def approve(
     edition_id: RowId,
     content_hash: Annotated[str, Form(alias="hash")],
 ) -> Response:
-    try:
-        with attempt(session):
-            approvals.approve(
-                session, edition_id, actor(request), state.settings, expected_hash=content_hash
-            )
-    except DispatcherError as exc:
-        return edition_page(request, session, state, edition_id, exc)
-    flash(request, "flash.approved", hash=content_hash[:12])
-    return see_other(f"/admin/editions/{edition_id}")
+    def action() -> Response:
+        approvals.approve(
+            session, edition_id, actor(request), state.settings, expected_hash=content_hash
+        )
+        flash(request, "flash.approved", hash=content_hash[:12])
+        return see_other(f"/admin/editions/{edition_id}")
+
+    shown = edition_shown(request, session, state, edition_id)
+    return attempt_or_show(session, action, shown, DispatcherError)
 
 
 @approver.post("/editions/{edition_id}/revoke")

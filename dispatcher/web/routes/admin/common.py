@@ -1,18 +1,22 @@
-"""What the admin's pages share: routers by role, the acting user, flashes, times, errors."""
+"""What the admin's pages share: routers by role, the acting user, flashes, times, errors.
+
+There is one router per role, defined here; each page module adds its routes to
+the router of the role they need, so a route's role is where it is declared.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from dispatcher.errors import EditionFileError
-from dispatcher.models import User
+from dispatcher.errors import EditionFileError, NewsletterError
+from dispatcher.models import Role, User
 from dispatcher.office.approvals import (
     ApprovalMismatchError,
     NotApprovedError,
@@ -33,10 +37,10 @@ from dispatcher.web.templating import environment, render
 
 #: Reading the admin needs only a login; changing things needs one of these roles.
 VIEW: tuple[str, ...] = ()
-EDIT = ("editor",)
-APPROVE = ("approver",)
+EDIT = (Role.EDITOR.value,)
+APPROVE = (Role.APPROVER.value,)
 
-#: Each module's routers with the roles they need (the access tests read this).
+#: Routers with the roles they need (the access tests read this).
 RoleRouters = tuple[tuple[tuple[str, ...], APIRouter], ...]
 
 # Errors with an Italian/English explanation; anything else shows its own message.
@@ -56,6 +60,12 @@ _EXPLAINED: tuple[tuple[type[Exception], str], ...] = (
 def office_router(roles: tuple[str, ...]) -> APIRouter:
     """An ``/admin`` router: login (with ``roles``) and CSRF on every route."""
     return admin_router("/admin", roles=roles)
+
+
+viewer = office_router(VIEW)
+editor = office_router(EDIT)
+approver = office_router(APPROVE)
+ROUTERS: RoleRouters = ((VIEW, viewer), (EDIT, editor), (APPROVE, approver))
 
 
 def acting_user(request: Request) -> User:
@@ -103,6 +113,27 @@ def attempt(session: Session) -> Iterator[None]:
     """
     with session.begin_nested():
         yield
+
+
+def attempt_or_show(
+    session: Session,
+    action: Callable[[], Response],
+    show: Callable[[Exception], Response],
+    refused: type[NewsletterError] = NewsletterError,
+) -> Response:
+    """Run a form's ``action`` in a savepoint; if a service refuses it, ``show`` the page again.
+
+    This is not error translation (that is :mod:`dispatcher.web.errors`): the page
+    comes back with the refusal next to the form, and the request still commits
+    what came before the savepoint.
+
+    :param refused: the errors that mean "show the form again"; others propagate
+    """
+    try:
+        with attempt(session):
+            return action()
+    except refused as exc:
+        return show(exc)
 
 
 def local_time(value: dt.datetime | None, pattern: str = "%d/%m/%Y %H:%M") -> str:

@@ -7,46 +7,32 @@ around the one at fault are shown with it highlighted.
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import File, Form, Request, UploadFile
+from fastapi import Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dispatcher import preflight
-from dispatcher.errors import DispatcherError, EditionFileError, StateError
-from dispatcher.models import Edition, Send, SendList
+from dispatcher.errors import EditionFileError, NewsletterError, StateError
+from dispatcher.models import Edition, Send
 from dispatcher.office import scheduling
 from dispatcher.office.approvals import approval_of, edition_state
-from dispatcher.office.edition_store import add_edition, get_edition, update_edition
+from dispatcher.office.edition_store import add_edition, get_edition, subjects_of, update_edition
 from dispatcher.office.images import recent_images
 from dispatcher.office.users import audit
 from dispatcher.preflight import PreflightReport
-from dispatcher.web.routes.admin.common import (
-    EDIT,
-    VIEW,
-    RoleRouters,
-    actor,
-    attempt,
-    flash,
-    office_router,
-    page,
-    problem,
-    see_other,
-)
+from dispatcher.sends.lookups import list_slugs, sends_of_edition
+from dispatcher.web.routes.admin import common
+from dispatcher.web.routes.admin.common import editor, flash, page, problem, see_other, viewer
 from dispatcher.web.state import DbSession, RowId, State, WebState
-from subscribers.errors import SubscribersError
-from subscribers.models import MailingList
 from subscribers.orm import utcnow
-from subscribers.service import all_lists
-
-viewer = office_router(VIEW)
-editor = office_router(EDIT)
-ROUTERS: RoleRouters = ((VIEW, viewer), (EDIT, editor))
+from subscribers.service import all_lists, get_list_by_id
 
 MAX_SOURCE_BYTES = 1024 * 1024
 MAX_SOURCE_NAME = 300  # characters: the editions.source_name column
@@ -55,13 +41,30 @@ EXCERPT_LINES = 3  # shown on each side of the line at fault
 PREFLIGHT_SECONDS = 300  # a report is reused this long for unchanged content
 _PREFLIGHT_CACHE = "admin.preflight"
 
-UploadField = Annotated[UploadFile | None, File()]
-SourceField = Annotated[str, Form()]
+
+@dataclass(frozen=True)
+class SourceForm:
+    """The edition form as sent: an uploaded file, or the text typed in the textarea."""
+
+    file: UploadFile | None
+    typed: str
+
+
+def _source_form(
+    file: Annotated[UploadFile | None, File()] = None, source: Annotated[str, Form()] = ""
+) -> SourceForm:
+    return SourceForm(file, source)
+
+
+Source = Annotated[SourceForm, Depends(_source_form)]
 
 
 @dataclass(frozen=True)
-class SendRow:
+class SendLine:
+    """A send as the admin's tables show it (``admin/send_lines.html``)."""
+
     send: Send
+    subject: str
     lists: tuple[str, ...]
 
 
@@ -71,24 +74,19 @@ def new_edition(request: Request) -> Response:
 
 
 @editor.post("/editions")
-def upload_edition(
-    request: Request,
-    session: DbSession,
-    state: State,
-    file: UploadField = None,
-    source: SourceField = "",
-) -> Response:
-    text, name = source, NEW_SOURCE_NAME
-    try:
-        text, name = read_source_field(file, source, NEW_SOURCE_NAME)
-        with attempt(session):
-            edition = add_edition(session, text, name, state.settings)
-    except (DispatcherError, SubscribersError) as exc:
-        return source_page(request, None, text, name, exc)
-    detail = {"number": edition.number, "source_name": name, "compiled_hash": edition.compiled_hash}
-    audit(session, actor(request), "edition.add", "edition", edition.id, **detail)
-    flash(request, "flash.added", number=edition.number)
-    return see_other(f"/admin/editions/{edition.id}")
+def upload_edition(request: Request, session: DbSession, state: State, form: Source) -> Response:
+    def store(text: str, name: str) -> Response:
+        edition = add_edition(session, text, name, state.settings)
+        detail = {
+            "number": edition.number,
+            "source_name": name,
+            "compiled_hash": edition.compiled_hash,
+        }
+        audit(session, common.actor(request), "edition.add", "edition", edition.id, **detail)
+        flash(request, "flash.added", number=edition.number)
+        return see_other(f"/admin/editions/{edition.id}")
+
+    return store_source(request, session, form, None, store)
 
 
 @viewer.get("/editions/{edition_id}")
@@ -104,30 +102,46 @@ def edit_form(request: Request, session: DbSession, edition_id: RowId) -> Respon
 
 @editor.post("/editions/{edition_id}/source")
 def save_source(
-    request: Request,
-    session: DbSession,
-    state: State,
-    edition_id: RowId,
-    file: UploadField = None,
-    source: SourceField = "",
+    request: Request, session: DbSession, state: State, edition_id: RowId, form: Source
 ) -> Response:
     edition = get_edition(session, edition_id)
-    text, name, before = source, edition.source_name, edition.compiled_hash
+    before = edition.compiled_hash
+
+    def store(text: str, name: str) -> Response:
+        scheduling.ensure_editable(session, edition_id)
+        update_edition(session, edition_id, text, name, state.settings)
+        detail = {
+            "source_name": name,
+            "previous_hash": before,
+            "compiled_hash": edition.compiled_hash,
+        }
+        audit(session, common.actor(request), "edition.update", "edition", edition_id, **detail)
+        changed = before != edition.compiled_hash
+        saved = "flash.saved_unapproved" if changed and edition.approved_hash else "flash.saved"
+        flash(request, saved)
+        return see_other(f"/admin/editions/{edition_id}")
+
+    return store_source(request, session, form, edition, store)
+
+
+def store_source(
+    request: Request,
+    session: Session,
+    form: SourceForm,
+    edition: Edition | None,
+    store: Callable[[str, str], Response],
+) -> Response:
+    """Read the form and ``store`` its text in a savepoint; a refusal shows the form again."""
+    text, name = form.typed, edition.source_name if edition else NEW_SOURCE_NAME
     try:
-        text, name = read_source_field(file, source, edition.source_name)
-        with attempt(session):
-            scheduling.ensure_editable(session, edition_id)
-            update_edition(session, edition_id, text, name, state.settings)
-    except (DispatcherError, SubscribersError) as exc:
+        text, name = read_source_field(form.file, form.typed, name)
+        with common.attempt(session):
+            return store(text, name)
+    except NewsletterError as exc:
         return source_page(request, edition, text, name, exc)
     except IntegrityError:  # update_edition does not check that the new number is free
         taken = StateError(f"{name}: another edition of this newsletter has that number")
         return source_page(request, edition, text, name, taken)
-    detail = {"source_name": name, "previous_hash": before, "compiled_hash": edition.compiled_hash}
-    audit(session, actor(request), "edition.update", "edition", edition_id, **detail)
-    changed = before != edition.compiled_hash
-    flash(request, "flash.saved_unapproved" if changed and edition.approved_hash else "flash.saved")
-    return see_other(f"/admin/editions/{edition_id}")
 
 
 def read_source_field(file: UploadFile | None, typed: str, default_name: str) -> tuple[str, str]:
@@ -190,7 +204,7 @@ def edition_page(
 ) -> Response:
     """An edition's page: approval, preflight, proofs, schedule, sends and images."""
     edition = get_edition(session, edition_id)
-    newsletter = session.get_one(MailingList, edition.list_id)
+    newsletter = get_list_by_id(session, edition.list_id)
     approval = approval_of(session, edition)
     context = {
         "edition": edition,
@@ -198,7 +212,7 @@ def edition_page(
         "approval": approval,
         "state": edition_state(session, edition, approval),
         "preflight": cached_preflight(session, state, edition, approval.current_hash),
-        "sends": send_rows(session, edition_id),
+        "sends": send_lines(session, sends_of_edition(session, edition_id)),
         "images": recent_images(session, edition_id),
         "lists": all_lists(session),
         "proposed": scheduling.proposed_time(newsletter, utcnow()),
@@ -230,16 +244,14 @@ def cached_preflight(
     return summary
 
 
-def send_rows(session: Session, edition_id: int) -> list[SendRow]:
-    sends = session.scalars(select(Send).where(Send.edition_id == edition_id).order_by(Send.id))
-    return [SendRow(send, list_slugs(session, send.id)) for send in sends]
+def send_lines(session: Session, sends: list[Send]) -> list[SendLine]:
+    """The sends with their edition's subject and their lists, for the sends table."""
+    subjects = subjects_of(session, {s.edition_id for s in sends})
+    return [SendLine(s, subjects.get(s.edition_id, ""), list_slugs(session, s.id)) for s in sends]
 
 
-def list_slugs(session: Session, send_id: int) -> tuple[str, ...]:
-    query = (
-        select(MailingList.slug)
-        .join(SendList, SendList.list_id == MailingList.id)
-        .where(SendList.send_id == send_id)
-        .order_by(MailingList.slug)
-    )
-    return tuple(session.scalars(query))
+def edition_shown(
+    request: Request, session: Session, state: WebState, edition_id: int, **extra: Any
+) -> Callable[[Exception], Response]:
+    """What shows a refused form's error on the edition's page (for :func:`attempt_or_show`)."""
+    return functools.partial(edition_page, request, session, state, edition_id, **extra)

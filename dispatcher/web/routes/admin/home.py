@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatcher.models import AuditEntry, Edition, Send
+from dispatcher.models import Edition
 from dispatcher.office import scheduling
 from dispatcher.office.approvals import Approval, EditionState, approval_of, edition_state
-from dispatcher.web.routes.admin.common import VIEW, RoleRouters, office_router, page
-from dispatcher.web.routes.admin.editions import list_slugs
+from dispatcher.office.edition_store import recent_editions
+from dispatcher.office.users import AuditFilter, audit_entries
+from dispatcher.web.routes.admin.common import page, viewer
+from dispatcher.web.routes.admin.editions import send_lines
 from dispatcher.web.state import DbSession
 from subscribers.orm import utcnow
 from subscribers.service import all_lists
-
-viewer = office_router(VIEW)
-ROUTERS: RoleRouters = ((VIEW, viewer),)
 
 EDITIONS_SHOWN = 50
 AUDIT_SHOWN = 200
@@ -31,13 +31,6 @@ class EditionRow:
     newsletter: str
     approval: Approval
     state: EditionState
-
-
-@dataclass(frozen=True)
-class SendLine:
-    send: Send
-    subject: str
-    lists: tuple[str, ...]
 
 
 @viewer.get("")
@@ -54,34 +47,16 @@ def home(request: Request, session: DbSession) -> Response:
 
 @viewer.get("/audit")
 def audit_log(
-    request: Request,
-    session: DbSession,
-    target_type: str = "",
-    target_id: int | None = None,
-    username: str = "",
+    request: Request, session: DbSession, which: Annotated[AuditFilter, Depends()]
 ) -> Response:
-    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(AUDIT_SHOWN)
-    if target_type:
-        query = query.where(AuditEntry.target_type == target_type)
-    if target_id is not None:
-        query = query.where(AuditEntry.target_id == target_id)
-    if username:
-        query = query.where(AuditEntry.username == username)
-    filters = {"target_type": target_type, "target_id": target_id, "username": username}
-    return page(request, "audit.html", {"entries": list(session.scalars(query)), **filters})
+    entries = audit_entries(session, AUDIT_SHOWN, which)
+    return page(request, "audit.html", {"entries": entries, **dataclasses.asdict(which)})
 
 
 def edition_rows(session: Session, slugs: dict[int, str]) -> list[EditionRow]:
-    editions = session.scalars(select(Edition).order_by(Edition.id.desc()).limit(EDITIONS_SHOWN))
     rows = []
-    for edition in editions:
+    for edition, _ in recent_editions(session, EDITIONS_SHOWN):
         approval = approval_of(session, edition)
         state = edition_state(session, edition, approval)
         rows.append(EditionRow(edition, slugs.get(edition.list_id, "?"), approval, state))
     return rows
-
-
-def send_lines(session: Session, sends: list[Send]) -> list[SendLine]:
-    query = select(Edition.id, Edition.subject).where(Edition.id.in_({s.edition_id for s in sends}))
-    subjects: dict[int, str] = {row[0]: row[1] for row in session.execute(query)}
-    return [SendLine(s, subjects.get(s.edition_id, ""), list_slugs(session, s.id)) for s in sends]

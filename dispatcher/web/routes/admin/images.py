@@ -7,6 +7,7 @@ from the file's header at upload, and ``nosniff`` stops browsers guessing anothe
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -23,23 +24,18 @@ from dispatcher.office.images import (
     store_image,
 )
 from dispatcher.web.routes.admin.common import (
-    EDIT,
-    VIEW,
-    RoleRouters,
     actor,
-    attempt,
+    attempt_or_show,
+    editor,
     flash,
-    office_router,
     page,
     problem,
     see_other,
+    viewer,
 )
-from dispatcher.web.routes.admin.editions import edition_page
+from dispatcher.web.routes.admin.editions import edition_shown
 from dispatcher.web.state import DbSession, RowId, State, WebState
 
-viewer = office_router(VIEW)
-editor = office_router(EDIT)
-ROUTERS: RoleRouters = ((VIEW, viewer), (EDIT, editor))
 #: The public route, outside the admin: no login, no CSRF (it only reads).
 public = APIRouter(include_in_schema=False)
 
@@ -61,16 +57,18 @@ def upload_image(
     edition_id: Annotated[int | None, Form()] = None,
 ) -> Response:
     back = f"/admin/editions/{edition_id}#images" if edition_id else "/admin/images"
-    try:
+
+    def action() -> Response:
         data, name = _read(file)
-        with attempt(session):
-            image = store_image(session, data, name, alt, actor(request), edition_id)
-    except DispatcherError as exc:
-        if edition_id:
-            return edition_page(request, session, state, edition_id, exc)
-        return _images_page(request, session, state, exc)
-    flash(request, "flash.image", url=state.settings.public_url + public_path(image))
-    return see_other(back)
+        image = store_image(session, data, name, alt, actor(request), edition_id)
+        flash(request, "flash.image", url=state.settings.public_url + public_path(image))
+        return see_other(back)
+
+    if edition_id:
+        shown = edition_shown(request, session, state, edition_id)
+    else:
+        shown = functools.partial(_images_page, request, session, state)
+    return attempt_or_show(session, action, shown, DispatcherError)
 
 
 @public.get("/images/{image_id}/{filename}")

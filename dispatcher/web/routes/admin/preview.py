@@ -12,11 +12,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from dispatcher.office.edition_store import get_edition
 from dispatcher.sends.compose import PREVIEW_RECIPIENT, preview
-from dispatcher.web.routes.admin.common import VIEW, RoleRouters, office_router, page
+from dispatcher.web.routes.admin.common import page, viewer
 from dispatcher.web.state import DbSession, RowId, State
-
-viewer = office_router(VIEW)
-ROUTERS: RoleRouters = ((VIEW, viewer),)
 
 #: Widths shown side by side: a common phone, and the usual email column.
 WIDTHS = (("phone", 375), ("desktop", 640))

@@ -6,38 +6,34 @@ The beat starts a send when its time comes; these pages never start one.
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Form, Request
+from fastapi import Depends, Form, Request
 from fastapi.responses import Response
-from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from dispatcher.errors import DispatcherError, NotFoundError
-from dispatcher.models import Edition, Send
+from dispatcher.errors import DispatcherError
 from dispatcher.office import scheduling
-from dispatcher.office.edition_store import get_edition
+from dispatcher.office.edition_store import editions_of, get_edition
+from dispatcher.sends.lookups import edition_of_send
 from dispatcher.web.routes.admin.common import (
-    APPROVE,
-    VIEW,
-    RoleRouters,
     actor,
-    attempt,
+    approver,
+    attempt_or_show,
     flash,
     local_time,
-    office_router,
     page,
     problem,
     see_other,
+    viewer,
 )
-from dispatcher.web.routes.admin.editions import edition_page
+from dispatcher.web.routes.admin.editions import edition_shown
 from dispatcher.web.state import DbSession, RowId, State
-from subscribers.errors import SubscribersError
 from subscribers.orm import utcnow
 from subscribers.service import get_list
-
-viewer = office_router(VIEW)
-approver = office_router(APPROVE)
-ROUTERS: RoleRouters = ((VIEW, viewer), (APPROVE, approver))
 
 ListsField = Annotated[list[str] | None, Form()]
 TextField = Annotated[str, Form()]
@@ -54,51 +50,53 @@ def schedule(
     now: TextField = "",
 ) -> Response:
     get_edition(session, edition_id)
-    try:
+
+    def action() -> Response:
         when = utcnow() if now else scheduling.parse_local(at)
-        with attempt(session):
-            send = scheduling.schedule_send(
-                session,
-                edition_id,
-                lists or [],
-                when,
-                actor=actor(request),
-                settings=state.settings,
-                now=utcnow(),
-            )
-    except (DispatcherError, SubscribersError, ValueError) as exc:
-        return edition_page(request, session, state, edition_id, exc)
-    flash(request, "flash.scheduled", send=send.id, at=local_time(send.scheduled_at))
-    return see_other(f"/admin/editions/{edition_id}#sends")
+        send = scheduling.schedule_send(
+            session,
+            edition_id,
+            lists or [],
+            when,
+            actor=actor(request),
+            settings=state.settings,
+            now=utcnow(),
+        )
+        flash(request, "flash.scheduled", send=send.id, at=local_time(send.scheduled_at))
+        return see_other(f"/admin/editions/{edition_id}#sends")
+
+    return attempt_or_show(session, action, edition_shown(request, session, state, edition_id))
 
 
 @approver.post("/sends/{send_id}/reschedule")
 def reschedule(
     request: Request, session: DbSession, state: State, send_id: RowId, at: TextField = ""
 ) -> Response:
-    edition_id = _edition_of(session, send_id)
-    try:
+    edition_id = edition_of_send(session, send_id)
+
+    def action() -> Response:
         when = scheduling.parse_local(at)
-        with attempt(session):
-            send = scheduling.reschedule_send(
-                session, send_id, when, actor=actor(request), settings=state.settings, now=utcnow()
-            )
-    except (DispatcherError, ValueError) as exc:
-        return edition_page(request, session, state, edition_id, exc)
-    flash(request, "flash.rescheduled", send=send_id, at=local_time(send.scheduled_at))
-    return see_other(f"/admin/editions/{edition_id}#sends")
+        send = scheduling.reschedule_send(
+            session, send_id, when, actor=actor(request), settings=state.settings, now=utcnow()
+        )
+        flash(request, "flash.rescheduled", send=send_id, at=local_time(send.scheduled_at))
+        return see_other(f"/admin/editions/{edition_id}#sends")
+
+    shown = edition_shown(request, session, state, edition_id)
+    return attempt_or_show(session, action, shown)
 
 
 @approver.post("/sends/{send_id}/unschedule")
 def unschedule(request: Request, session: DbSession, state: State, send_id: RowId) -> Response:
-    edition_id = _edition_of(session, send_id)
-    try:
-        with attempt(session):
-            scheduling.unschedule_send(session, send_id, actor=actor(request))
-    except DispatcherError as exc:
-        return edition_page(request, session, state, edition_id, exc)
-    flash(request, "flash.unscheduled", send=send_id)
-    return see_other(f"/admin/editions/{edition_id}#sends")
+    edition_id = edition_of_send(session, send_id)
+
+    def action() -> Response:
+        scheduling.unschedule_send(session, send_id, actor=actor(request))
+        flash(request, "flash.unscheduled", send=send_id)
+        return see_other(f"/admin/editions/{edition_id}#sends")
+
+    shown = edition_shown(request, session, state, edition_id)
+    return attempt_or_show(session, action, shown, DispatcherError)
 
 
 @viewer.get("/lists/{slug}")
@@ -106,44 +104,48 @@ def newsletter_view(request: Request, session: DbSession, slug: str) -> Response
     return _newsletter_page(request, session, slug)
 
 
+@dataclass(frozen=True)
+class SlotForm:
+    """The weekly slot form: a weekday and a time, or the clear button."""
+
+    weekday: str
+    time: str
+    clear: bool
+
+    def slot(self) -> tuple[int, dt.time] | None:
+        """:raises InputError: if the weekday or the time cannot be read"""
+        if self.clear:
+            return None
+        return scheduling.parse_weekday(self.weekday), scheduling.parse_clock(self.time)
+
+
+def _slot_form(weekday: TextField = "", time: TextField = "", clear: TextField = "") -> SlotForm:
+    return SlotForm(weekday, time, bool(clear))
+
+
 @approver.post("/lists/{slug}/slot")
 def set_slot(
-    request: Request,
-    session: DbSession,
-    slug: str,
-    weekday: TextField = "",
-    time: TextField = "",
-    clear: TextField = "",
+    request: Request, session: DbSession, slug: str, form: Annotated[SlotForm, Depends(_slot_form)]
 ) -> Response:
-    try:
-        slot = None if clear else (scheduling.parse_weekday(weekday), scheduling.parse_clock(time))
-        with attempt(session):
-            scheduling.set_weekly_slot(session, slug, slot, actor(request))
-    except (DispatcherError, SubscribersError, ValueError) as exc:
-        return _newsletter_page(request, session, slug, exc)
-    flash(request, "flash.slot_cleared" if slot is None else "flash.slot_set")
-    return see_other(f"/admin/lists/{slug}")
+    def action() -> Response:
+        slot = form.slot()
+        scheduling.set_weekly_slot(session, slug, slot, actor(request))
+        flash(request, "flash.slot_cleared" if slot is None else "flash.slot_set")
+        return see_other(f"/admin/lists/{slug}")
+
+    shown = functools.partial(_newsletter_page, request, session, slug)
+    return attempt_or_show(session, action, shown)
 
 
 def _newsletter_page(
-    request: Request, session: DbSession, slug: str, error: Exception | None = None
+    request: Request, session: Session, slug: str, error: Exception | None = None
 ) -> Response:
     newsletter = get_list(session, slug)
-    editions = session.scalars(
-        select(Edition).where(Edition.list_id == newsletter.id).order_by(Edition.number.desc())
-    )
     context = {
         "newsletter": newsletter,
-        "editions": list(editions),
+        "editions": editions_of(session, newsletter.id),
         "proposed": scheduling.proposed_time(newsletter, utcnow()),
         "weekdays": scheduling.WEEKDAYS,
         "problem": problem(error) if error else None,
     }
     return page(request, "newsletter.html", context, status_code=400 if error else 200)
-
-
-def _edition_of(session: DbSession, send_id: int) -> int:
-    edition_id = session.scalar(select(Send.edition_id).where(Send.id == send_id))
-    if edition_id is None:
-        raise NotFoundError(f"no send with id {send_id}")
-    return edition_id
