@@ -29,25 +29,15 @@ from dispatcher.editions import (
 from dispatcher.errors import ContentError, EditionFileError
 from dispatcher.render import EditionLinks, compile_edition
 from tests.fuzz.strategies import TRICKS, any_char, awkward_text
-from tests.support.data import NEWSLETTER_FILE
+from tests.support.data import EDITION_HEAD, NEWSLETTER_FILE
 
 PATH = "redazione/numero-44.md"
 MAX_SUBJECT = 300  # the editions.subject column
 MAX_INT4 = 2**31 - 1  # the editions.number column
 
-# Every field below is on a line of its own, so a fuzzed value's line is known.
-TEMPLATE = """\
----
-newsletter: cronache
-number: 44
-date: 2024-12-06
-subject: Oggetto della settimana
-preheader: Anteprima del numero
-cover:
-  title: Copertina
-  image: https://example.org/a.jpg
-  image_alt: Una foto
-  link: https://example.org/a
+# Every field (in EDITION_HEAD and below) is on a line of its own, so a fuzzed value's line
+# is known.
+TEMPLATE = EDITION_HEAD + """\
   caption: Didascalia
   summary: Sommario
 highlights:

@@ -17,6 +17,22 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 EDITION_FILE = EXAMPLES / "cronache-da-palazzo-cisterna.md"
 NEWSLETTER_FILE = EXAMPLES / "cronache.toml"
 
+#: The opening of a small valid edition file, each field on a line of its own: tests
+#: that name line numbers build on it, so the numbers stay the same in every one.
+EDITION_HEAD = """\
+---
+newsletter: cronache
+number: 44
+date: 2024-12-06
+subject: Oggetto della settimana
+preheader: Anteprima del numero
+cover:
+  title: Copertina
+  image: https://example.org/a.jpg
+  image_alt: Una foto
+  link: https://example.org/a
+"""
+
 
 def create_newsletter(session: Session, slug: str = "cronache") -> MailingList:
     """The example newsletter's list (the edition file names ``cronache``)."""
@@ -26,6 +42,15 @@ def create_newsletter(session: Session, slug: str = "cronache") -> MailingList:
 
 def add_example_edition(session: Session, settings: Settings) -> int:
     return add_edition(session, read_source(EDITION_FILE), str(EDITION_FILE), settings).id
+
+
+def add_readers_and_edition(session: Session, settings: Settings, readers: int) -> int:
+    """The example newsletter with ``readers`` confirmed subscribers, and the example edition.
+
+    :returns: the edition's id (the subscribers are ``address(0)`` onwards).
+    """
+    add_subscribers(session, create_newsletter(session).id, readers)
+    return add_example_edition(session, settings)
 
 
 def address(index: int, domain: str = "example.org") -> str:
