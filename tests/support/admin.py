@@ -46,6 +46,11 @@ class Desk:
                 logged.token = log_in(http, role)
             yield logged
 
+    def approve(self, edition_id: int) -> None:
+        """Approve the edition as the user ``approver`` (preflight runs: fake it first)."""
+        with self.sessions.begin() as session:
+            approvals.approve(session, edition_id, "approver", self.settings)
+
 
 @dataclass
 class LoggedIn:

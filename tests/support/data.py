@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from dispatcher.config import Settings
@@ -49,7 +49,9 @@ def add_readers_and_edition(session: Session, settings: Settings, readers: int) 
 
     :returns: the edition's id (the subscribers are ``address(0)`` onwards).
     """
-    add_subscribers(session, create_newsletter(session).id, readers)
+    list_id = create_newsletter(session).id
+    if readers:  # an INSERT of no rows would insert one of defaults
+        add_subscribers(session, list_id, readers)
     return add_example_edition(session, settings)
 
 
@@ -80,3 +82,19 @@ def add_subscribers(
         ],
     )
     return ids
+
+
+def subscriber_id(session: Session, index: int) -> int:
+    """The id of the subscriber ``add_subscribers`` gave ``address(index)``."""
+    found = session.scalar(select(Subscriber.id).where(Subscriber.email == address(index)))
+    assert found is not None, address(index)
+    return found
+
+
+def unsubscribe(session: Session, subscriber: int) -> None:
+    """Mark the person's subscriptions unsubscribed, as if they had left meanwhile."""
+    session.execute(
+        update(Subscription)
+        .where(Subscription.subscriber_id == subscriber)
+        .values(status="unsubscribed")
+    )
