@@ -3,45 +3,26 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
 
 import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.cli.main import cli
-from dispatcher.config import Settings
 from dispatcher.models import AuditEntry, Edition, Send
 from dispatcher.office import approvals
 from dispatcher.office.approvals import ApprovalState, Check, NotApprovedError
 from dispatcher.office.scheduling import schedule_send
 from dispatcher.sends.reconcile import reconcile
 from dispatcher.sends.runtime import Runtime
-from dispatcher.transport.memory import MemoryTransport
 from dispatcher.worker.tasks import approval_check
 from subscribers.models import MailingList
 from subscribers.orm import utcnow
 from tests.conftest import SECRET
-from tests.support.admin import Desk, fake_preflight, make_desk
-from tests.support.data import add_example_edition, create_newsletter
+from tests.support.admin import Desk, fake_preflight
 
 CLIPPED = Check("html.size", "the HTML is 120,000 bytes: Gmail clips it", "html")
 NO_LANG = Check("html.lang", "the HTML has no lang attribute", "html")
-
-
-@pytest.fixture
-def desk(
-    make_settings: Callable[..., Settings], pg_url: str, pg_sessions: sessionmaker[Session]
-) -> Iterator[Desk]:
-    yield make_desk(make_settings(database_url=pg_url), pg_sessions, MemoryTransport())
-
-
-@pytest.fixture
-def edition_id(desk: Desk) -> int:
-    with desk.sessions.begin() as session:
-        create_newsletter(session)
-        return add_example_edition(session, desk.settings)
 
 
 def shown_hash(desk: Desk, edition_id: int) -> str:
@@ -86,9 +67,8 @@ def test_an_approver_approves_the_hash_shown_with_the_real_preflight(
 
 
 def test_an_approval_of_what_is_no_longer_there_is_refused(
-    desk: Desk, edition_id: int, monkeypatch: pytest.MonkeyPatch
+    desk: Desk, edition_id: int, quick_preflight: None
 ) -> None:
-    fake_preflight(monkeypatch)
     seen = shown_hash(desk, edition_id)
     with desk.sessions.begin() as session:
         session.get_one(Edition, edition_id).html += "<!-- changed meanwhile -->"
@@ -102,11 +82,9 @@ def test_an_approval_of_what_is_no_longer_there_is_refused(
 
 
 def test_a_change_of_newsletter_settings_lapses_the_approval(
-    desk: Desk, edition_id: int, monkeypatch: pytest.MonkeyPatch
+    desk: Desk, edition_id: int, quick_preflight: None
 ) -> None:
-    fake_preflight(monkeypatch)
-    with desk.sessions.begin() as session:
-        approvals.approve(session, edition_id, "approver", desk.settings)
+    desk.approve(edition_id)
     with desk.sessions.begin() as session:
         newsletter = session.scalars(select(MailingList)).one()
         newsletter.settings = {**newsletter.settings, "from_name": "Ufficio stampa"}
@@ -140,12 +118,8 @@ def test_preflight_errors_block_approval_and_warnings_do_not(
     assert approval(desk, edition_id).approved
 
 
-def test_an_approval_can_be_withdrawn(
-    desk: Desk, edition_id: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    fake_preflight(monkeypatch)
-    with desk.sessions.begin() as session:
-        approvals.approve(session, edition_id, "approver", desk.settings)
+def test_an_approval_can_be_withdrawn(desk: Desk, edition_id: int, quick_preflight: None) -> None:
+    desk.approve(edition_id)
     with desk.client("approver") as approver:
         assert approver.post(f"/admin/editions/{edition_id}/revoke").status_code == 303
     assert approval(desk, edition_id).state == ApprovalState.NONE
