@@ -51,9 +51,7 @@ def test_a_citizen_signs_up_and_confirms_in_the_browser(
     with pg_sessions.begin() as session:
         create_newsletter(session)
     with SmtpServer() as smtp:
-        settings = make_settings(
-            database_url=pg_url, smtp_url=smtp.url, broker_key_prefix=broker_prefix
-        )
+        settings = make_settings(database_url=pg_url, smtp_url=smtp.url)
         app = create_app(
             settings,
             sessions=pg_sessions,

@@ -34,9 +34,9 @@ from subscribers.models import Subscription, Suppression
 from subscribers.tokens import Purpose
 from tests.conftest import SECRET
 from tests.smtpd import unused_port
-from tests.support.data import add_example_edition, add_subscribers, create_newsletter
+from tests.support.bounces import build_arf, build_dsn, build_unsubscribe_mail
+from tests.support.data import add_readers_and_edition
 from tests.support.sending import start_send, wait_until
-from tests.unit.test_bounce_parsing import build_arf, build_dsn, build_unsubscribe_mail
 
 pytestmark = pytest.mark.integration
 
@@ -75,8 +75,7 @@ def runtime(
 def sent(runtime: Runtime) -> list[OutgoingMessage]:
     """Four readers who got the example edition: their messages, with VERP and mailto."""
     with runtime.sessions.begin() as session:
-        add_subscribers(session, create_newsletter(session).id, 4)
-        edition_id = add_example_edition(session, runtime.settings)
+        edition_id = add_readers_and_edition(session, runtime.settings, 4)
     queue: list[int] = []
     start_send(runtime.sessions, edition_id, ("cronache",), 100, 10, queue.append)
     while queue:
