@@ -15,7 +15,10 @@ What is here:
   ``enqueuing_settings``: the same on this run's PostgreSQL and the test's key prefix,
   with Celery set up so that this process enqueues as the CLI does.
 - ``smtpd``: a test SMTP server (``tests/smtpd.py``) on a free port; modules that
-  need PIPELINING, delays or faults define their own.
+  need PIPELINING, delays or faults define their own. ``smtp_settings``: Settings on
+  this run's PostgreSQL that send mail to it.
+- ``make_runtime``: builds the batch loop's ``Runtime`` on PostgreSQL with ``memory`` as
+  its transport (keyword arguments override settings fields), closed after the test.
 - ``memory``: the in-memory transport; ``newsletter``: the example newsletter's list id
   on ``pg_sessions``; ``newsletter_settings``: its settings from ``examples/``.
 - ``desk``: the office's admin app on ``pg_sessions`` with a user of every role and
@@ -36,18 +39,19 @@ from typing import Any
 
 import pytest
 import redis
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.config import SendingSettings, Settings, SmtpSettings
 from dispatcher.db import create_db_engine, create_session_factory
 from dispatcher.editions.newsletter import NewsletterSettings, load_newsletter_settings
+from dispatcher.sends.runtime import Runtime
 from dispatcher.transport.memory import MemoryTransport
 from dispatcher.worker.app import create_celery
 from tests.smtpd import SmtpServer
 from tests.support.admin import Desk, fake_preflight, make_desk
 from tests.support.data import NEWSLETTER_FILE, create_newsletter
-from tests.support.database import migrate, truncate_all
+from tests.support.database import migrate, scratch_database, truncate_all
 
 PG_ADMIN_URL = os.environ.get("TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -63,16 +67,8 @@ def run_id() -> str:
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A PostgreSQL database of this run's own, migrated to the latest schema."""
-    name = f"dispatcher_test_{RUN_ID}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    migrate(url)
-    yield url
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_database(PG_ADMIN_URL, f"dispatcher_test_{RUN_ID}") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -159,6 +155,14 @@ def smtpd() -> Iterator[SmtpServer]:
 
 
 @pytest.fixture
+def smtp_settings(
+    make_settings: Callable[..., Settings], pg_url: str, smtpd: SmtpServer
+) -> Settings:
+    """Settings on this run's PostgreSQL that send mail to ``smtpd``."""
+    return make_settings(database_url=pg_url, smtp_url=smtpd.url)
+
+
+@pytest.fixture
 def enqueuing_settings(
     make_settings: Callable[..., Settings], pg_url: str
 ) -> Callable[..., Settings]:
@@ -185,6 +189,25 @@ def newsletter_settings() -> NewsletterSettings:
 @pytest.fixture
 def memory() -> MemoryTransport:
     return MemoryTransport()
+
+
+@pytest.fixture
+def make_runtime(
+    make_settings: Callable[..., Settings],
+    pg_url: str,
+    memory: MemoryTransport,
+    pg_sessions: sessionmaker[Session],
+) -> Iterator[Callable[..., Runtime]]:
+    """Build Runtimes on this run's PostgreSQL whose transport is ``memory``."""
+    made: list[Runtime] = []
+
+    def build(**overrides: Any) -> Runtime:
+        made.append(Runtime(make_settings(database_url=pg_url, **overrides), lambda: memory))
+        return made[-1]
+
+    yield build
+    for runtime in made:
+        runtime.close()
 
 
 @pytest.fixture

@@ -11,10 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.config import SendingSettings, Settings
+from dispatcher.message.outgoing import OutgoingMessage
 from dispatcher.models import Delivery, Send
 from dispatcher.sends import ledger, reconcile
 from dispatcher.sends.batch import run_batch
 from dispatcher.sends.runtime import Runtime
+from dispatcher.transport.memory import MemoryTransport
 from subscribers.orm import utcnow
 from tests.support.data import add_readers_and_edition
 from tests.support.worker import WorkerProcess
@@ -84,6 +86,18 @@ def start_example_send(
     with sessions.begin() as session:
         edition_id = add_readers_and_edition(session, settings, readers)
     return start_send(sessions, edition_id, ("cronache",), 4, batch_size, enqueue)
+
+
+def send_everything(
+    runtime: Runtime, memory: MemoryTransport, edition_id: int
+) -> list[OutgoingMessage]:
+    """Send the edition to ``cronache`` now, running every batch here; the messages sent."""
+    before = len(memory.sent)
+    queue: list[int] = []
+    size = runtime.settings.sending.batch_size
+    start_send(runtime.sessions, edition_id, ("cronache",), 100, size, queue.append)
+    drain(runtime, queue)
+    return memory.sent[before:]
 
 
 def wait_finished(sessions: sessionmaker[Session], send_id: int, timeout: float) -> str:
