@@ -39,9 +39,7 @@ FAST = SendingSettings(batch_size=50, dispatch_window=2, reconcile_interval=1, l
 
 
 @pytest.fixture
-def settings(
-    make_settings: Callable[..., Settings], pg_url: str, smtpd: SmtpServer, broker_prefix: str
-) -> Settings:
+def settings(make_settings: Callable[..., Settings], pg_url: str, smtpd: SmtpServer) -> Settings:
     # PUBLIC_URL stays https, as preflight requires of unsubscribe links; the session
     # cookie is then Secure, which Chromium accepts from http://127.0.0.1 (a secure context).
     return make_settings(

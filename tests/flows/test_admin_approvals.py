@@ -5,10 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from click.testing import CliRunner, Result
 from sqlalchemy import select
 
-from dispatcher.cli.main import cli
 from dispatcher.models import AuditEntry, Edition, Send
 from dispatcher.office import approvals
 from dispatcher.office.approvals import ApprovalState, Check, NotApprovedError
@@ -18,7 +16,6 @@ from dispatcher.sends.runtime import Runtime
 from dispatcher.worker.tasks import approval_check
 from subscribers.models import MailingList
 from subscribers.orm import utcnow
-from tests.conftest import SECRET
 from tests.support.admin import Desk, fake_preflight
 
 CLIPPED = Check("html.size", "the HTML is 120,000 bytes: Gmail clips it", "html")
@@ -125,26 +122,21 @@ def test_an_approval_can_be_withdrawn(desk: Desk, edition_id: int, quick_preflig
     assert approval(desk, edition_id).state == ApprovalState.NONE
 
 
-def run(desk: Desk, pg_url: str, *args: str) -> Result:
-    env = {"DATABASE_URL": pg_url, "SECRET_KEY": SECRET, "PUBLIC_URL": desk.settings.public_url}
-    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
-
-
 def test_the_cli_approves_as_a_named_approver_and_lists_states(
-    desk: Desk, edition_id: int, pg_url: str, monkeypatch: pytest.MonkeyPatch
+    desk: Desk, edition_id: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake_preflight(monkeypatch, warnings=(NO_LANG,))
-    listed = run(desk, pg_url, "editions", "list")
+    listed = desk.run_cli("editions", "list")
     assert f"{edition_id}\tcronache\tn. 44\t2024-12-06\tdraft\t" in listed.output
 
-    refused = run(desk, pg_url, "editions", "approve", str(edition_id), "--as", "editor")
+    refused = desk.run_cli("editions", "approve", str(edition_id), "--as", "editor")
     assert refused.exit_code == 1 and "approver role" in refused.output
 
-    done = run(desk, pg_url, "editions", "approve", str(edition_id), "--as", "approver")
+    done = desk.run_cli("editions", "approve", str(edition_id), "--as", "approver")
     assert done.exit_code == 0, done.output
     assert "warning: [html.lang]" in done.output
     assert f"edition {edition_id} approved by approver" in done.output
-    assert "\tapproved\t" in run(desk, pg_url, "editions", "list").output
+    assert "\tapproved\t" in desk.run_cli("editions", "list").output
     assert approval(desk, edition_id).approved_by == "approver"
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-from collections.abc import Callable
 
 import pytest
 from sqlalchemy import func, select
@@ -111,19 +110,14 @@ def test_a_relay_that_is_down_is_reported(
 
 
 def test_a_proof_reaches_a_real_smtp_server(
-    make_settings: Callable[..., Settings],
-    pg_url: str,
-    pg_sessions: sessionmaker[Session],
-    newsletter: int,
+    smtp_settings: Settings, pg_sessions: sessionmaker[Session], smtpd: SmtpServer, newsletter: int
 ) -> None:
-    with SmtpServer() as server:
-        settings = make_settings(database_url=pg_url, smtp_url=server.url)
-        desk = make_desk(settings, pg_sessions, create_transport(settings.smtp))
-        with pg_sessions.begin() as session:
-            edition_id = add_example_edition(session, settings)
-        with desk.client("admin") as admin:
-            admin.post(f"/admin/editions/{edition_id}/proofs", {"addresses": "capo@example.org"})
-        assert server.wait_for(1)
-    (received,) = server.accepted
+    desk = make_desk(smtp_settings, pg_sessions, create_transport(smtp_settings.smtp))
+    with pg_sessions.begin() as session:
+        edition_id = add_example_edition(session, smtp_settings)
+    with desk.client("admin") as admin:
+        admin.post(f"/admin/editions/{edition_id}/proofs", {"addresses": "capo@example.org"})
+    assert smtpd.wait_for(1)
+    (received,) = smtpd.accepted
     assert received.rcpt_tos == ("capo@example.org",)
     assert parsed(received.data or b"")["Subject"].startswith("[BOZZA] ")

@@ -7,10 +7,8 @@ import re
 from zoneinfo import ZoneInfo
 
 import pytest
-from click.testing import CliRunner, Result
 from sqlalchemy import select
 
-from dispatcher.cli.main import cli
 from dispatcher.models import AuditEntry, Send
 from dispatcher.office import scheduling
 from dispatcher.office.approvals import NotApprovedError
@@ -18,7 +16,6 @@ from dispatcher.office.scheduling import NotScheduledError, TimeInPastError
 from dispatcher.sends import ledger
 from subscribers.models import MailingList
 from subscribers.orm import utcnow
-from tests.conftest import SECRET
 from tests.support.admin import Desk
 from tests.support.data import EDITION_FILE
 
@@ -172,41 +169,36 @@ def test_the_weekly_slot_is_set_in_the_browser_and_proposed(desk: Desk, edition_
     assert local > dt.datetime.now(ROME).replace(tzinfo=None)
 
 
-def run(desk: Desk, pg_url: str, *args: str) -> Result:
-    env = {"DATABASE_URL": pg_url, "SECRET_KEY": SECRET, "PUBLIC_URL": desk.settings.public_url}
-    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
-
-
-def test_the_cli_schedules_moves_and_unschedules(desk: Desk, edition_id: int, pg_url: str) -> None:
-    refused = run(desk, pg_url, "send", str(edition_id), "--list", "cronache", "--at", SUMMER_AT)
+def test_the_cli_schedules_moves_and_unschedules(desk: Desk, edition_id: int) -> None:
+    refused = desk.run_cli("send", str(edition_id), "--list", "cronache", "--at", SUMMER_AT)
     assert refused.exit_code == 1 and "not approved" in refused.output
     desk.approve(edition_id)
 
-    done = run(desk, pg_url, "send", str(edition_id), "--list", "cronache", "--at", SUMMER_AT)
+    done = desk.run_cli("send", str(edition_id), "--list", "cronache", "--at", SUMMER_AT)
     assert done.exit_code == 0, done.output
     send_id = sends(desk)[0].id
     assert f"send {send_id} scheduled for 2099-07-03 10:00 CEST" in done.output
     assert (
         f"send {send_id}\tedition {edition_id}\t2099-07-03 10:00 CEST\tcli"
-        in run(desk, pg_url, "schedule", "list").output
+        in desk.run_cli("schedule", "list").output
     )
 
-    locked = run(desk, pg_url, "editions", "update", str(edition_id), str(EDITION_FILE))
+    locked = desk.run_cli("editions", "update", str(edition_id), str(EDITION_FILE))
     assert locked.exit_code == 1 and "unschedule it before changing" in locked.output
 
-    moved = run(desk, pg_url, "schedule", "reschedule", str(send_id), "--at", WINTER_AT)
+    moved = desk.run_cli("schedule", "reschedule", str(send_id), "--at", WINTER_AT)
     assert moved.exit_code == 0 and "2099-12-04 10:00 CET" in moved.output
-    assert run(desk, pg_url, "schedule", "unschedule", str(send_id)).exit_code == 0
-    again = run(desk, pg_url, "schedule", "unschedule", str(send_id))
+    assert desk.run_cli("schedule", "unschedule", str(send_id)).exit_code == 0
+    again = desk.run_cli("schedule", "unschedule", str(send_id))
     assert again.exit_code == 1 and "is cancelled" in again.output
 
 
-def test_the_cli_sets_the_weekly_slot(desk: Desk, edition_id: int, pg_url: str) -> None:
-    done = run(desk, pg_url, "lists", "slot", "cronache", "--weekday", "fri", "--time", "10:00")
+def test_the_cli_sets_the_weekly_slot(desk: Desk, edition_id: int) -> None:
+    done = desk.run_cli("lists", "slot", "cronache", "--weekday", "fri", "--time", "10:00")
     assert done.exit_code == 0, done.output
     assert "cronache: every fri at 10:00 Europe/Rome; next Fri" in done.output
     with desk.sessions() as session:
         newsletter = session.scalars(select(MailingList)).one()
         assert (newsletter.weekly_weekday, newsletter.weekly_time) == (4, "10:00")
-    assert run(desk, pg_url, "lists", "slot", "cronache", "--clear").exit_code == 0
-    assert run(desk, pg_url, "lists", "slot", "cronache", "--weekday", "fri").exit_code == 2
+    assert desk.run_cli("lists", "slot", "cronache", "--clear").exit_code == 0
+    assert desk.run_cli("lists", "slot", "cronache", "--weekday", "fri").exit_code == 2

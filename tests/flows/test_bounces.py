@@ -39,7 +39,7 @@ from tests.support.bounces import (
     build_unsubscribe_mail,
 )
 from tests.support.data import EDITION_FILE, add_subscribers, create_newsletter
-from tests.support.sending import drain, start_send
+from tests.support.sending import send_everything
 
 DOMAIN = "bounces.example.org"
 POLICY = SendingSettings(batch_size=10, dispatch_window=100)
@@ -70,11 +70,7 @@ def _edition(runtime: Runtime, number: int = 44) -> int:
 
 def _deliver(runtime: Runtime, memory: MemoryTransport, number: int = 44) -> list[OutgoingMessage]:
     """Send one edition to the newsletter; returns the messages of that send."""
-    before = len(memory.sent)
-    queue: list[int] = []
-    start_send(runtime.sessions, _edition(runtime, number), ("cronache",), 100, 10, queue.append)
-    drain(runtime, queue)
-    return memory.sent[before:]
+    return send_everything(runtime, memory, _edition(runtime, number))
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ POLICY = SendingSettings(batch_size=10, dispatch_window=100)
 
 
 @pytest.fixture
-def settings(make_settings: Callable[..., Settings], pg_url: str, broker_prefix: str) -> Settings:
+def settings(make_settings: Callable[..., Settings], pg_url: str) -> Settings:
     return make_settings(database_url=pg_url, sending=POLICY)
 
 

@@ -159,22 +159,21 @@ def test_a_batch_that_finds_its_send_paused_waits_pending_and_goes_on_resume(
     assert _recipients(memory) == Counter({address(i): 1 for i in range(25)})
 
 
+#: A send's state -> the controls it accepts, and those it refuses.
+ACCEPTED = {"running": ["pause"], "paused": ["resume", "cancel"], "scheduled": ["cancel"]}
+REFUSED = {
+    "running": ["resume"],
+    "paused": ["pause"],
+    "scheduled": ["pause"],
+    "finished": ["resume", "pause", "cancel"],
+    "cancelled": ["resume", "cancel"],
+}
+
+
 @pytest.mark.parametrize(
     ("state", "action", "allowed"),
-    [
-        ("running", "pause", True),
-        ("running", "resume", False),
-        ("paused", "pause", False),
-        ("paused", "resume", True),
-        ("paused", "cancel", True),
-        ("scheduled", "pause", False),
-        ("scheduled", "cancel", True),
-        ("finished", "resume", False),
-        ("finished", "pause", False),
-        ("finished", "cancel", False),
-        ("cancelled", "resume", False),
-        ("cancelled", "cancel", False),
-    ],
+    [(state, action, True) for state, actions in ACCEPTED.items() for action in actions]
+    + [(state, action, False) for state, actions in REFUSED.items() for action in actions],
 )
 def test_controls_change_only_the_states_they_are_meant_for(
     runtime: Runtime, state: str, action: str, allowed: bool

@@ -40,7 +40,7 @@ from subscribers.tokens import Purpose, Signer
 from tests.conftest import SECRET
 from tests.smtpd import Received, SmtpServer
 from tests.support.data import EDITION_FILE, add_subscribers, address
-from tests.support.sending import start_send
+from tests.support.sending import drain, start_send
 from tests.support.web import serve
 
 PUBLIC = "https://newsletter.example.org"
@@ -49,15 +49,8 @@ DONE = "è corretto riceverai un"
 
 
 @pytest.fixture
-def settings(
-    make_settings: Callable[..., Settings], pg_url: str, smtpd: SmtpServer, broker_prefix: str
-) -> Settings:
-    return make_settings(database_url=pg_url, smtp_url=smtpd.url)
-
-
-@pytest.fixture
-def app(settings: Settings, pg_sessions: sessionmaker[Session], newsletter: int) -> FastAPI:
-    return create_app(settings, sessions=pg_sessions)
+def app(smtp_settings: Settings, pg_sessions: sessionmaker[Session], newsletter: int) -> FastAPI:
+    return create_app(smtp_settings, sessions=pg_sessions)
 
 
 @pytest.fixture
@@ -302,11 +295,11 @@ def test_the_unsubscribe_page_asks_first_and_its_button_unsubscribes(
 
 
 def test_tokens_signed_with_a_rotated_out_key_still_work(
-    settings: Settings, pg_sessions: sessionmaker[Session], newsletter: int
+    smtp_settings: Settings, pg_sessions: sessionmaker[Session], newsletter: int
 ) -> None:
     reader = confirmed_reader(pg_sessions, newsletter)
     old = Signer((SECRET,))
-    rotated = create_app(settings.with_overrides(secret_keys=("brand-new-key", SECRET)),
+    rotated = create_app(smtp_settings.with_overrides(secret_keys=("brand-new-key", SECRET)),
                          sessions=pg_sessions)  # fmt: skip
     with TestClient(rotated) as client:
         assert client.get(f"/p/{old.sign(Purpose.PREFERENCES, reader)}").status_code == 200
@@ -344,12 +337,10 @@ def test_preferences_change_lists_sections_and_language(
 
 
 def test_a_person_who_unsubscribes_during_a_send_gets_nothing_more(
-    app: FastAPI, make_settings: Callable[..., Settings], pg_url: str,
+    app: FastAPI, make_runtime: Callable[..., Runtime], memory: MemoryTransport,
     pg_sessions: sessionmaker[Session], newsletter: int,
 ) -> None:  # fmt: skip
-    memory = MemoryTransport()
-    policy = SendingSettings(batch_size=10, dispatch_window=100)
-    runtime = Runtime(make_settings(database_url=pg_url, sending=policy), lambda: memory)
+    runtime = make_runtime(sending=SendingSettings(batch_size=10, dispatch_window=100))
     with pg_sessions.begin() as session:
         ids = add_subscribers(session, newsletter, 25)
         edition_id = add_edition(session, read_source(EDITION_FILE), "n44.md", runtime.settings).id
@@ -359,9 +350,7 @@ def test_a_person_who_unsubscribes_during_a_send_gets_nothing_more(
     token = Signer((SECRET,)).sign(Purpose.UNSUBSCRIBE, ids[20], newsletter)
     with TestClient(app) as client:
         assert client.post(f"/u/{token}", data={"List-Unsubscribe": "One-Click"}).status_code == 200
-    while batches:
-        run_batch(runtime, batches.pop(0), batches.append)
-    runtime.close()
+    drain(runtime, batches)
     delivered = {m.recipient for m in memory.sent}
     assert address(20) not in delivered and len(delivered) == 24
 
@@ -380,9 +369,9 @@ def add_sent_edition(
 
 
 @pytest.fixture
-def archive(settings: Settings, pg_sessions: sessionmaker[Session], newsletter: int) -> None:
+def archive(smtp_settings: Settings, pg_sessions: sessionmaker[Session], newsletter: int) -> None:
     for number, state in ((44, "finished"), (45, "running"), (46, "scheduled"), (47, None)):
-        add_sent_edition(pg_sessions, settings, number, state)
+        add_sent_edition(pg_sessions, smtp_settings, number, state)
 
 
 def test_the_archive_lists_editions_that_went_out_newest_first(

@@ -24,6 +24,7 @@ from dispatcher.transport.smtp_wire import (
     wire_content,
 )
 from tests.smtpd import SmtpServer, unused_port
+from tests.support.sending import wait_until
 from tests.support.smtp import (
     TlsFiles,
     make_message,
@@ -37,17 +38,13 @@ DELIVERED, TEMPORARY = OutcomeKind.DELIVERED, OutcomeKind.TEMPORARY
 PERMANENT, UNCERTAIN = OutcomeKind.PERMANENT, OutcomeKind.UNCERTAIN
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
-
-
 def send(transport: SmtpTransport, messages: list[OutgoingMessage]) -> list[Outcome]:
     return list(transport.deliver(messages))
+
+
+def _target(phase: str, index: int) -> str | int:
+    """What the server's plans match in ``phase``: the recipient, or at MAIL the message's rank."""
+    return f"r{index}@example.org" if phase != "mail" else index
 
 
 @pytest.fixture
@@ -202,23 +199,20 @@ def test_falls_back_to_helo_when_ehlo_is_unknown(smtpd: SmtpServer, transport_fo
     assert smtpd.pipelined_commands == 0  # HELO means no extensions, so no pipelining
 
 
+#: What the relay answers in each phase to refuse a message, for a while or for good.
+LATER = {"mail": 451, "rcpt": 451, "data": 451, "dot": 451}
+NEVER = {"mail": 550, "rcpt": 550, "data": 554, "dot": 552}
+
+
 @pytest.mark.parametrize(
     ("phase", "code", "kind"),
-    [
-        ("mail", 451, TEMPORARY),
-        ("rcpt", 451, TEMPORARY),
-        ("data", 451, TEMPORARY),
-        ("dot", 451, TEMPORARY),
-        ("mail", 550, PERMANENT),
-        ("rcpt", 550, PERMANENT),
-        ("data", 554, PERMANENT),
-        ("dot", 552, PERMANENT),
-    ],
+    [(phase, code, TEMPORARY) for phase, code in LATER.items()]
+    + [(phase, code, PERMANENT) for phase, code in NEVER.items()],
 )
 def test_refusals_are_classified_and_the_connection_carries_on(
     phase, code: int, kind: OutcomeKind, server: SmtpServer, transport_for
 ) -> None:
-    server.plan(phase, "r2@example.org" if phase != "mail" else 2, [code])
+    server.plan(phase, _target(phase, 2), [code])
     outcomes = send(transport_for(server), make_messages(3))
     assert [(o.kind, o.code) for o in outcomes] == [
         (DELIVERED, 250),
@@ -240,7 +234,7 @@ def test_a_temporary_refusal_then_success_on_the_retry(smtpd: SmtpServer, transp
 def test_421_is_temporary_and_the_next_message_gets_a_new_connection(
     phase, smtpd: SmtpServer, transport_for
 ) -> None:
-    smtpd.plan(phase, "r2@example.org" if phase != "mail" else 2, [421])
+    smtpd.plan(phase, _target(phase, 2), [421])
     outcomes = send(transport_for(smtpd), make_messages(3))
     assert [(o.kind, o.code) for o in outcomes] == [
         (DELIVERED, 250),
@@ -287,21 +281,19 @@ def test_silence_after_the_dot_is_uncertain_within_final_timeout(
     assert "0.5 s" in outcomes[0].reply
 
 
+#: What a reply slower than the client's timeout in each phase makes of the message.
+TOO_SLOW = {"mail": TEMPORARY, "rcpt": TEMPORARY, "data": TEMPORARY, "dot": UNCERTAIN}
+
+
 @pytest.mark.parametrize(
     ("phase", "seconds", "kind"),
-    [
-        ("mail", 2.0, TEMPORARY),
-        ("rcpt", 2.0, TEMPORARY),
-        ("data", 2.0, TEMPORARY),
-        ("dot", 2.0, UNCERTAIN),
-        ("rcpt", 0.2, DELIVERED),
-        ("dot", 0.2, DELIVERED),
-    ],
+    [(phase, 2.0, kind) for phase, kind in TOO_SLOW.items()]
+    + [("rcpt", 0.2, DELIVERED), ("dot", 0.2, DELIVERED)],
 )
 def test_slow_replies_per_phase(
     phase, seconds: float, kind, server: SmtpServer, transport_for
 ) -> None:
-    server.delay(phase, seconds, "r1@example.org" if phase != "mail" else 1)
+    server.delay(phase, seconds, _target(phase, 1))
     transport = transport_for(server, command_timeout=0.6, final_timeout=0.6)
     outcomes = send(transport, make_messages(2))
     assert [o.kind for o in outcomes] == [kind, DELIVERED]
@@ -373,7 +365,9 @@ def test_a_consumer_that_stops_gets_exactly_what_it_took(
             outcomes.throw(KeyError("database down"))
     # Pipelined, the fourth envelope went out with the third dot: that connection is cut at
     # once so the relay drops the transaction; one command at a time, it stays for reuse.
-    assert wait_until(lambda: server.open_connections == (0 if server.pipelining else 1))
+    assert wait_until(
+        lambda: server.open_connections == (0 if server.pipelining else 1), 5, interval=0.01
+    )
     time.sleep(0.1)
     assert [m.rcpt_tos[0] for m in server.messages] == [f"r{i}@example.org" for i in (1, 2, 3)]
     assert [o.kind for o in send(transport, make_messages(2, start=11))] == [DELIVERED] * 2
