@@ -23,9 +23,10 @@ from subscribers.export import export_csv
 from subscribers.importer import ImportReport, import_csv
 from subscribers.models import Subscriber, Subscription
 from subscribers.orm import SubscriptionStatus
-from subscribers.service import create_list, find_subscriber
+from subscribers.service import find_subscriber
 from subscribers.suppression import SuppressionReason, suppress
 from tests.conftest import SECRET
+from tests.support.data import add_import_lists
 
 DATA = Path(__file__).parents[1] / "data" / "csv"
 KEYS = (SECRET,)
@@ -37,8 +38,7 @@ def sessions(request: pytest.FixtureRequest) -> Sessions:
     name = "pg_sessions" if request.param == "postgresql" else "sqlite_sessions"
     factory: Sessions = request.getfixturevalue(name)
     with factory.begin() as session:
-        create_list(session, "cronache", "Cronache da Palazzo Cisterna")
-        create_list(session, "eventi", "Eventi")
+        add_import_lists(session)
     return factory
 
 

@@ -40,6 +40,12 @@ def create_newsletter(session: Session, slug: str = "cronache") -> MailingList:
     return create_list(session, slug, "Cronache da Palazzo Cisterna", settings)
 
 
+def add_import_lists(session: Session) -> None:
+    """The two lists the import tests fill: ``cronache`` and ``eventi``."""
+    create_list(session, "cronache", "Cronache da Palazzo Cisterna")
+    create_list(session, "eventi", "Eventi")
+
+
 def add_example_edition(session: Session, settings: Settings) -> int:
     return add_edition(session, read_source(EDITION_FILE), str(EDITION_FILE), settings).id
 
