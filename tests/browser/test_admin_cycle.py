@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import email
 import email.policy
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from dispatcher.office.users import create_user
 from dispatcher.web import create_app
 from tests.smtpd import SmtpServer
 from tests.support.data import EDITION_FILE, add_subscribers, address, create_newsletter
-from tests.support.sending import wait_finished
+from tests.support.sending import assert_finished
 from tests.support.web import browser_page, serve
 from tests.support.worker import WorkerProcess
 
@@ -39,22 +39,13 @@ FAST = SendingSettings(batch_size=50, dispatch_window=2, reconcile_interval=1, l
 
 
 @pytest.fixture
-def smtpd() -> Iterator[SmtpServer]:
-    with SmtpServer() as server:
-        yield server
-
-
-@pytest.fixture
-def settings(
-    make_settings: Callable[..., Settings], pg_url: str, smtpd: SmtpServer, broker_prefix: str
-) -> Settings:
+def settings(make_settings: Callable[..., Settings], pg_url: str, smtpd: SmtpServer) -> Settings:
     # PUBLIC_URL stays https, as preflight requires of unsubscribe links; the session
     # cookie is then Secure, which Chromium accepts from http://127.0.0.1 (a secure context).
     return make_settings(
         database_url=pg_url,
         smtp_url=smtpd.url,
         sending=FAST,
-        broker_key_prefix=broker_prefix,
         public_url="https://newsletter.example.org",
     )
 
@@ -93,7 +84,7 @@ def test_upload_preview_proof_approve_schedule_and_delivery(
 
         with office() as session:
             send_id = session.scalars(select(Send.id)).one()
-        assert wait_finished(office, send_id, timeout=90) == "finished", worker.log()
+        assert_finished(office, send_id, worker, timeout=90)
 
     delivered = [m for m in smtpd.accepted if m.rcpt_tos[0] != PROOF_TO]
     assert sorted(m.rcpt_tos[0] for m in delivered) == [address(i) for i in range(SUBSCRIBERS)]

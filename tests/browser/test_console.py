@@ -19,11 +19,9 @@ from dispatcher.config import SendingSettings, Settings
 from dispatcher.models import Send
 from dispatcher.office.users import create_user
 from dispatcher.web.app import create_app
-from dispatcher.worker.app import create_celery
 from dispatcher.worker.tasks import enqueue_batch
 from tests.smtpd import SmtpServer
-from tests.support.data import add_example_edition, add_subscribers, create_newsletter
-from tests.support.sending import start_send, wait_until
+from tests.support.sending import start_example_send, wait_until
 from tests.support.web import browser_page, serve
 from tests.support.worker import WorkerProcess
 
@@ -45,19 +43,9 @@ def smtpd() -> Iterator[SmtpServer]:
 
 
 @pytest.fixture
-def settings(
-    make_settings: Callable[..., Settings], pg_url: str, smtpd: SmtpServer, broker_prefix: str
-) -> Settings:
+def settings(enqueuing_settings: Callable[..., Settings], smtpd: SmtpServer) -> Settings:
     # Served over plain http on 127.0.0.1: an http PUBLIC_URL keeps the cookie non-Secure.
-    settings = make_settings(
-        database_url=pg_url,
-        smtp_url=smtpd.url,
-        sending=FAST,
-        broker_key_prefix=broker_prefix,
-        public_url="http://127.0.0.1",
-    )
-    create_celery(settings)
-    return settings
+    return enqueuing_settings(smtp_url=smtpd.url, sending=FAST, public_url="http://127.0.0.1")
 
 
 def _number(text: str | None) -> int:
@@ -74,12 +62,9 @@ def test_an_operator_watches_a_send_move_and_pauses_it(
 ) -> None:
     with pg_sessions.begin() as session:
         create_user(session, "operatrice", PASSWORD, "operator")
-        newsletter = create_newsletter(session)
-        add_subscribers(session, newsletter.id, 2000)
-        edition_id = add_example_edition(session, settings)
     app = create_app(settings, sessions=pg_sessions)
     with WorkerProcess(settings, tmp_path) as worker, serve(app) as base, browser_page() as page:
-        send_id = start_send(pg_sessions, edition_id, ("cronache",), 4, 100, enqueue_batch)
+        send_id = start_example_send(pg_sessions, settings, 2000, 100, enqueue_batch)
         page.set_extra_http_headers({"Accept-Language": "it-IT,it;q=0.9"})  # type: ignore[attr-defined]
         page.goto(f"{base}/login?next=/console/sends/{send_id}")  # type: ignore[attr-defined]
         page.fill("#username", "operatrice")  # type: ignore[attr-defined]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import email
 import email.policy
 import re
-from collections.abc import Callable
 
 import pytest
 from sqlalchemy import select
@@ -20,7 +19,6 @@ from dispatcher.transport import create_transport
 from dispatcher.web.app import create_app
 from subscribers.models import Subscriber, Subscription
 from tests.smtpd import SmtpServer
-from tests.support.data import create_newsletter
 from tests.support.web import browser_page, serve
 
 pytestmark = pytest.mark.browser
@@ -43,38 +41,30 @@ def status(sessions: sessionmaker[Session]) -> str | None:
 
 
 def test_a_citizen_signs_up_and_confirms_in_the_browser(
-    make_settings: Callable[..., Settings],
-    pg_url: str,
-    pg_sessions: sessionmaker[Session],
-    broker_prefix: str,
+    smtp_settings: Settings, pg_sessions: sessionmaker[Session], smtpd: SmtpServer, newsletter: int
 ) -> None:
-    with pg_sessions.begin() as session:
-        create_newsletter(session)
-    with SmtpServer() as smtp:
-        settings = make_settings(
-            database_url=pg_url, smtp_url=smtp.url, broker_key_prefix=broker_prefix
-        )
-        app = create_app(
-            settings,
-            sessions=pg_sessions,
-            transport_factory=lambda: create_transport(settings.smtp),
-        )
-        with serve(app) as base, browser_page() as page:
-            # An Italian citizen's browser (Chromium here says en-US, which the site honours).
-            page.set_extra_http_headers({"Accept-Language": "it-IT,it;q=0.9"})  # type: ignore[attr-defined]
-            page.goto(f"{base}/iscriviti")  # type: ignore[attr-defined]
-            assert page.get_attribute("html", "lang") == "it"  # type: ignore[attr-defined]
-            assert page.evaluate(UNLABELLED) == []  # type: ignore[attr-defined]
-            fill_in_by_keyboard(page)
-            heading = page.text_content("h1")  # type: ignore[attr-defined]
-            assert heading == "Controlla la tua casella di posta"
-            assert smtp.wait_for(1, timeout=10)
-            link = confirmation_path(smtp.accepted[0].data or b"")
-            page.goto(base + link)  # type: ignore[attr-defined]
-            assert status(pg_sessions) == "pending"  # opening the link confirms nothing
-            page.focus("form button")  # type: ignore[attr-defined]
-            page.keyboard.press("Enter")  # type: ignore[attr-defined]
-            page.wait_for_selector("text=Iscrizione confermata")  # type: ignore[attr-defined]
+    settings = smtp_settings
+    app = create_app(
+        settings,
+        sessions=pg_sessions,
+        transport_factory=lambda: create_transport(settings.smtp),
+    )
+    with serve(app) as base, browser_page() as page:
+        # An Italian citizen's browser (Chromium here says en-US, which the site honours).
+        page.set_extra_http_headers({"Accept-Language": "it-IT,it;q=0.9"})  # type: ignore[attr-defined]
+        page.goto(f"{base}/iscriviti")  # type: ignore[attr-defined]
+        assert page.get_attribute("html", "lang") == "it"  # type: ignore[attr-defined]
+        assert page.evaluate(UNLABELLED) == []  # type: ignore[attr-defined]
+        fill_in_by_keyboard(page)
+        heading = page.text_content("h1")  # type: ignore[attr-defined]
+        assert heading == "Controlla la tua casella di posta"
+        assert smtpd.wait_for(1, timeout=10)
+        link = confirmation_path(smtpd.accepted[0].data or b"")
+        page.goto(base + link)  # type: ignore[attr-defined]
+        assert status(pg_sessions) == "pending"  # opening the link confirms nothing
+        page.focus("form button")  # type: ignore[attr-defined]
+        page.keyboard.press("Enter")  # type: ignore[attr-defined]
+        page.wait_for_selector("text=Iscrizione confermata")  # type: ignore[attr-defined]
     assert status(pg_sessions) == "confirmed"
 
 

@@ -8,37 +8,25 @@ visitor, and every unsafe one must refuse a request without the CSRF token.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
 
-import pytest
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
-from sqlalchemy.orm import Session, sessionmaker
 
-from dispatcher.config import Settings
 from dispatcher.models import SendState
 from dispatcher.office.approvals import EditionState
 from dispatcher.office.images import store_image
 from dispatcher.sends import ledger
-from dispatcher.transport.memory import MemoryTransport
 from dispatcher.web.i18n import CATALOGUE
 from dispatcher.web.routes.admin import common, route_roles
 from dispatcher.web.routes.admin.texts import TEXTS
 from dispatcher.web.templating import WEB_TEMPLATES
 from subscribers.orm import utcnow
-from tests.support.admin import ROLES, Desk, make_desk
+from tests.support.admin import ROLES, Desk
 from tests.support.data import add_example_edition, create_newsletter
 
 PROTECTED = ("/admin", "/console", "/api/admin")
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000")
-
-
-@pytest.fixture
-def desk(
-    make_settings: Callable[..., Settings], pg_url: str, pg_sessions: sessionmaker[Session]
-) -> Iterator[Desk]:
-    yield make_desk(make_settings(database_url=pg_url), pg_sessions, MemoryTransport())
 
 
 def protected_routes(app: FastAPI) -> list[tuple[str, str]]:

@@ -3,43 +3,21 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
 
 import pytest
-from click.testing import CliRunner, Result
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
-from dispatcher.cli.main import cli
-from dispatcher.config import Settings
 from dispatcher.models import AuditEntry, Edition, Send
 from dispatcher.office import approvals
 from dispatcher.office.approvals import ApprovalState, NotApprovedError
 from dispatcher.office.scheduling import run_reconciler, schedule_send
 from dispatcher.preflight import Finding
-from dispatcher.transport.memory import MemoryTransport
 from subscribers.models import MailingList
 from subscribers.orm import utcnow
-from tests.conftest import SECRET
-from tests.support.admin import Desk, fake_preflight, make_desk
-from tests.support.data import add_example_edition, create_newsletter
+from tests.support.admin import Desk, fake_preflight
 
 CLIPPED = Finding("html.size", "the HTML is 120,000 bytes: Gmail clips it", "html")
 NO_LANG = Finding("html.lang", "the HTML has no lang attribute", "html")
-
-
-@pytest.fixture
-def desk(
-    make_settings: Callable[..., Settings], pg_url: str, pg_sessions: sessionmaker[Session]
-) -> Iterator[Desk]:
-    yield make_desk(make_settings(database_url=pg_url), pg_sessions, MemoryTransport())
-
-
-@pytest.fixture
-def edition_id(desk: Desk) -> int:
-    with desk.sessions.begin() as session:
-        create_newsletter(session)
-        return add_example_edition(session, desk.settings)
 
 
 def shown_hash(desk: Desk, edition_id: int) -> str:
@@ -84,9 +62,8 @@ def test_an_approver_approves_the_hash_shown_with_the_real_preflight(
 
 
 def test_an_approval_of_what_is_no_longer_there_is_refused(
-    desk: Desk, edition_id: int, monkeypatch: pytest.MonkeyPatch
+    desk: Desk, edition_id: int, quick_preflight: None
 ) -> None:
-    fake_preflight(monkeypatch)
     seen = shown_hash(desk, edition_id)
     with desk.sessions.begin() as session:
         session.get_one(Edition, edition_id).html += "<!-- changed meanwhile -->"
@@ -100,11 +77,9 @@ def test_an_approval_of_what_is_no_longer_there_is_refused(
 
 
 def test_a_change_of_newsletter_settings_lapses_the_approval(
-    desk: Desk, edition_id: int, monkeypatch: pytest.MonkeyPatch
+    desk: Desk, edition_id: int, quick_preflight: None
 ) -> None:
-    fake_preflight(monkeypatch)
-    with desk.sessions.begin() as session:
-        approvals.approve(session, edition_id, "approver", desk.settings)
+    desk.approve(edition_id)
     with desk.sessions.begin() as session:
         newsletter = session.scalars(select(MailingList)).one()
         newsletter.settings = {**newsletter.settings, "from_name": "Ufficio stampa"}
@@ -138,37 +113,28 @@ def test_preflight_errors_block_approval_and_warnings_do_not(
     assert approval(desk, edition_id).approved
 
 
-def test_an_approval_can_be_withdrawn(
-    desk: Desk, edition_id: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    fake_preflight(monkeypatch)
-    with desk.sessions.begin() as session:
-        approvals.approve(session, edition_id, "approver", desk.settings)
+def test_an_approval_can_be_withdrawn(desk: Desk, edition_id: int, quick_preflight: None) -> None:
+    desk.approve(edition_id)
     with desk.client("approver") as approver:
         assert approver.post(f"/admin/editions/{edition_id}/revoke").status_code == 303
     assert approval(desk, edition_id).state == ApprovalState.NONE
 
 
-def run(desk: Desk, pg_url: str, *args: str) -> Result:
-    env = {"DATABASE_URL": pg_url, "SECRET_KEY": SECRET, "PUBLIC_URL": desk.settings.public_url}
-    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
-
-
 def test_the_cli_approves_as_a_named_approver_and_lists_states(
-    desk: Desk, edition_id: int, pg_url: str, monkeypatch: pytest.MonkeyPatch
+    desk: Desk, edition_id: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake_preflight(monkeypatch, warnings=(NO_LANG,))
-    listed = run(desk, pg_url, "editions", "list")
+    listed = desk.run_cli("editions", "list")
     assert f"{edition_id}\tcronache\tn. 44\t2024-12-06\tdraft\t" in listed.output
 
-    refused = run(desk, pg_url, "editions", "approve", str(edition_id), "--as", "editor")
+    refused = desk.run_cli("editions", "approve", str(edition_id), "--as", "editor")
     assert refused.exit_code == 1 and "approver role" in refused.output
 
-    done = run(desk, pg_url, "editions", "approve", str(edition_id), "--as", "approver")
+    done = desk.run_cli("editions", "approve", str(edition_id), "--as", "approver")
     assert done.exit_code == 0, done.output
     assert "warning: [html.lang]" in done.output
     assert f"edition {edition_id} approved by approver" in done.output
-    assert "\tapproved\t" in run(desk, pg_url, "editions", "list").output
+    assert "\tapproved\t" in desk.run_cli("editions", "list").output
     assert approval(desk, edition_id).approved_by == "approver"
 
 

@@ -3,34 +3,18 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
-from dispatcher.config import Settings
 from dispatcher.models import AuditEntry, Edition, Send
-from dispatcher.transport.memory import MemoryTransport
-from tests.support.admin import Desk, fake_preflight, make_desk
-from tests.support.data import EDITION_FILE, create_newsletter
+from tests.support.admin import Desk
+from tests.support.data import EDITION_FILE
+
+pytestmark = pytest.mark.usefixtures("quick_preflight", "newsletter")
 
 SOURCE = EDITION_FILE.read_text(encoding="utf-8")
 NOT_A_NUMBER = SOURCE.replace("number: 44", "number: quarantaquattro")  # line 5
-
-
-@pytest.fixture
-def desk(
-    make_settings: Callable[..., Settings],
-    pg_url: str,
-    pg_sessions: sessionmaker[Session],
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Desk]:
-    fake_preflight(monkeypatch)
-    desk = make_desk(make_settings(database_url=pg_url), pg_sessions, MemoryTransport())
-    with pg_sessions.begin() as session:
-        create_newsletter(session)
-    yield desk
 
 
 def upload(desk: Desk, source: str, name: str = "cronache-44.md") -> int:

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
-from dispatcher.config import Settings
 from dispatcher.models import AuditEntry, Image
 from dispatcher.office.images import MAX_IMAGE_BYTES, ImageError, safe_filename, sniff, store_image
-from dispatcher.transport.memory import MemoryTransport
-from tests.support.admin import Desk, fake_preflight, make_desk
+from tests.support.admin import Desk
 from tests.support.data import add_example_edition, create_newsletter
+
+pytestmark = pytest.mark.usefixtures("quick_preflight")
 
 
 def png(width: int, height: int) -> bytes:
@@ -97,17 +95,6 @@ def test_names_are_made_safe_with_the_real_extension() -> None:
     assert safe_filename("../../Foto Copertina!.JPG", "png") == "foto-copertina.png"
     assert safe_filename("C:\\Users\\redazione\\logo.gif", "gif") == "logo.gif"
     assert safe_filename("???", "webp") == "immagine.webp"
-
-
-@pytest.fixture
-def desk(
-    make_settings: Callable[..., Settings],
-    pg_url: str,
-    pg_sessions: sessionmaker[Session],
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Desk]:
-    fake_preflight(monkeypatch)
-    yield make_desk(make_settings(database_url=pg_url), pg_sessions, MemoryTransport())
 
 
 def test_pictures_too_big_or_without_alt_text_are_refused(desk: Desk) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import func, select
@@ -21,33 +20,18 @@ from dispatcher.office.proofs import ProofError, parse_addresses
 from dispatcher.transport import create_transport
 from dispatcher.transport.memory import MemoryTransport
 from tests.smtpd import SmtpServer
-from tests.support.admin import Desk, fake_preflight, make_desk
-from tests.support.data import add_example_edition, add_subscribers, create_newsletter
+from tests.support.admin import Desk, make_desk
+from tests.support.data import add_example_edition, add_subscribers
+
+pytestmark = pytest.mark.usefixtures("quick_preflight")
 
 
 @pytest.fixture
-def memory() -> MemoryTransport:
-    return MemoryTransport()
-
-
-@pytest.fixture
-def desk(
-    make_settings: Callable[..., Settings],
-    pg_url: str,
-    pg_sessions: sessionmaker[Session],
-    memory: MemoryTransport,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Desk]:
-    fake_preflight(monkeypatch)
-    yield make_desk(make_settings(database_url=pg_url), pg_sessions, memory)
-
-
-@pytest.fixture
-def edition_id(desk: Desk) -> int:
+def edition_id(edition_id: int, desk: Desk, newsletter: int) -> int:
+    """The shared example edition, with three readers on its list: no proof may reach them."""
     with desk.sessions.begin() as session:
-        newsletter = create_newsletter(session)
-        add_subscribers(session, newsletter.id, 3)
-        return add_example_edition(session, desk.settings)
+        add_subscribers(session, newsletter, 3)
+    return edition_id
 
 
 def parsed(data: bytes) -> email.message.EmailMessage:
@@ -126,21 +110,14 @@ def test_a_relay_that_is_down_is_reported(
 
 
 def test_a_proof_reaches_a_real_smtp_server(
-    make_settings: Callable[..., Settings],
-    pg_url: str,
-    pg_sessions: sessionmaker[Session],
-    monkeypatch: pytest.MonkeyPatch,
+    smtp_settings: Settings, pg_sessions: sessionmaker[Session], smtpd: SmtpServer, newsletter: int
 ) -> None:
-    fake_preflight(monkeypatch)
-    with SmtpServer() as server:
-        settings = make_settings(database_url=pg_url, smtp_url=server.url)
-        desk = make_desk(settings, pg_sessions, create_transport(settings.smtp))
-        with pg_sessions.begin() as session:
-            create_newsletter(session)
-            edition_id = add_example_edition(session, settings)
-        with desk.client("admin") as admin:
-            admin.post(f"/admin/editions/{edition_id}/proofs", {"addresses": "capo@example.org"})
-        assert server.wait_for(1)
-    (received,) = server.accepted
+    desk = make_desk(smtp_settings, pg_sessions, create_transport(smtp_settings.smtp))
+    with pg_sessions.begin() as session:
+        edition_id = add_example_edition(session, smtp_settings)
+    with desk.client("admin") as admin:
+        admin.post(f"/admin/editions/{edition_id}/proofs", {"addresses": "capo@example.org"})
+    assert smtpd.wait_for(1)
+    (received,) = smtpd.accepted
     assert received.rcpt_tos == ("capo@example.org",)
     assert parsed(received.data or b"")["Subject"].startswith("[BOZZA] ")

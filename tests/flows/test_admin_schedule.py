@@ -4,55 +4,27 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterator
 from zoneinfo import ZoneInfo
 
 import pytest
-from click.testing import CliRunner, Result
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
-from dispatcher.cli.main import cli
-from dispatcher.config import Settings
 from dispatcher.models import AuditEntry, Send
-from dispatcher.office import approvals, scheduling
+from dispatcher.office import scheduling
 from dispatcher.office.approvals import NotApprovedError
 from dispatcher.office.scheduling import NotScheduledError, TimeInPastError
 from dispatcher.sends import ledger
-from dispatcher.transport.memory import MemoryTransport
 from subscribers.models import MailingList
 from subscribers.orm import utcnow
-from tests.conftest import SECRET
-from tests.support.admin import Desk, fake_preflight, make_desk
-from tests.support.data import EDITION_FILE, add_example_edition, create_newsletter
+from tests.support.admin import Desk
+from tests.support.data import EDITION_FILE
+
+pytestmark = pytest.mark.usefixtures("quick_preflight")
 
 ROME = ZoneInfo("Europe/Rome")
 # A Friday in summer time (UTC+2) and one in winter time (UTC+1), both far ahead.
 SUMMER_AT = "2099-07-03 10:00"
 WINTER_AT = "2099-12-04 10:00"
-
-
-@pytest.fixture
-def desk(
-    make_settings: Callable[..., Settings],
-    pg_url: str,
-    pg_sessions: sessionmaker[Session],
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Desk]:
-    fake_preflight(monkeypatch)
-    yield make_desk(make_settings(database_url=pg_url), pg_sessions, MemoryTransport())
-
-
-@pytest.fixture
-def edition_id(desk: Desk) -> int:
-    with desk.sessions.begin() as session:
-        create_newsletter(session)
-        return add_example_edition(session, desk.settings)
-
-
-def approve(desk: Desk, edition_id: int) -> None:
-    with desk.sessions.begin() as session:
-        approvals.approve(session, edition_id, "approver", desk.settings)
 
 
 def sends(desk: Desk) -> list[Send]:
@@ -87,7 +59,7 @@ def test_a_one_person_office_may_schedule_without_approval(desk: Desk, edition_i
 
 
 def test_a_local_time_is_stored_in_utc_and_shown_in_local_time(desk: Desk, edition_id: int) -> None:
-    approve(desk, edition_id)
+    desk.approve(edition_id)
     with desk.client("approver") as approver:
         summer = approver.post(
             f"/admin/editions/{edition_id}/sends", {"lists": "cronache", "at": "2099-07-03T10:00"}
@@ -103,7 +75,7 @@ def test_a_local_time_is_stored_in_utc_and_shown_in_local_time(desk: Desk, editi
 
 
 def test_a_time_already_gone_is_refused(desk: Desk, edition_id: int) -> None:
-    approve(desk, edition_id)
+    desk.approve(edition_id)
     with desk.sessions.begin() as session, pytest.raises(TimeInPastError):
         past = utcnow() - dt.timedelta(hours=1)
         scheduling.schedule_send(
@@ -119,7 +91,7 @@ def test_a_time_already_gone_is_refused(desk: Desk, edition_id: int) -> None:
 def test_a_scheduled_send_can_be_moved_and_unscheduled_in_the_browser(
     desk: Desk, edition_id: int
 ) -> None:
-    approve(desk, edition_id)
+    desk.approve(edition_id)
     with desk.client("approver") as approver:
         approver.post(f"/admin/editions/{edition_id}/sends", {"lists": "cronache", "at": SUMMER_AT})
         send_id = sends(desk)[0].id
@@ -137,7 +109,7 @@ def test_a_scheduled_send_can_be_moved_and_unscheduled_in_the_browser(
 
 
 def test_a_started_send_can_no_longer_be_moved_or_unscheduled(desk: Desk, edition_id: int) -> None:
-    approve(desk, edition_id)
+    desk.approve(edition_id)
     with desk.sessions.begin() as session:
         when = utcnow()
         send = scheduling.schedule_send(
@@ -163,7 +135,7 @@ def test_a_started_send_can_no_longer_be_moved_or_unscheduled(desk: Desk, editio
 def test_a_send_is_not_moved_once_its_edition_changed_since_approval(
     desk: Desk, edition_id: int
 ) -> None:
-    approve(desk, edition_id)
+    desk.approve(edition_id)
     with desk.sessions.begin() as session:
         at = scheduling.parse_local(SUMMER_AT)
         send = scheduling.schedule_send(
@@ -197,41 +169,36 @@ def test_the_weekly_slot_is_set_in_the_browser_and_proposed(desk: Desk, edition_
     assert local > dt.datetime.now(ROME).replace(tzinfo=None)
 
 
-def run(desk: Desk, pg_url: str, *args: str) -> Result:
-    env = {"DATABASE_URL": pg_url, "SECRET_KEY": SECRET, "PUBLIC_URL": desk.settings.public_url}
-    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
-
-
-def test_the_cli_schedules_moves_and_unschedules(desk: Desk, edition_id: int, pg_url: str) -> None:
-    refused = run(desk, pg_url, "send", str(edition_id), "--list", "cronache", "--at", SUMMER_AT)
+def test_the_cli_schedules_moves_and_unschedules(desk: Desk, edition_id: int) -> None:
+    refused = desk.run_cli("send", str(edition_id), "--list", "cronache", "--at", SUMMER_AT)
     assert refused.exit_code == 1 and "not approved" in refused.output
-    approve(desk, edition_id)
+    desk.approve(edition_id)
 
-    done = run(desk, pg_url, "send", str(edition_id), "--list", "cronache", "--at", SUMMER_AT)
+    done = desk.run_cli("send", str(edition_id), "--list", "cronache", "--at", SUMMER_AT)
     assert done.exit_code == 0, done.output
     send_id = sends(desk)[0].id
     assert f"send {send_id} scheduled for 2099-07-03 10:00 CEST" in done.output
     assert (
         f"send {send_id}\tedition {edition_id}\t2099-07-03 10:00 CEST\tcli"
-        in run(desk, pg_url, "schedule", "list").output
+        in desk.run_cli("schedule", "list").output
     )
 
-    locked = run(desk, pg_url, "editions", "update", str(edition_id), str(EDITION_FILE))
+    locked = desk.run_cli("editions", "update", str(edition_id), str(EDITION_FILE))
     assert locked.exit_code == 1 and "unschedule it before changing" in locked.output
 
-    moved = run(desk, pg_url, "schedule", "reschedule", str(send_id), "--at", WINTER_AT)
+    moved = desk.run_cli("schedule", "reschedule", str(send_id), "--at", WINTER_AT)
     assert moved.exit_code == 0 and "2099-12-04 10:00 CET" in moved.output
-    assert run(desk, pg_url, "schedule", "unschedule", str(send_id)).exit_code == 0
-    again = run(desk, pg_url, "schedule", "unschedule", str(send_id))
+    assert desk.run_cli("schedule", "unschedule", str(send_id)).exit_code == 0
+    again = desk.run_cli("schedule", "unschedule", str(send_id))
     assert again.exit_code == 1 and "is cancelled" in again.output
 
 
-def test_the_cli_sets_the_weekly_slot(desk: Desk, edition_id: int, pg_url: str) -> None:
-    done = run(desk, pg_url, "lists", "slot", "cronache", "--weekday", "fri", "--time", "10:00")
+def test_the_cli_sets_the_weekly_slot(desk: Desk, edition_id: int) -> None:
+    done = desk.run_cli("lists", "slot", "cronache", "--weekday", "fri", "--time", "10:00")
     assert done.exit_code == 0, done.output
     assert "cronache: every fri at 10:00 Europe/Rome; next Fri" in done.output
     with desk.sessions() as session:
         newsletter = session.scalars(select(MailingList)).one()
         assert (newsletter.weekly_weekday, newsletter.weekly_time) == (4, "10:00")
-    assert run(desk, pg_url, "lists", "slot", "cronache", "--clear").exit_code == 0
-    assert run(desk, pg_url, "lists", "slot", "cronache", "--weekday", "fri").exit_code == 2
+    assert desk.run_cli("lists", "slot", "cronache", "--clear").exit_code == 0
+    assert desk.run_cli("lists", "slot", "cronache", "--weekday", "fri").exit_code == 2

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import mailbox
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,25 +22,24 @@ from dispatcher.bounces.apply import Policy
 from dispatcher.bounces.intake import BounceProcessor
 from dispatcher.bounces.outcome import Outcome
 from dispatcher.cli.main import cli
-from dispatcher.config import SendingSettings, Settings
+from dispatcher.config import SendingSettings
 from dispatcher.message.outgoing import OutgoingMessage
 from dispatcher.models import Batch, BounceEvent, Delivery
 from dispatcher.office.edition_store import add_edition, read_source
-from dispatcher.sends.batch import run_batch
 from dispatcher.sends.runtime import Runtime
 from dispatcher.transport.memory import MemoryTransport
 from subscribers.models import Subscription, Suppression
 from subscribers.suppression import email_hmac
 from subscribers.tokens import Purpose, Signer
 from tests.conftest import SECRET
-from tests.support.data import EDITION_FILE, add_subscribers, create_newsletter
-from tests.support.sending import start_send
-from tests.unit.test_bounce_parsing import (
+from tests.support.bounces import (
     build_arf,
     build_auto_reply,
     build_dsn,
     build_unsubscribe_mail,
 )
+from tests.support.data import EDITION_FILE, add_subscribers, create_newsletter
+from tests.support.sending import send_everything
 
 DOMAIN = "bounces.example.org"
 POLICY = SendingSettings(batch_size=10, dispatch_window=100)
@@ -48,21 +47,8 @@ _MAILTO = re.compile(rb"mailto:(u-[0-9a-f]+@[a-z.]+)")
 
 
 @pytest.fixture
-def memory() -> MemoryTransport:
-    return MemoryTransport()
-
-
-@pytest.fixture
-def runtime(
-    make_settings: Callable[..., Settings],
-    pg_url: str,
-    memory: MemoryTransport,
-    pg_sessions: object,
-) -> Iterator[Runtime]:
-    settings = make_settings(database_url=pg_url, sending=POLICY, bounce_domain=DOMAIN)
-    rt = Runtime(settings, lambda: memory)
-    yield rt
-    rt.close()
+def runtime(make_runtime: Callable[..., Runtime]) -> Runtime:
+    return make_runtime(sending=POLICY, bounce_domain=DOMAIN)
 
 
 @pytest.fixture
@@ -84,12 +70,7 @@ def _edition(runtime: Runtime, number: int = 44) -> int:
 
 def _deliver(runtime: Runtime, memory: MemoryTransport, number: int = 44) -> list[OutgoingMessage]:
     """Send one edition to the newsletter; returns the messages of that send."""
-    before = len(memory.sent)
-    queue: list[int] = []
-    start_send(runtime.sessions, _edition(runtime, number), ("cronache",), 100, 10, queue.append)
-    while queue:
-        run_batch(runtime, queue.pop(0), queue.append)
-    return memory.sent[before:]
+    return send_everything(runtime, memory, _edition(runtime, number))
 
 
 @pytest.fixture

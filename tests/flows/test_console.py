@@ -31,27 +31,16 @@ from dispatcher.sends.runtime import Runtime
 from dispatcher.transport.memory import MemoryTransport
 from dispatcher.web.app import create_app
 from tests.conftest import REDIS_URL
-from tests.support.data import add_example_edition, add_subscribers, create_newsletter
+from tests.support.admin import PASSWORD, csrf_of, log_in
+from tests.support.data import add_readers_and_edition
 from tests.support.sending import start_send
 
-PASSWORD = "a long enough password"
 POLICY = SendingSettings(batch_size=10, dispatch_window=100)
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture
-def settings(make_settings: Callable[..., Settings], pg_url: str, broker_prefix: str) -> Settings:
-    return make_settings(database_url=pg_url, sending=POLICY, broker_key_prefix=broker_prefix)
-
-
-@pytest.fixture
-def store(broker_prefix: str) -> Iterator[redis.Redis]:
-    """Redis, and every key of this test's prefix removed afterwards (nothing else)."""
-    client = redis.Redis.from_url(REDIS_URL)
-    yield client
-    for key in client.scan_iter(match=f"{broker_prefix}*"):
-        client.delete(key)
-    client.close()
+def settings(make_settings: Callable[..., Settings], pg_url: str) -> Settings:
+    return make_settings(database_url=pg_url, sending=POLICY)
 
 
 @pytest.fixture
@@ -60,9 +49,7 @@ def send_id(settings: Settings, pg_sessions: sessionmaker[Session]) -> int:
     with pg_sessions.begin() as session:
         for role in ("operator", "editor"):
             create_user(session, role, PASSWORD, role)
-        newsletter = create_newsletter(session)
-        add_subscribers(session, newsletter.id, 25)
-        edition_id = add_example_edition(session, settings)
+        edition_id = add_readers_and_edition(session, settings, 25)
     batches: list[int] = []
     new_send = start_send(pg_sessions, edition_id, ("cronache",), 100, 10, batches.append)
     memory = MemoryTransport()
@@ -76,15 +63,15 @@ def send_id(settings: Settings, pg_sessions: sessionmaker[Session]) -> int:
 
 
 @pytest.fixture
-def machinery(store: redis.Redis, broker_prefix: str, send_id: int) -> None:
+def machinery(redis_store: redis.Redis, broker_prefix: str, send_id: int) -> None:
     """Two messages queued, one taken, one busy worker, a beat tick two seconds ago."""
-    store.lpush(f"{broker_prefix}celery", "m1", "m2")
-    store.lpush(f"{broker_prefix}celery{keys.PRIORITY_SEPARATOR}3", "m3")
-    store.hset(f"{broker_prefix}unacked", "tag", "m0")
+    redis_store.lpush(f"{broker_prefix}celery", "m1", "m2")
+    redis_store.lpush(f"{broker_prefix}celery{keys.PRIORITY_SEPARATOR}3", "m3")
+    redis_store.hset(f"{broker_prefix}unacked", "tag", "m0")
     now = time.time()
     busy = Snapshot(4242, now - 60, 2, send_id, 10, 4, 7, 700)
-    heartbeat.write_heartbeat(store, broker_prefix, busy, ttl=15, now=now)
-    record_tick(store, broker_prefix, now - 2)
+    heartbeat.write_heartbeat(redis_store, broker_prefix, busy, ttl=15, now=now)
+    record_tick(redis_store, broker_prefix, now - 2)
 
 
 @pytest.fixture
@@ -98,10 +85,7 @@ def _client(app: FastAPI, role: str | None = None, host: str = "testclient") -> 
         app, base_url="https://testserver", follow_redirects=False, client=(host, 50000)
     )
     if role is not None:
-        token = _CSRF.search(client.get("/login").text)
-        assert token is not None
-        form = {"csrf_token": token.group(1), "username": role, "password": PASSWORD}
-        assert client.post("/login", data=form | {"next": "/console"}).status_code == 303
+        log_in(client, role)
     return client
 
 
@@ -109,12 +93,6 @@ def _client(app: FastAPI, role: str | None = None, host: str = "testclient") -> 
 def operator(app: FastAPI, send_id: int) -> Iterator[TestClient]:
     with _client(app, "operator") as client:
         yield client
-
-
-def _csrf(client: TestClient, path: str) -> str:
-    found = _CSRF.search(client.get(path).text)
-    assert found is not None
-    return found.group(1)
 
 
 # -- access ------------------------------------------------------------------------------------
@@ -210,7 +188,7 @@ def test_pause_resume_and_cancel_from_the_send_page(
     operator: TestClient, pg_sessions: sessionmaker[Session], send_id: int
 ) -> None:
     page = f"/console/sends/{send_id}"
-    token = _csrf(operator, page)
+    token = csrf_of(operator.get(page).text)
 
     def state() -> tuple[str, str]:
         with pg_sessions() as session:
@@ -343,7 +321,7 @@ def test_metrics_are_for_loopback_or_a_bearer_token(
 
 
 def test_a_heartbeat_thread_reports_the_batch_and_says_goodbye(
-    store: redis.Redis, broker_prefix: str
+    redis_store: redis.Redis, broker_prefix: str
 ) -> None:
     activity = Activity()
     thread = heartbeat.HeartbeatThread(
@@ -352,7 +330,7 @@ def test_a_heartbeat_thread_reports_the_batch_and_says_goodbye(
     thread.start()
 
     def beats() -> list[heartbeat.Heartbeat]:
-        return heartbeat.read_heartbeats(store, broker_prefix, time.time(), 15)
+        return heartbeat.read_heartbeats(redis_store, broker_prefix, time.time(), 15)
 
     try:
         assert _eventually(lambda: len(beats()) == 1)
@@ -365,12 +343,14 @@ def test_a_heartbeat_thread_reports_the_batch_and_says_goodbye(
     assert beats() == []
 
 
-def test_an_expired_heartbeat_no_longer_counts(store: redis.Redis, broker_prefix: str) -> None:
+def test_an_expired_heartbeat_no_longer_counts(
+    redis_store: redis.Redis, broker_prefix: str
+) -> None:
     snapshot = Snapshot(99, time.time(), None, None, 0, 0, 0, 0)
-    heartbeat.write_heartbeat(store, broker_prefix, snapshot, ttl=0.2, now=time.time())
-    assert len(heartbeat.read_heartbeats(store, broker_prefix, time.time(), 15)) == 1
+    heartbeat.write_heartbeat(redis_store, broker_prefix, snapshot, ttl=0.2, now=time.time())
+    assert len(heartbeat.read_heartbeats(redis_store, broker_prefix, time.time(), 15)) == 1
     time.sleep(0.3)
-    assert heartbeat.read_heartbeats(store, broker_prefix, time.time(), 15) == []
+    assert heartbeat.read_heartbeats(redis_store, broker_prefix, time.time(), 15) == []
 
 
 def test_the_rate_is_taken_over_the_recent_looks() -> None:

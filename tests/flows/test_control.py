@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 import redis
@@ -30,55 +30,26 @@ from dispatcher.sends.batch import STATE_CHECK_EVERY, run_batch
 from dispatcher.sends.journal import FOLD_EVERY
 from dispatcher.sends.runtime import Runtime
 from dispatcher.transport.memory import MemoryTransport
-from subscribers.models import Subscriber, Subscription, Suppression
+from subscribers.models import Subscription, Suppression
 from subscribers.orm import utcnow
 from tests.conftest import REDIS_URL
 from tests.support.data import (
     EDITION_FILE,
-    add_example_edition,
+    add_readers_and_edition,
     add_subscribers,
     address,
-    create_newsletter,
+    subscriber_id,
+    unsubscribe,
 )
-from tests.support.sending import ledger_rows, start_send
+from tests.support.sending import drain, edition_for, ledger_rows, start_send
 
 POLICY = SendingSettings(batch_size=10, dispatch_window=100, retry_base=60, lease_seconds=30)
 BIG_BATCHES = SendingSettings(batch_size=300, dispatch_window=100, retry_base=60)
 
 
 @pytest.fixture
-def memory() -> MemoryTransport:
-    return MemoryTransport()
-
-
-@pytest.fixture
-def make_runtime(
-    make_settings: Callable[..., Settings],
-    pg_url: str,
-    memory: MemoryTransport,
-    pg_sessions: object,
-) -> Iterator[Callable[[SendingSettings], Runtime]]:
-    made: list[Runtime] = []
-
-    def build(policy: SendingSettings = POLICY) -> Runtime:
-        made.append(Runtime(make_settings(database_url=pg_url, sending=policy), lambda: memory))
-        return made[-1]
-
-    yield build
-    for runtime in made:
-        runtime.close()
-
-
-@pytest.fixture
-def runtime(make_runtime: Callable[[SendingSettings], Runtime]) -> Runtime:
-    return make_runtime(POLICY)
-
-
-def _edition(runtime: Runtime, count: int) -> int:
-    with runtime.sessions.begin() as session:
-        newsletter = create_newsletter(session)
-        add_subscribers(session, newsletter.id, count)
-        return add_example_edition(session, runtime.settings)
+def runtime(make_runtime: Callable[..., Runtime]) -> Runtime:
+    return make_runtime(sending=POLICY)
 
 
 def _send(runtime: Runtime, edition_id: int) -> tuple[int, list[int]]:
@@ -89,10 +60,10 @@ def _send(runtime: Runtime, edition_id: int) -> tuple[int, list[int]]:
     return send_id, enqueued
 
 
-def _drain(runtime: Runtime, batch_ids: list[int]) -> None:
-    queue = list(batch_ids)
-    while queue:
-        run_batch(runtime, queue.pop(0), queue.append)
+def _big_send(make_runtime: Callable[..., Runtime], readers: int) -> tuple[Runtime, int, list[int]]:
+    """A runtime with batches of 300, and a send to ``readers`` started on it."""
+    runtime = make_runtime(sending=BIG_BATCHES)
+    return (runtime, *_send(runtime, edition_for(runtime, readers)))
 
 
 def _take(runtime: Runtime, send_id: int) -> list[int]:
@@ -127,12 +98,6 @@ def _recipients(memory: MemoryTransport) -> Counter[str]:
     return Counter(m.recipient for m in memory.sent)
 
 
-def _subscriber(session: Session, index: int) -> int:
-    found = session.scalar(select(Subscriber.id).where(Subscriber.email == address(index)))
-    assert found is not None
-    return found
-
-
 def _pause_after(
     runtime: Runtime, send_id: int, count: int
 ) -> Callable[[OutgoingMessage], tuple[int, str]]:
@@ -152,13 +117,12 @@ def _pause_after(
 
 
 def test_a_pause_stops_the_batch_at_its_next_look_and_resume_sends_the_rest_once(
-    make_runtime: Callable[[SendingSettings], Runtime], memory: MemoryTransport
+    make_runtime: Callable[..., Runtime], memory: MemoryTransport
 ) -> None:
-    runtime = make_runtime(BIG_BATCHES)
-    send_id, batches = _send(runtime, _edition(runtime, 300))
+    runtime, send_id, batches = _big_send(make_runtime, 300)
     memory.responder = _pause_after(runtime, send_id, 30)
 
-    _drain(runtime, batches)
+    drain(runtime, batches)
 
     # The group in progress finishes: the batch looks at the state every 100 messages.
     assert len(memory.sent) == STATE_CHECK_EVERY
@@ -171,7 +135,7 @@ def test_a_pause_stops_the_batch_at_its_next_look_and_resume_sends_the_rest_once
     memory.responder = lambda m: (250, "2.0.0 ok")
     _do(runtime, lambda s: control.resume_send(s, send_id, utcnow()))
     assert _send_row(runtime, send_id).state_reason == ""
-    _drain(runtime, _take(runtime, send_id))
+    drain(runtime, _take(runtime, send_id))
 
     assert _recipients(memory) == Counter({address(i): 1 for i in range(300)})
     assert _send_row(runtime, send_id).state == "finished"
@@ -180,42 +144,41 @@ def test_a_pause_stops_the_batch_at_its_next_look_and_resume_sends_the_rest_once
 def test_a_batch_that_finds_its_send_paused_waits_pending_and_goes_on_resume(
     runtime: Runtime, memory: MemoryTransport
 ) -> None:
-    send_id, batches = _send(runtime, _edition(runtime, 25))
+    send_id, batches = _send(runtime, edition_for(runtime, 25))
     _do(runtime, lambda s: control.pause_send(s, send_id, "", utcnow()))
     assert _send_row(runtime, send_id).state_reason == "paused"
 
-    _drain(runtime, batches)  # the tasks were in the broker already
+    drain(runtime, batches)  # the tasks were in the broker already
     assert memory.sent == []
     with runtime.sessions() as session:
         states = set(session.scalars(select(Batch.state).where(Batch.send_id == send_id)))
     assert states == {"pending"}  # not left "enqueued" until the redispatch delay
 
     _do(runtime, lambda s: control.resume_send(s, send_id, utcnow()))
-    _drain(runtime, _take(runtime, send_id))
+    drain(runtime, _take(runtime, send_id))
     assert _recipients(memory) == Counter({address(i): 1 for i in range(25)})
+
+
+#: A send's state -> the controls it accepts, and those it refuses.
+ACCEPTED = {"running": ["pause"], "paused": ["resume", "cancel"], "scheduled": ["cancel"]}
+REFUSED = {
+    "running": ["resume"],
+    "paused": ["pause"],
+    "scheduled": ["pause"],
+    "finished": ["resume", "pause", "cancel"],
+    "cancelled": ["resume", "cancel"],
+}
 
 
 @pytest.mark.parametrize(
     ("state", "action", "allowed"),
-    [
-        ("running", "pause", True),
-        ("running", "resume", False),
-        ("paused", "pause", False),
-        ("paused", "resume", True),
-        ("paused", "cancel", True),
-        ("scheduled", "pause", False),
-        ("scheduled", "cancel", True),
-        ("finished", "resume", False),
-        ("finished", "pause", False),
-        ("finished", "cancel", False),
-        ("cancelled", "resume", False),
-        ("cancelled", "cancel", False),
-    ],
+    [(state, action, True) for state, actions in ACCEPTED.items() for action in actions]
+    + [(state, action, False) for state, actions in REFUSED.items() for action in actions],
 )
 def test_controls_change_only_the_states_they_are_meant_for(
     runtime: Runtime, state: str, action: str, allowed: bool
 ) -> None:
-    send_id, _ = _send(runtime, _edition(runtime, 3))
+    send_id, _ = _send(runtime, edition_for(runtime, 3))
     _do(runtime, lambda s: s.execute(update(Send).where(Send.id == send_id).values(state=state)))
     controls: dict[str, Callable[[Session], object]] = {
         "pause": lambda s: control.pause_send(s, send_id, "why", utcnow()),
@@ -239,14 +202,14 @@ def test_controlling_a_send_that_does_not_exist_says_so(runtime: Runtime) -> Non
 def test_cancel_skips_queued_and_deferred_rows_and_sends_nothing_more(
     runtime: Runtime, memory: MemoryTransport
 ) -> None:
-    send_id, batches = _send(runtime, _edition(runtime, 30))
+    send_id, batches = _send(runtime, edition_for(runtime, 30))
     memory.responder = lambda m: (451, "4.7.1 later") if m.delivery_id == 2 else (250, "ok")
     run_batch(runtime, batches[0], lambda _: None)  # rows 1-10: nine sent, one deferred
 
     result = _do(runtime, lambda s: control.cancel_send(s, send_id, "wrong list", utcnow()))
     assert isinstance(result, control.ControlResult) and result.rows == 21
 
-    _drain(runtime, batches[1:])
+    drain(runtime, batches[1:])
     assert len(memory.sent) == 9  # only the first batch's accepted messages
     rows = ledger_rows(runtime.sessions, send_id)
     assert Counter(r.status for r in rows) == Counter({"sent": 9, "skipped": 21})
@@ -258,10 +221,9 @@ def test_cancel_skips_queued_and_deferred_rows_and_sends_nothing_more(
 
 
 def test_cancel_during_a_batch_lets_the_group_in_progress_finish_and_skips_the_rest(
-    make_runtime: Callable[[SendingSettings], Runtime], memory: MemoryTransport
+    make_runtime: Callable[..., Runtime], memory: MemoryTransport
 ) -> None:
-    runtime = make_runtime(BIG_BATCHES)
-    send_id, batches = _send(runtime, _edition(runtime, 250))
+    runtime, send_id, batches = _big_send(make_runtime, 250)
 
     def respond(message: OutgoingMessage) -> tuple[int, str]:
         if len(memory.sent) == 40:
@@ -269,7 +231,7 @@ def test_cancel_during_a_batch_lets_the_group_in_progress_finish_and_skips_the_r
         return 250, "ok"
 
     memory.responder = respond
-    _drain(runtime, batches)
+    drain(runtime, batches)
     # The rows this batch held were 'sending' at the cancel: they came back and were skipped.
     assert _statuses(runtime, send_id) == Counter({"sent": 100, "skipped": 150})
     _assert_counters_match_ledger(runtime, send_id)
@@ -283,11 +245,11 @@ def test_cancel_during_a_batch_lets_the_group_in_progress_finish_and_skips_the_r
     [("keep", {"uncertain": FOLD_EVERY, "skipped": 20}), ("resend", {"skipped": FOLD_EVERY + 20})],
 )
 def test_rows_a_dead_worker_held_in_a_cancelled_send_are_skipped_by_the_reconciler(
-    make_runtime: Callable[[SendingSettings], Runtime], policy: str, expected: dict[str, int]
+    make_runtime: Callable[..., Runtime], policy: str, expected: dict[str, int]
 ) -> None:
     sending = dataclasses.replace(POLICY, batch_size=FOLD_EVERY + 20, uncertain_policy=policy)
-    runtime = make_runtime(sending)
-    send_id, batches = _send(runtime, _edition(runtime, FOLD_EVERY + 20))
+    runtime = make_runtime(sending=sending)
+    send_id, batches = _send(runtime, edition_for(runtime, FOLD_EVERY + 20))
     lease = dt.timedelta(seconds=1)
     _do(runtime, lambda s: claims.claim_batch(s, batches[0], "dead:1:x", utcnow(), lease))
     _do(runtime, lambda s: control.cancel_send(s, send_id, "", utcnow()))
@@ -305,14 +267,13 @@ def test_rows_a_dead_worker_held_in_a_cancelled_send_are_skipped_by_the_reconcil
 
 
 def test_a_wave_of_failures_pauses_the_send_with_the_reason(
-    make_runtime: Callable[[SendingSettings], Runtime], memory: MemoryTransport
+    make_runtime: Callable[..., Runtime], memory: MemoryTransport
 ) -> None:
-    runtime = make_runtime(BIG_BATCHES)
-    send_id, batches = _send(runtime, _edition(runtime, 300))
+    runtime, send_id, batches = _big_send(make_runtime, 300)
     memory.responder = lambda m: (
         (550, "5.7.1 blocked by policy") if m.delivery_id % 4 == 0 else (250, "ok")
     )
-    _drain(runtime, batches)
+    drain(runtime, batches)
 
     send = _send_row(runtime, send_id)
     assert send.state == "paused"
@@ -323,12 +284,11 @@ def test_a_wave_of_failures_pauses_the_send_with_the_reason(
 
 
 def test_a_few_failures_do_not_pause_the_send(
-    make_runtime: Callable[[SendingSettings], Runtime], memory: MemoryTransport
+    make_runtime: Callable[..., Runtime], memory: MemoryTransport
 ) -> None:
-    runtime = make_runtime(BIG_BATCHES)
-    send_id, batches = _send(runtime, _edition(runtime, 300))
+    runtime, send_id, batches = _big_send(make_runtime, 300)
     memory.responder = lambda m: (550, "5.1.1 unknown") if m.delivery_id % 10 == 0 else (250, "ok")
-    _drain(runtime, batches)
+    drain(runtime, batches)
     assert _send_row(runtime, send_id).state == "finished"
 
 
@@ -347,31 +307,31 @@ def test_the_decision_counts_every_outcome_that_is_not_sent() -> None:
 
 
 def test_retry_makes_deferred_rows_due_now(runtime: Runtime, memory: MemoryTransport) -> None:
-    send_id, batches = _send(runtime, _edition(runtime, 5))
+    send_id, batches = _send(runtime, edition_for(runtime, 5))
     memory.responder = lambda m: (451, "4.7.1 later") if m.delivery_id in (2, 4) else (250, "ok")
-    _drain(runtime, batches)
+    drain(runtime, batches)
     assert _statuses(runtime, send_id) == Counter({"sent": 3, "deferred": 2})
 
     memory.responder = lambda m: (250, "ok")
     result = _do(runtime, lambda s: control.retry_send(s, send_id, utcnow()))
     assert isinstance(result, control.ControlResult) and result.rows == 2
-    _drain(runtime, _take(runtime, send_id))
+    drain(runtime, _take(runtime, send_id))
     assert _statuses(runtime, send_id) == Counter({"sent": 5})
     assert _send_row(runtime, send_id).state == "finished"
 
 
 @pytest.mark.parametrize(("in_doubt", "retried"), [(False, [1, 2]), (True, [1, 2, 3])])
 def test_retry_gives_expired_rows_one_more_attempt_and_reopens_a_finished_send(
-    make_runtime: Callable[[SendingSettings], Runtime],
+    make_runtime: Callable[..., Runtime],
     memory: MemoryTransport,
     in_doubt: bool,
     retried: list[int],
 ) -> None:
     short = SendingSettings(batch_size=10, retry_base=3600, retry_window=1800)
-    runtime = make_runtime(short)
-    send_id, batches = _send(runtime, _edition(runtime, 4))
+    runtime = make_runtime(sending=short)
+    send_id, batches = _send(runtime, edition_for(runtime, 4))
     memory.responder = lambda m: (452, "4.2.2 full") if m.delivery_id != 1 else (250, "ok")
-    _drain(runtime, batches)
+    drain(runtime, batches)
     assert _statuses(runtime, send_id) == Counter({"sent": 1, "failed": 3})
     assert _send_row(runtime, send_id).state == "finished"
     # A row in doubt (no reply after the final dot once) may have arrived.
@@ -384,7 +344,7 @@ def test_retry_gives_expired_rows_one_more_attempt_and_reopens_a_finished_send(
     result = _do(runtime, lambda s: control.retry_send(s, send_id, utcnow(), in_doubt=in_doubt))
     assert isinstance(result, control.ControlResult)
     assert (result.rows, result.state) == (len(retried), "running")
-    _drain(runtime, _take(runtime, send_id))
+    drain(runtime, _take(runtime, send_id))
 
     assert sorted(_recipients(memory)) == [address(i) for i in retried]
     assert _statuses(runtime, send_id) == Counter(
@@ -396,7 +356,7 @@ def test_retry_gives_expired_rows_one_more_attempt_and_reopens_a_finished_send(
 
 
 def test_retry_is_refused_for_a_cancelled_send(runtime: Runtime) -> None:
-    send_id, _ = _send(runtime, _edition(runtime, 2))
+    send_id, _ = _send(runtime, edition_for(runtime, 2))
     _do(runtime, lambda s: control.cancel_send(s, send_id, "", utcnow()))
     with pytest.raises(StateError):
         _do(runtime, lambda s: control.retry_send(s, send_id, utcnow()))
@@ -412,15 +372,26 @@ def _start(runtime: Runtime, new: Send) -> list[int]:
     return _take(runtime, send_id)
 
 
+def _sent_with_one_refused(
+    runtime: Runtime, memory: MemoryTransport, readers: int, refused: int
+) -> tuple[int, int]:
+    """Send to ``readers``, the relay refusing ``address(refused)`` for good.
+
+    :returns: the edition's id and the finished send's.
+    """
+    edition_id = edition_for(runtime, readers)
+    memory.responder = lambda m: (
+        (550, "5.1.1 unknown") if m.recipient == address(refused) else (250, "ok")
+    )
+    send_id, batches = _send(runtime, edition_id)
+    drain(runtime, batches)
+    return edition_id, send_id
+
+
 def test_a_late_send_reaches_only_those_who_subscribed_after(
     runtime: Runtime, memory: MemoryTransport
 ) -> None:
-    edition_id = _edition(runtime, 6)
-    memory.responder = lambda m: (
-        (550, "5.1.1 unknown") if m.recipient == address(3) else (250, "ok")
-    )
-    send_id, batches = _send(runtime, edition_id)
-    _drain(runtime, batches)
+    edition_id, send_id = _sent_with_one_refused(runtime, memory, 6, 3)
     with runtime.sessions.begin() as session:
         list_id = session.scalar(select(Subscription.list_id).limit(1))
         assert list_id is not None
@@ -433,7 +404,7 @@ def test_a_late_send_reaches_only_those_who_subscribed_after(
         late = control.create_late_send(session, send_id, utcnow(), "tester")
         session.expunge(late)
     assert (late.kind, late.parent_send_id, late.edition_id) == ("late", send_id, edition_id)
-    _drain(runtime, _start(runtime, late))
+    drain(runtime, _start(runtime, late))
 
     # Not the one who failed the first time: a newcomer is someone with no row at all.
     assert sorted(_recipients(memory)) == [address(100), address(101)]
@@ -442,9 +413,8 @@ def test_a_late_send_reaches_only_those_who_subscribed_after(
 
 
 def test_a_late_send_needs_a_started_send(runtime: Runtime) -> None:
+    edition_id = edition_for(runtime, 0)
     with runtime.sessions.begin() as session:
-        create_newsletter(session)
-        edition_id = add_example_edition(session, runtime.settings)
         scheduled = ledger.create_send(session, edition_id, ["cronache"], utcnow()).id
     with pytest.raises(StateError, match="scheduled"):
         _do(runtime, lambda s: control.create_late_send(s, scheduled, utcnow()))
@@ -459,20 +429,11 @@ def _second_edition(runtime: Runtime) -> int:
 def test_a_correction_reaches_exactly_those_who_got_the_original(
     runtime: Runtime, memory: MemoryTransport
 ) -> None:
-    edition_id = _edition(runtime, 8)
-    memory.responder = lambda m: (
-        (550, "5.1.1 unknown") if m.recipient == address(0) else (250, "ok")
-    )
-    send_id, batches = _send(runtime, edition_id)
-    _drain(runtime, batches)
+    edition_id, send_id = _sent_with_one_refused(runtime, memory, 8, 0)
     correcting = _second_edition(runtime)
     with runtime.sessions.begin() as session:
-        gone, blocked = _subscriber(session, 1), _subscriber(session, 2)
-        session.execute(
-            update(Subscription)
-            .where(Subscription.subscriber_id == gone)
-            .values(status="unsubscribed")
-        )
+        gone, blocked = subscriber_id(session, 1), subscriber_id(session, 2)
+        unsubscribe(session, gone)
         session.add(Suppression(email_hmac="z" * 64, subscriber_id=blocked, reason="complaint"))
         add_subscribers(session, 1, 2, start=200)  # newcomers did not get the original
     memory.sent.clear()
@@ -482,7 +443,7 @@ def test_a_correction_reaches_exactly_those_who_got_the_original(
         fix = control.create_correction(session, send_id, correcting, utcnow(), "tester")
         session.expunge(fix)
     assert (fix.kind, fix.parent_send_id, fix.edition_id) == ("correction", send_id, correcting)
-    _drain(runtime, _start(runtime, fix))
+    drain(runtime, _start(runtime, fix))
 
     assert sorted(_recipients(memory)) == [address(i) for i in range(3, 8)]
     rows = ledger_rows(runtime.sessions, fix.id)
@@ -498,12 +459,12 @@ def test_a_correction_reaches_exactly_those_who_got_the_original(
 def test_a_correction_is_refused_while_the_original_runs_or_with_the_same_edition(
     runtime: Runtime,
 ) -> None:
-    edition_id = _edition(runtime, 3)
+    edition_id = edition_for(runtime, 3)
     send_id, batches = _send(runtime, edition_id)
     correcting = _second_edition(runtime)
     with pytest.raises(StateError, match="running"):
         _do(runtime, lambda s: control.create_correction(s, send_id, correcting, utcnow()))
-    _drain(runtime, batches)
+    drain(runtime, batches)
     with pytest.raises(StateError, match="another edition"):
         _do(runtime, lambda s: control.create_correction(s, send_id, edition_id, utcnow()))
     with pytest.raises(NotFoundError):
@@ -515,18 +476,8 @@ def test_a_correction_is_refused_while_the_original_runs_or_with_the_same_editio
 # -- the command line --------------------------------------------------------------------------
 
 
-@pytest.fixture
-def queue(broker_prefix: str) -> Iterator[redis.Redis]:
-    """Redis, with this test's keys (and only those) removed afterwards."""
-    client = redis.Redis.from_url(REDIS_URL)
-    yield client
-    for key in client.scan_iter(match=f"{broker_prefix}*"):
-        client.delete(key)
-    client.close()
-
-
 def test_the_send_command_keeps_its_short_form_and_controls_sends(
-    pg_url: str, pg_sessions: sessionmaker[Session], broker_prefix: str, queue: redis.Redis
+    pg_url: str, pg_sessions: sessionmaker[Session], broker_prefix: str, redis_store: redis.Redis
 ) -> None:
     env = {
         "DATABASE_URL": pg_url,
@@ -541,15 +492,13 @@ def test_the_send_command_keeps_its_short_form_and_controls_sends(
 
     settings = Settings(secret_keys=("k",), public_url="https://newsletter.example.org")
     with pg_sessions.begin() as session:
-        newsletter = create_newsletter(session)
-        add_subscribers(session, newsletter.id, 25)
-        edition_id = add_example_edition(session, settings)
+        edition_id = add_readers_and_edition(session, settings, 25)
         approvals.approve(session, edition_id, "tester", settings)  # after its preflight
 
     started = run("send", str(edition_id), "--list", "cronache", "--now")
     assert started.exit_code == 0, started.output
     assert "send 1 started: 25 recipients, 1 batches enqueued" in started.output
-    assert queue.llen(f"{broker_prefix}celery") == 1  # in the test's own queue
+    assert redis_store.llen(f"{broker_prefix}celery") == 1  # in the test's own queue
 
     assert run("send", "pause", "1", "--reason", "controllo").exit_code == 0
     with pg_sessions() as session:

@@ -14,20 +14,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatcher.cli.main import cli
 from subscribers import importer
 from subscribers.errors import ImportFileError
 from subscribers.export import export_csv
 from subscribers.importer import ImportReport, import_csv
 from subscribers.models import Subscriber, Subscription
 from subscribers.orm import SubscriptionStatus
-from subscribers.service import create_list, find_subscriber
+from subscribers.service import find_subscriber
 from subscribers.suppression import SuppressionReason, suppress
 from tests.conftest import SECRET
+from tests.support.data import add_import_lists
 
 DATA = Path(__file__).parents[1] / "data" / "csv"
 KEYS = (SECRET,)
@@ -39,8 +38,7 @@ def sessions(request: pytest.FixtureRequest) -> Sessions:
     name = "pg_sessions" if request.param == "postgresql" else "sqlite_sessions"
     factory: Sessions = request.getfixturevalue(name)
     with factory.begin() as session:
-        create_list(session, "cronache", "Cronache da Palazzo Cisterna")
-        create_list(session, "eventi", "Eventi")
+        add_import_lists(session)
     return factory
 
 
@@ -346,18 +344,6 @@ def test_export_by_status_and_delimiter(sessions: Sessions, tmp_path: Path) -> N
 
 
 # --- the command line ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def invoke(pg_url: str, pg_sessions: Sessions) -> Callable[..., Any]:
-    with pg_sessions.begin() as session:
-        create_list(session, "cronache", "Cronache da Palazzo Cisterna")
-    env = {"DATABASE_URL": pg_url, "SECRET_KEY": SECRET, "SECRET_KEY_FALLBACKS": ""}
-
-    def run(*args: str, input: str | None = None) -> Any:
-        return CliRunner().invoke(cli, list(args), env=env, input=input, catch_exceptions=False)
-
-    return run
 
 
 def test_cli_import_partial_exits_0_and_prints_the_report(invoke: Callable[..., Any]) -> None:

@@ -21,9 +21,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from subscribers import importer, upsert
 from subscribers.importer import ImportReport, import_csv
 from subscribers.models import MailingList, Subscriber, Subscription
-from subscribers.service import create_list, get_list
+from subscribers.service import get_list
 from subscribers.suppression import SuppressionReason, suppress
 from tests.conftest import SECRET
+from tests.support.data import add_import_lists
 from tests.support.database import truncate_all
 
 KEYS = (SECRET,)
@@ -49,8 +50,7 @@ MIXED = (
 @pytest.fixture
 def sessions(pg_sessions: Sessions) -> Sessions:
     with pg_sessions.begin() as session:
-        create_list(session, "cronache", "Cronache")
-        create_list(session, "eventi", "Eventi")
+        add_import_lists(session)
     return pg_sessions
 
 
@@ -153,8 +153,7 @@ def test_the_one_statement_path_leaves_what_the_generic_path_leaves(
     for generic in (False, True):
         truncate_all(pg_engine)
         with sessions.begin() as session:
-            create_list(session, "cronache", "Cronache")
-            create_list(session, "eventi", "Eventi")
+            add_import_lists(session)
         given_people_in_every_state(sessions, tmp_path)
         with monkeypatch.context() as patch:
             if generic:  # the statements SQLite runs, on PostgreSQL

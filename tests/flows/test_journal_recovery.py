@@ -28,7 +28,7 @@ from dispatcher.sends.batch import run_batch
 from dispatcher.sends.runtime import Runtime
 from dispatcher.transport.memory import MemoryTransport
 from subscribers.orm import utcnow
-from tests.support.data import add_example_edition, add_subscribers, create_newsletter
+from tests.support.data import add_readers_and_edition
 from tests.support.sending import ledger_rows, start_send
 
 ROWS = 60
@@ -99,9 +99,7 @@ def test_a_killed_workers_journalled_outcomes_reach_the_ledger_and_one_row_is_in
 
 def _start(sessions: sessionmaker[Session], settings: Settings) -> tuple[int, int]:
     with sessions.begin() as session:
-        newsletter = create_newsletter(session)
-        add_subscribers(session, newsletter.id, ROWS)
-        edition_id = add_example_edition(session, settings)
+        edition_id = add_readers_and_edition(session, settings, ROWS)
     batches: list[int] = []
     send_id = start_send(sessions, edition_id, ("cronache",), 1, ROWS, batches.append)
     return send_id, batches[0]

@@ -17,12 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatcher.cli.main import cli
 from dispatcher.models import BounceEvent, Delivery, Edition, Send
 from dispatcher.office.privacy import ERASED, erase_person, export_person, purge_ledger
 from subscribers import consent
@@ -317,18 +315,6 @@ def test_purge_scrubs_old_rows_only_and_keeps_counts(sessions: Sessions) -> None
 
 
 # --- the command line ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def invoke(pg_url: str, pg_sessions: Sessions) -> Callable[..., Any]:
-    with pg_sessions.begin() as session:
-        create_list(session, "cronache", "Cronache da Palazzo Cisterna")
-    env = {"DATABASE_URL": pg_url, "SECRET_KEY": SECRET, "SECRET_KEY_FALLBACKS": ""}
-
-    def run(*args: str) -> Any:
-        return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
-
-    return run
 
 
 def test_cli_person_export_erase_and_suppressions(

@@ -39,8 +39,8 @@ from subscribers.suppression import SuppressionReason, suppress
 from subscribers.tokens import Purpose, Signer
 from tests.conftest import SECRET
 from tests.smtpd import Received, SmtpServer
-from tests.support.data import EDITION_FILE, add_subscribers, address, create_newsletter
-from tests.support.sending import start_send
+from tests.support.data import EDITION_FILE, add_subscribers, address
+from tests.support.sending import drain, start_send
 from tests.support.web import serve
 
 PUBLIC = "https://newsletter.example.org"
@@ -49,27 +49,8 @@ DONE = "è corretto riceverai un"
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with SmtpServer() as server:
-        yield server
-
-
-@pytest.fixture
-def settings(
-    make_settings: Callable[..., Settings], pg_url: str, smtp: SmtpServer, broker_prefix: str
-) -> Settings:
-    return make_settings(database_url=pg_url, smtp_url=smtp.url, broker_key_prefix=broker_prefix)
-
-
-@pytest.fixture
-def newsletter(pg_sessions: sessionmaker[Session]) -> int:
-    with pg_sessions.begin() as session:
-        return create_newsletter(session).id
-
-
-@pytest.fixture
-def app(settings: Settings, pg_sessions: sessionmaker[Session], newsletter: int) -> FastAPI:
-    return create_app(settings, sessions=pg_sessions)
+def app(smtp_settings: Settings, pg_sessions: sessionmaker[Session], newsletter: int) -> FastAPI:
+    return create_app(smtp_settings, sessions=pg_sessions)
 
 
 @pytest.fixture
@@ -128,13 +109,13 @@ def test_home_lists_the_newsletters_with_links(client: TestClient) -> None:
 
 
 def test_signing_up_mails_a_link_whose_get_confirms_nothing(
-    client: TestClient, smtp: SmtpServer, pg_sessions: sessionmaker[Session]
+    client: TestClient, smtpd: SmtpServer, pg_sessions: sessionmaker[Session]
 ) -> None:
     answer = sign_up(client, "Mario.Rossi@Example.org")
     assert answer.status_code == 200 and DONE in answer.text
-    assert smtp.wait_for(1)
-    mail = parsed(smtp.accepted[0])
-    assert smtp.accepted[0].rcpt_tos == ("Mario.Rossi@example.org",)
+    assert smtpd.wait_for(1)
+    mail = parsed(smtpd.accepted[0])
+    assert smtpd.accepted[0].rcpt_tos == ("Mario.Rossi@example.org",)
     assert mail["From"] == "Cronache da Palazzo Cisterna <cronache@cittametropolitana.torino.it>"
     assert mail["Subject"] == "Conferma l'iscrizione a Cronache da Palazzo Cisterna"
     assert mail["Auto-Submitted"] == "auto-generated" and mail["Date"] and mail["Message-ID"]
@@ -147,7 +128,7 @@ def test_signing_up_mails_a_link_whose_get_confirms_nothing(
     )
     assert pending.consent_ip == "testclient"
 
-    link = link_in(smtp.accepted[0], "/conferma/")
+    link = link_in(smtpd.accepted[0], "/conferma/")
     page = client.get(link)
     assert page.status_code == 200 and f'action="{link}?lang=it"' in page.text
     assert subscription(pg_sessions, "Mario.Rossi@example.org").status == "pending"
@@ -158,7 +139,7 @@ def test_signing_up_mails_a_link_whose_get_confirms_nothing(
 
 
 def test_the_answer_is_the_same_for_every_kind_of_address(
-    client: TestClient, smtp: SmtpServer, pg_sessions: sessionmaker[Session], newsletter: int
+    client: TestClient, smtpd: SmtpServer, pg_sessions: sessionmaker[Session], newsletter: int
 ) -> None:
     confirmed_reader(pg_sessions, newsletter)
     with pg_sessions.begin() as session:
@@ -169,20 +150,20 @@ def test_the_answer_is_the_same_for_every_kind_of_address(
     suppressed = sign_up(client, "gone@example.org")
     assert {r.status_code for r in (new, pending, confirmed, suppressed)} == {200}
     assert new.text == pending.text == confirmed.text == suppressed.text
-    assert smtp.wait_for(4)
-    subjects = {m.rcpt_tos[0]: parsed(m)["Subject"] for m in smtp.accepted}
+    assert smtpd.wait_for(4)
+    subjects = {m.rcpt_tos[0]: parsed(m)["Subject"] for m in smtpd.accepted}
     assert subjects[address(0)] == "Sei già iscritto a Cronache da Palazzo Cisterna"
-    assert link_in([m for m in smtp.accepted if m.rcpt_tos[0] == address(0)][0], "/p/")
+    assert link_in([m for m in smtpd.accepted if m.rcpt_tos[0] == address(0)][0], "/p/")
     assert subjects["gone@example.org"].startswith("Conferma")
 
 
 def test_a_filled_honeypot_answers_like_success_and_does_nothing(
-    client: TestClient, smtp: SmtpServer, pg_sessions: sessionmaker[Session]
+    client: TestClient, smtpd: SmtpServer, pg_sessions: sessionmaker[Session]
 ) -> None:
     real = sign_up(client, "person@example.org")
     robot = sign_up(client, "robot@example.org", sito_web="https://spam.example")
     assert robot.status_code == real.status_code == 200 and robot.text == real.text
-    assert smtp.wait_for(1) and not smtp.wait_for(2, timeout=0.5)
+    assert smtpd.wait_for(1) and not smtpd.wait_for(2, timeout=0.5)
     with pg_sessions() as session:
         assert session.scalar(select(Subscriber).where(Subscriber.email.like("robot%"))) is None
 
@@ -208,7 +189,7 @@ def test_without_redis_each_process_counts_in_a_sliding_window() -> None:
 
 
 def test_form_errors_are_shown_on_their_fields(
-    client: TestClient, smtp: SmtpServer, pg_sessions: sessionmaker[Session]
+    client: TestClient, smtpd: SmtpServer, pg_sessions: sessionmaker[Session]
 ) -> None:
     page = sign_up(client, "not an address", consent="")
     assert page.status_code == 400
@@ -220,7 +201,7 @@ def test_form_errors_are_shown_on_their_fields(
     assert "Il modulo è scaduto" in stale.text
     with pg_sessions() as session:
         assert session.scalar(select(Subscriber.id)) is None
-    assert not smtp.wait_for(1, timeout=0.3)
+    assert not smtpd.wait_for(1, timeout=0.3)
 
 
 def bad_tokens(signer: Signer, subscriber_id: int, list_id: int) -> dict[str, str]:
@@ -314,11 +295,11 @@ def test_the_unsubscribe_page_asks_first_and_its_button_unsubscribes(
 
 
 def test_tokens_signed_with_a_rotated_out_key_still_work(
-    settings: Settings, pg_sessions: sessionmaker[Session], newsletter: int
+    smtp_settings: Settings, pg_sessions: sessionmaker[Session], newsletter: int
 ) -> None:
     reader = confirmed_reader(pg_sessions, newsletter)
     old = Signer((SECRET,))
-    rotated = create_app(settings.with_overrides(secret_keys=("brand-new-key", SECRET)),
+    rotated = create_app(smtp_settings.with_overrides(secret_keys=("brand-new-key", SECRET)),
                          sessions=pg_sessions)  # fmt: skip
     with TestClient(rotated) as client:
         assert client.get(f"/p/{old.sign(Purpose.PREFERENCES, reader)}").status_code == 200
@@ -334,7 +315,7 @@ def test_tokens_signed_with_a_rotated_out_key_still_work(
 
 
 def test_preferences_change_lists_sections_and_language(
-    client: TestClient, smtp: SmtpServer, pg_sessions: sessionmaker[Session], newsletter: int
+    client: TestClient, smtpd: SmtpServer, pg_sessions: sessionmaker[Session], newsletter: int
 ) -> None:
     reader = confirmed_reader(pg_sessions, newsletter)
     token = Signer((SECRET,)).sign(Purpose.PREFERENCES, reader)
@@ -350,18 +331,16 @@ def test_preferences_change_lists_sections_and_language(
         assert person.subscriptions[0].status == "unsubscribed"
     client.post(f"/p/{token}", data={"lists": "cronache", "language": "en"})
     assert subscription(pg_sessions, address(0)).status == "pending"
-    assert smtp.wait_for(1) and parsed(smtp.accepted[0])["Subject"].startswith("Confirm")
-    assert client.post(link_in(smtp.accepted[0], "/conferma/")).status_code == 200
+    assert smtpd.wait_for(1) and parsed(smtpd.accepted[0])["Subject"].startswith("Confirm")
+    assert client.post(link_in(smtpd.accepted[0], "/conferma/")).status_code == 200
     assert subscription(pg_sessions, address(0)).status == "confirmed"
 
 
 def test_a_person_who_unsubscribes_during_a_send_gets_nothing_more(
-    app: FastAPI, make_settings: Callable[..., Settings], pg_url: str,
+    app: FastAPI, make_runtime: Callable[..., Runtime], memory: MemoryTransport,
     pg_sessions: sessionmaker[Session], newsletter: int,
 ) -> None:  # fmt: skip
-    memory = MemoryTransport()
-    policy = SendingSettings(batch_size=10, dispatch_window=100)
-    runtime = Runtime(make_settings(database_url=pg_url, sending=policy), lambda: memory)
+    runtime = make_runtime(sending=SendingSettings(batch_size=10, dispatch_window=100))
     with pg_sessions.begin() as session:
         ids = add_subscribers(session, newsletter, 25)
         edition_id = add_edition(session, read_source(EDITION_FILE), "n44.md", runtime.settings).id
@@ -371,9 +350,7 @@ def test_a_person_who_unsubscribes_during_a_send_gets_nothing_more(
     token = Signer((SECRET,)).sign(Purpose.UNSUBSCRIBE, ids[20], newsletter)
     with TestClient(app) as client:
         assert client.post(f"/u/{token}", data={"List-Unsubscribe": "One-Click"}).status_code == 200
-    while batches:
-        run_batch(runtime, batches.pop(0), batches.append)
-    runtime.close()
+    drain(runtime, batches)
     delivered = {m.recipient for m in memory.sent}
     assert address(20) not in delivered and len(delivered) == 24
 
@@ -392,9 +369,9 @@ def add_sent_edition(
 
 
 @pytest.fixture
-def archive(settings: Settings, pg_sessions: sessionmaker[Session], newsletter: int) -> None:
+def archive(smtp_settings: Settings, pg_sessions: sessionmaker[Session], newsletter: int) -> None:
     for number, state in ((44, "finished"), (45, "running"), (46, "scheduled"), (47, None)):
-        add_sent_edition(pg_sessions, settings, number, state)
+        add_sent_edition(pg_sessions, smtp_settings, number, state)
 
 
 def test_the_archive_lists_editions_that_went_out_newest_first(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import dkim as dkimpy
@@ -31,34 +31,15 @@ from dispatcher.transport.memory import MemoryTransport
 from subscribers.models import Subscriber, Subscription, Suppression
 from subscribers.orm import utcnow
 from subscribers.service import create_list
-from tests.support.data import add_example_edition, add_subscribers, address, create_newsletter
-from tests.support.sending import ledger_rows, start_send
+from tests.support.data import add_subscribers, address, subscriber_id, unsubscribe
+from tests.support.sending import drain, edition_for, ledger_rows, start_send
 
 POLICY = SendingSettings(batch_size=10, dispatch_window=100, retry_base=60, lease_seconds=30)
 
 
 @pytest.fixture
-def memory() -> MemoryTransport:
-    return MemoryTransport()
-
-
-@pytest.fixture
-def runtime(
-    make_settings: Callable[..., Settings],
-    pg_url: str,
-    memory: MemoryTransport,
-    pg_sessions: object,
-) -> Iterator[Runtime]:
-    rt = Runtime(make_settings(database_url=pg_url, sending=POLICY), lambda: memory)
-    yield rt
-    rt.close()
-
-
-def _edition(runtime: Runtime, count: int) -> int:
-    with runtime.sessions.begin() as session:
-        newsletter = create_newsletter(session)
-        add_subscribers(session, newsletter.id, count)
-        return add_example_edition(session, runtime.settings)
+def runtime(make_runtime: Callable[..., Runtime]) -> Runtime:
+    return make_runtime(sending=POLICY)
 
 
 def _send(runtime: Runtime, edition_id: int, *lists: str, again: bool = False) -> list[int]:
@@ -70,12 +51,6 @@ def _send(runtime: Runtime, edition_id: int, *lists: str, again: bool = False) -
     return enqueued
 
 
-def _drain(runtime: Runtime, batch_ids: list[int]) -> None:
-    queue = list(batch_ids)
-    while queue:
-        run_batch(runtime, queue.pop(0), queue.append)
-
-
 def _send_state(sessions: sessionmaker[Session], send_id: int = 1) -> str:
     with sessions() as session:
         return session.get_one(Send, send_id).state
@@ -84,42 +59,32 @@ def _send_state(sessions: sessionmaker[Session], send_id: int = 1) -> str:
 def test_everyone_gets_one_message_and_the_send_finishes(
     runtime: Runtime, memory: MemoryTransport
 ) -> None:
-    _drain(runtime, _send(runtime, _edition(runtime, 25)))
+    drain(runtime, _send(runtime, edition_for(runtime, 25)))
     assert sorted(m.recipient for m in memory.sent) == sorted(address(i) for i in range(25))
     assert {r.status for r in ledger_rows(runtime.sessions, 1)} == {"sent"}
     assert _send_state(runtime.sessions) == "finished"
 
 
-def test_a_person_who_unsubscribes_after_the_start_is_skipped(
-    runtime: Runtime, memory: MemoryTransport
-) -> None:
-    batches = _send(runtime, _edition(runtime, 20))
-    with runtime.sessions.begin() as session:
-        gone = session.scalar(select(Subscriber.id).where(Subscriber.email == address(7)))
-        session.execute(
-            update(Subscription)
-            .where(Subscription.subscriber_id == gone)
-            .values(status="unsubscribed")
-        )
-    _drain(runtime, batches)
-    assert address(7) not in {m.recipient for m in memory.sent}
-    skipped = [r for r in ledger_rows(runtime.sessions, 1) if r.status == "skipped"]
-    assert [r.subscriber_id for r in skipped] == [gone]
-    assert _send_state(runtime.sessions) == "finished"
+def _delete(session: Session, subscriber: int) -> None:
+    session.execute(delete(Subscriber).where(Subscriber.id == subscriber))
 
 
-def test_a_person_deleted_by_hand_after_the_start_is_skipped_and_the_send_finishes(
-    runtime: Runtime, memory: MemoryTransport
+# A person deleted by hand: the ledger holds no foreign key to subscribers (see migration
+# 0006), and a row whose person is gone must still end, not come back to the queue at
+# every claim.
+@pytest.mark.parametrize(
+    ("index", "leave"), [(7, unsubscribe), (12, _delete)], ids=["unsubscribed", "deleted"]
+)
+def test_a_person_gone_after_the_start_is_skipped_and_the_send_finishes(
+    runtime: Runtime, memory: MemoryTransport, index: int, leave: Callable[[Session, int], None]
 ) -> None:
-    # The ledger holds no foreign key to subscribers (see migration 0006): a row whose
-    # person is gone must still end, not come back to the queue at every claim.
-    batches = _send(runtime, _edition(runtime, 20))
+    batches = _send(runtime, edition_for(runtime, 20))
     with runtime.sessions.begin() as session:
-        gone = session.scalar(select(Subscriber.id).where(Subscriber.email == address(12)))
-        session.execute(delete(Subscriber).where(Subscriber.id == gone))
-    _drain(runtime, batches)
+        gone = subscriber_id(session, index)
+        leave(session, gone)
+    drain(runtime, batches)
     assert sorted(m.recipient for m in memory.sent) == sorted(
-        address(i) for i in range(20) if i != 12
+        address(i) for i in range(20) if i != index
     )
     rows = ledger_rows(runtime.sessions, 1)
     assert [(r.subscriber_id, r.status) for r in rows if r.status != "sent"] == [(gone, "skipped")]
@@ -127,20 +92,20 @@ def test_a_person_deleted_by_hand_after_the_start_is_skipped_and_the_send_finish
 
 
 def test_suppressed_addresses_are_skipped_when_the_ledger_is_written(runtime: Runtime) -> None:
-    edition_id = _edition(runtime, 5)
+    edition_id = edition_for(runtime, 5)
     with runtime.sessions.begin() as session:
-        subscriber_id = session.scalar(select(Subscriber.id).where(Subscriber.email == address(1)))
-        session.add(Suppression(email_hmac="x" * 64, subscriber_id=subscriber_id, reason="bounce"))
+        suppressed = subscriber_id(session, 1)
+        session.add(Suppression(email_hmac="x" * 64, subscriber_id=suppressed, reason="bounce"))
     _send(runtime, edition_id)
     rows = {r.subscriber_id: r for r in ledger_rows(runtime.sessions, 1)}
-    assert rows[subscriber_id].status == "skipped"
-    assert "suppression" in (rows[subscriber_id].smtp_reply or "")
+    assert rows[suppressed].status == "skipped"
+    assert "suppression" in (rows[suppressed].smtp_reply or "")
 
 
 def test_a_person_on_two_lists_of_one_send_gets_one_copy(
     runtime: Runtime, memory: MemoryTransport
 ) -> None:
-    edition_id = _edition(runtime, 10)
+    edition_id = edition_for(runtime, 10)
     with runtime.sessions.begin() as session:
         press = create_list(session, "giornalisti", "Giornalisti")
         ids = session.scalars(select(Subscriber.id).order_by(Subscriber.id).limit(4)).all()
@@ -148,7 +113,7 @@ def test_a_person_on_two_lists_of_one_send_gets_one_copy(
             Subscription(list_id=press.id, subscriber_id=i, status="confirmed") for i in ids
         )
         add_subscribers(session, press.id, 3, start=100)
-    _drain(runtime, _send(runtime, edition_id, "cronache", "giornalisti"))
+    drain(runtime, _send(runtime, edition_id, "cronache", "giornalisti"))
     assert Counter(m.recipient for m in memory.sent) == Counter(
         {address(i): 1 for i in [*range(10), 100, 101, 102]}
     )
@@ -157,14 +122,14 @@ def test_a_person_on_two_lists_of_one_send_gets_one_copy(
 def test_sending_again_is_refused_and_with_again_reaches_only_newcomers(
     runtime: Runtime, memory: MemoryTransport
 ) -> None:
-    edition_id = _edition(runtime, 5)
-    _drain(runtime, _send(runtime, edition_id))
+    edition_id = edition_for(runtime, 5)
+    drain(runtime, _send(runtime, edition_id))
     with pytest.raises(StateError, match="already sent"):
         _send(runtime, edition_id)
     with runtime.sessions.begin() as session:
         add_subscribers(session, 1, 2, start=50)
     memory.sent.clear()
-    _drain(runtime, _send(runtime, edition_id, again=True))
+    drain(runtime, _send(runtime, edition_id, again=True))
     assert sorted(m.recipient for m in memory.sent) == [address(50), address(51)]
 
 
@@ -172,7 +137,7 @@ def test_a_4xx_defers_with_backoff_and_the_reconciler_retries_when_due(
     runtime: Runtime, memory: MemoryTransport
 ) -> None:
     memory.responder = lambda m: (451, "4.7.1 try later") if m.delivery_id == 3 else (250, "ok")
-    _drain(runtime, _send(runtime, _edition(runtime, 5)))
+    drain(runtime, _send(runtime, edition_for(runtime, 5)))
     row = next(r for r in ledger_rows(runtime.sessions, 1) if r.id == 3)
     assert (row.status, row.attempts, row.smtp_code) == ("deferred", 1, 451)
     assert row.due_at is not None and row.due_at > utcnow() + dt.timedelta(seconds=50)
@@ -183,7 +148,7 @@ def test_a_4xx_defers_with_backoff_and_the_reconciler_retries_when_due(
     runtime.clock = lambda: later
     with runtime.sessions.begin() as session:
         due = reconcile.reconcile(session, POLICY, later)
-    _drain(runtime, due.enqueue)
+    drain(runtime, due.enqueue)
     row = next(r for r in ledger_rows(runtime.sessions, 1) if r.id == 3)
     assert (row.status, row.attempts) == ("sent", 2)
     assert _send_state(runtime.sessions) == "finished"
@@ -195,7 +160,7 @@ def test_a_deferred_row_fails_as_expired_past_the_retry_window(runtime: Runtime)
     transport = runtime.transport
     assert isinstance(transport, MemoryTransport)
     transport.responder = lambda m: (452, "4.2.2 mailbox full")
-    _drain(runtime, _send(runtime, _edition(runtime, 2)))
+    drain(runtime, _send(runtime, edition_for(runtime, 2)))
     rows = ledger_rows(runtime.sessions, 1)
     assert {r.status for r in rows} == {"failed"}
     assert all(r.smtp_reply.startswith("expired after 1 attempts") for r in rows)  # type: ignore[union-attr]
@@ -203,7 +168,7 @@ def test_a_deferred_row_fails_as_expired_past_the_retry_window(runtime: Runtime)
 
 def test_a_5xx_fails_at_once_and_keeps_the_reply(runtime: Runtime, memory: MemoryTransport) -> None:
     memory.responder = lambda m: (550, "5.1.1 user unknown") if m.delivery_id == 2 else (250, "ok")
-    _drain(runtime, _send(runtime, _edition(runtime, 3)))
+    drain(runtime, _send(runtime, edition_for(runtime, 3)))
     row = next(r for r in ledger_rows(runtime.sessions, 1) if r.id == 2)
     assert (row.status, row.smtp_code, row.smtp_reply) == ("failed", 550, "5.1.1 user unknown")
     assert _send_state(runtime.sessions) == "finished"
@@ -222,7 +187,7 @@ def test_failures_are_grouped_by_reply_whatever_address_each_reply_names(
         return 250, "ok"
 
     memory.responder = responder
-    _drain(runtime, _send(runtime, _edition(runtime, 250)))
+    drain(runtime, _send(runtime, edition_for(runtime, 250)))
     with runtime.sessions() as session:
         for sample in (None, 100):
             groups = status.failure_groups(session, 1, sample=sample)
@@ -238,8 +203,8 @@ def test_a_relay_that_is_down_holds_the_send_without_spending_attempts(
     runtime: Runtime, memory: MemoryTransport
 ) -> None:
     memory.unavailable = RelayUnavailableError(0, "connection refused")
-    batches = _send(runtime, _edition(runtime, 5))
-    _drain(runtime, batches)
+    batches = _send(runtime, edition_for(runtime, 5))
+    drain(runtime, batches)
     rows = ledger_rows(runtime.sessions, 1)
     assert {(r.status, r.attempts) for r in rows} == {("queued", 0)}
     with runtime.sessions() as session:
@@ -253,19 +218,19 @@ def test_a_relay_that_is_down_holds_the_send_without_spending_attempts(
     runtime.clock = lambda: after_hold
     with runtime.sessions.begin() as session:
         resumed = reconcile.reconcile(session, POLICY, after_hold)
-    _drain(runtime, resumed.enqueue)
+    drain(runtime, resumed.enqueue)
     assert {(r.status, r.attempts) for r in ledger_rows(runtime.sessions, 1)} == {("sent", 1)}
 
 
 def test_a_message_that_cannot_be_built_fails_alone(
     runtime: Runtime, memory: MemoryTransport
 ) -> None:
-    edition_id = _edition(runtime, 4)
+    edition_id = edition_for(runtime, 4)
     with runtime.sessions.begin() as session:
         session.execute(
             update(Subscriber).where(Subscriber.email == address(2)).values(email="bad address@x")
         )
-    _drain(runtime, _send(runtime, edition_id))
+    drain(runtime, _send(runtime, edition_id))
     rows = {r.id: r for r in ledger_rows(runtime.sessions, 1)}
     assert rows[3].status == "failed" and "not a deliverable address" in (rows[3].smtp_reply or "")
     assert len(memory.sent) == 3
@@ -278,7 +243,7 @@ def test_a_dying_batch_makes_the_row_in_flight_uncertain_and_requeues_the_rest(
     runtime.settings = runtime.settings.with_overrides(
         sending=SendingSettings(batch_size=10, uncertain_policy=policy)
     )
-    batches = _send(runtime, _edition(runtime, 6))
+    batches = _send(runtime, edition_for(runtime, 6))
 
     def die_after_two(message: OutgoingMessage) -> tuple[int, str]:
         if message.delivery_id == 3:
@@ -296,17 +261,17 @@ def test_a_dying_batch_makes_the_row_in_flight_uncertain_and_requeues_the_rest(
 
 
 def test_a_batch_run_twice_sends_nothing_twice(runtime: Runtime, memory: MemoryTransport) -> None:
-    batches = _send(runtime, _edition(runtime, 8))
+    batches = _send(runtime, edition_for(runtime, 8))
     run_batch(runtime, batches[0], lambda _: None)
     run_batch(runtime, batches[0], lambda _: None)
     assert len(memory.sent) == 8 and len({m.recipient for m in memory.sent}) == 8
 
 
 def test_a_paused_send_stops_claiming(runtime: Runtime, memory: MemoryTransport) -> None:
-    batches = _send(runtime, _edition(runtime, 5))
+    batches = _send(runtime, edition_for(runtime, 5))
     with runtime.sessions.begin() as session:
         session.execute(update(Send).values(state="paused"))
-    _drain(runtime, batches)
+    drain(runtime, batches)
     assert memory.sent == []
     with runtime.sessions() as session:
         assert session.scalars(select(Delivery.status).distinct()).all() == ["queued"]
@@ -327,7 +292,7 @@ def test_with_dkim_configured_every_message_is_signed_and_verifies(
     memory = MemoryTransport()
     settings = make_settings(database_url=pg_url, sending=POLICY, dkim=dkim_settings)
     runtime = Runtime(settings, lambda: memory)
-    _drain(runtime, _send(runtime, _edition(runtime, 3)))
+    drain(runtime, _send(runtime, edition_for(runtime, 3)))
     record = dkim.public_record(runtime.dkim_keys[0]).encode()
     assert len(memory.sent) == 3
     for message in memory.sent:

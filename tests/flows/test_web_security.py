@@ -7,29 +7,22 @@ preview may be framed by the admin only. Logging in is limited per client IP.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
 from dispatcher.config import Settings
 from dispatcher.transport.memory import MemoryTransport
 from dispatcher.web.app import create_app
 from dispatcher.web.ratelimit import Rate, create_limiter
 from subscribers.tokens import Purpose, Signer
-from tests.support.admin import PASSWORD, Desk, csrf_of, log_in, make_desk
+from tests.support.admin import PASSWORD, Desk, csrf_of, log_in
 from tests.support.data import add_example_edition, add_subscribers, create_newsletter
-
-
-@pytest.fixture
-def desk(
-    make_settings: Callable[..., Settings], pg_url: str, pg_sessions: sessionmaker[Session]
-) -> Iterator[Desk]:
-    yield make_desk(make_settings(database_url=pg_url), pg_sessions, MemoryTransport())
 
 
 @pytest.fixture

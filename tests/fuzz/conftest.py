@@ -1,4 +1,9 @@
-"""The web app for the fuzz tests: real PostgreSQL, a user of every role, some of everything."""
+"""Fixtures for the fuzz tests: the web app on real PostgreSQL with some of everything.
+
+- ``desk_settings``: the root conftest's ``desk`` runs with an API token here.
+- ``site``: the app of ``desk`` (a user of every role), a newsletter with a reader, the
+  example edition, a send and a picture, with the ids and tokens paths need.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from dispatcher.config import Settings
 from dispatcher.office.images import store_image
 from dispatcher.sends import ledger
-from dispatcher.transport.memory import MemoryTransport
 from subscribers.orm import utcnow
 from subscribers.tokens import Purpose, Signer
-from tests.support.admin import fake_preflight, make_desk
+from tests.support.admin import Desk
 from tests.support.data import add_example_edition, add_subscribers, create_newsletter
 
 API_TOKEN = "token-di-prova-per-le-api"
@@ -38,15 +42,15 @@ class Site:
 
 
 @pytest.fixture
-def site(
-    make_settings: Callable[..., Settings],
-    pg_url: str,
-    pg_sessions: sessionmaker[Session],
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Site]:
-    fake_preflight(monkeypatch)  # approving would run SpamAssassin for seconds
-    settings = make_settings(database_url=pg_url, api_token=API_TOKEN)
-    desk = make_desk(settings, pg_sessions, MemoryTransport())
+def desk_settings(make_settings: Callable[..., Settings], pg_url: str) -> Settings:
+    """The desk's settings, with an API token so that the read-only API can be reached."""
+    return make_settings(database_url=pg_url, api_token=API_TOKEN)
+
+
+@pytest.fixture
+def site(desk: Desk, quick_preflight: None) -> Iterator[Site]:
+    # quick_preflight: approving would run SpamAssassin for seconds.
+    settings, pg_sessions = desk.settings, desk.sessions
     with pg_sessions.begin() as session:
         list_id = create_newsletter(session).id
         (reader,) = add_subscribers(session, list_id, 1)

@@ -23,32 +23,23 @@ from dispatcher.editions import (
     Edition,
     NewsletterSettings,
     load_edition,
-    load_newsletter_settings,
     parse_edition,
 )
 from dispatcher.editions.frontmatter import MAX_FRONT_MATTER
 from dispatcher.errors import ContentError, EditionFileError
 from dispatcher.render import EditionLinks, compile_edition
 from tests.fuzz.strategies import TRICKS, any_char, awkward_text
-from tests.support.data import NEWSLETTER_FILE
+from tests.support.data import EDITION_HEAD
 
 PATH = "redazione/numero-44.md"
 MAX_SUBJECT = 300  # the editions.subject column
 MAX_INT4 = 2**31 - 1  # the editions.number column
 
-# Every field below is on a line of its own, so a fuzzed value's line is known.
-TEMPLATE = """\
----
-newsletter: cronache
-number: 44
-date: 2024-12-06
-subject: Oggetto della settimana
-preheader: Anteprima del numero
-cover:
-  title: Copertina
-  image: https://example.org/a.jpg
-  image_alt: Una foto
-  link: https://example.org/a
+# Every field (in EDITION_HEAD and below) is on a line of its own, so a fuzzed value's line
+# is known.
+TEMPLATE = (
+    EDITION_HEAD
+    + """\
   caption: Didascalia
   summary: Sommario
 highlights:
@@ -63,6 +54,7 @@ Testo del primo articolo.
 
 a.r.a.
 """
+)
 TEMPLATE_LINES = TEMPLATE.split("\n")
 
 #: Field name -> its line in TEMPLATE (1-based) and the text before its value there.
@@ -344,11 +336,6 @@ body_tricky = st.lists(st.one_of(st.sampled_from(BODY_TRICKS), words), min_size=
 )
 
 
-@pytest.fixture(scope="module")
-def newsletter() -> NewsletterSettings:
-    return load_newsletter_settings(NEWSLETTER_FILE)
-
-
 def _normalised(text: str) -> str:
     return " ".join(text.split())
 
@@ -371,11 +358,11 @@ def _never_evaluated(html: str, text: str) -> None:
 )
 @given(st.sampled_from(TEXT_FIELDS), tricky)
 def test_template_syntax_and_markup_in_a_field_come_out_as_written(
-    newsletter: NewsletterSettings, name: str, value: str
+    newsletter_settings: NewsletterSettings, name: str, value: str
 ) -> None:
     edition = parse_edition(with_value(name, _double_quoted(value)), PATH)
     links = EditionLinks.for_edition("https://news.example.org", "cronache", 44)
-    compiled = compile_edition(edition, newsletter, links)
+    compiled = compile_edition(edition, newsletter_settings, links)
     assert str(escape(value)) in compiled.html, value
     if name in TEXT_PART_FIELDS:
         assert _normalised(value) in _normalised(compiled.text)
@@ -390,14 +377,14 @@ def test_template_syntax_and_markup_in_a_field_come_out_as_written(
 )
 @given(body_tricky, body_tricky)
 def test_template_syntax_and_markup_in_an_article_come_out_as_written(
-    newsletter: NewsletterSettings, title: str, line: str
+    newsletter_settings: NewsletterSettings, title: str, line: str
 ) -> None:
     source = TEMPLATE.replace("## Primo articolo", f"## {title}").replace(
         "Testo del primo articolo.", f"Testo: {line}"
     )
     edition = parse_edition(source, PATH)
     links = EditionLinks.for_edition("https://news.example.org", "cronache", 44)
-    compiled = compile_edition(edition, newsletter, links)
+    compiled = compile_edition(edition, newsletter_settings, links)
     visible = _visible(compiled.html)
     for value in (title, f"Testo: {line}"):
         assert _normalised(value) in visible, value
@@ -423,7 +410,7 @@ body_lines = st.one_of(
 )
 @given(st.lists(body_lines, min_size=1, max_size=12))
 def test_a_fuzzed_body_is_located_and_what_parses_compiles(
-    newsletter: NewsletterSettings, lines: list[str]
+    newsletter_settings: NewsletterSettings, lines: list[str]
 ) -> None:
     text = FRONT_MATTER + "## Titolo\n\n" + "\n".join(lines) + "\n\na.r.a.\n"
     result = outcome(text)
@@ -431,7 +418,7 @@ def test_a_fuzzed_body_is_located_and_what_parses_compiles(
         return
     links = EditionLinks.for_edition("https://news.example.org", "cronache", 44)
     try:
-        compiled = compile_edition(result, newsletter, links)
+        compiled = compile_edition(result, newsletter_settings, links)
     except ContentError as error:
         assert "reserved" in str(error)  # an entity spelling the slot marker
         return

@@ -23,20 +23,18 @@ from sqlalchemy import select
 from dispatcher.bounces.apply import Policy
 from dispatcher.bounces.intake import BounceProcessor
 from dispatcher.bounces.server import BounceHandler, BounceServer
-from dispatcher.config import SendingSettings, Settings
+from dispatcher.config import SendingSettings
 from dispatcher.db import create_db_engine, create_session_factory
 from dispatcher.message.outgoing import OutgoingMessage
 from dispatcher.models import BounceEvent, Delivery
-from dispatcher.sends.batch import run_batch
 from dispatcher.sends.runtime import Runtime
 from dispatcher.transport.memory import MemoryTransport
 from subscribers.models import Subscription, Suppression
 from subscribers.tokens import Purpose
 from tests.conftest import SECRET
 from tests.smtpd import unused_port
-from tests.support.data import add_example_edition, add_subscribers, create_newsletter
-from tests.support.sending import start_send, wait_until
-from tests.unit.test_bounce_parsing import build_arf, build_dsn, build_unsubscribe_mail
+from tests.support.bounces import build_arf, build_dsn, build_unsubscribe_mail
+from tests.support.sending import edition_for, send_everything, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -59,31 +57,14 @@ def listening(port: int) -> bool:
 
 
 @pytest.fixture
-def runtime(
-    make_settings: Callable[..., Settings], pg_url: str, pg_sessions: object
-) -> Iterator[Runtime]:
-    memory = MemoryTransport()
-    settings = make_settings(
-        database_url=pg_url, sending=SendingSettings(batch_size=10), bounce_domain=DOMAIN
-    )
-    rt = Runtime(settings, lambda: memory)
-    yield rt
-    rt.close()
+def runtime(make_runtime: Callable[..., Runtime]) -> Runtime:
+    return make_runtime(sending=SendingSettings(batch_size=10), bounce_domain=DOMAIN)
 
 
 @pytest.fixture
-def sent(runtime: Runtime) -> list[OutgoingMessage]:
+def sent(runtime: Runtime, memory: MemoryTransport) -> list[OutgoingMessage]:
     """Four readers who got the example edition: their messages, with VERP and mailto."""
-    with runtime.sessions.begin() as session:
-        add_subscribers(session, create_newsletter(session).id, 4)
-        edition_id = add_example_edition(session, runtime.settings)
-    queue: list[int] = []
-    start_send(runtime.sessions, edition_id, ("cronache",), 100, 10, queue.append)
-    while queue:
-        run_batch(runtime, queue.pop(0), queue.append)
-    memory = runtime.transport
-    assert isinstance(memory, MemoryTransport)
-    return list(memory.sent)
+    return send_everything(runtime, memory, edition_for(runtime, 4))
 
 
 class ServeProcess:

@@ -11,37 +11,30 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatcher.config import SendingSettings, Settings
+from dispatcher.config import Settings
 from dispatcher.monitoring.reader import MonitoringReader
 from dispatcher.sends import control, reconcile
-from dispatcher.worker.app import create_celery
 from dispatcher.worker.tasks import enqueue_batch
 from subscribers.orm import utcnow
 from tests.smtpd import SmtpServer
-from tests.support.data import add_example_edition, add_subscribers, address, create_newsletter
-from tests.support.sending import ledger_rows, start_send, wait_finished, wait_until
+from tests.support.data import address
+from tests.support.sending import (
+    assert_finished,
+    ledger_rows,
+    start_example_send,
+    wait_until,
+)
 from tests.support.worker import WorkerProcess
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.sending(batch_size=100, lease_seconds=30)]
 
 RECIPIENTS = 800
-FAST = SendingSettings(
-    batch_size=100,
-    dispatch_window=4,
-    lease_seconds=30,
-    redispatch_after=10,
-    reconcile_interval=1,
-    retry_base=1,
-    retry_max_interval=2,
-    relay_backoff_base=1,
-    relay_backoff_max=2,
-)
 
 
 @pytest.fixture
@@ -49,23 +42,6 @@ def smtpd() -> Iterator[SmtpServer]:
     with SmtpServer(pipelining=True, keep_data=False) as server:
         server.delay("dot", 0.02, times=100_000)  # about 50 messages/s per connection
         yield server
-
-
-@pytest.fixture
-def settings(
-    make_settings: Callable[..., Settings], pg_url: str, smtpd: SmtpServer, broker_prefix: str
-) -> Settings:
-    settings = make_settings(
-        database_url=pg_url, smtp_url=smtpd.url, sending=FAST, broker_key_prefix=broker_prefix
-    )
-    create_celery(settings)  # this process enqueues, as the CLI does
-    return settings
-
-
-@pytest.fixture
-def worker(settings: Settings, tmp_path: Path) -> Iterator[WorkerProcess]:
-    with WorkerProcess(settings, tmp_path, concurrency=2) as process:
-        yield process
 
 
 def _received(smtpd: SmtpServer) -> Counter[str]:
@@ -86,14 +62,29 @@ def _settled(smtpd: SmtpServer, quiet: float, timeout: float) -> int:
     raise AssertionError(f"the relay kept receiving after the pause ({count} messages)")
 
 
+def _watch_a_send(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    reader: MonitoringReader,
+    worker: WorkerProcess,
+    readers: int,
+    size: int,
+) -> None:
+    """Send to ``readers``: the figures show a worker busy on it, then idle with all counted."""
+    send_id = start_example_send(sessions, settings, readers, size, enqueue_batch)
+    assert wait_until(
+        lambda: any(w.busy and w.send_id == send_id for w in reader.system().workers),
+        timeout=30,
+    )
+    assert_finished(sessions, send_id, worker, timeout=120)
+    assert wait_until(lambda: reader.system().workers_busy == 0, timeout=15)
+    assert sum(w.messages for w in reader.system().workers) == readers
+
+
 def test_a_real_send_pauses_and_resumes_and_everyone_gets_it_once(
     pg_sessions: sessionmaker[Session], settings: Settings, smtpd: SmtpServer, worker: WorkerProcess
 ) -> None:
-    with pg_sessions.begin() as session:
-        newsletter = create_newsletter(session)
-        add_subscribers(session, newsletter.id, RECIPIENTS)
-        edition_id = add_example_edition(session, settings)
-    send_id = start_send(pg_sessions, edition_id, ("cronache",), 4, 100, enqueue_batch)
+    send_id = start_example_send(pg_sessions, settings, RECIPIENTS, 100, enqueue_batch)
     assert wait_until(lambda: len(smtpd.accepted) >= 150, timeout=60), worker.log()
 
     with pg_sessions.begin() as session:
@@ -113,7 +104,7 @@ def test_a_real_send_pauses_and_resumes_and_everyone_gets_it_once(
     for batch_id in batch_ids:
         enqueue_batch(batch_id)
 
-    assert wait_finished(pg_sessions, send_id, timeout=120) == "finished", worker.log()
+    assert_finished(pg_sessions, send_id, worker, timeout=120)
     assert _received(smtpd) == Counter({address(i): 1 for i in range(RECIPIENTS)})
     assert {row.status for row in ledger_rows(pg_sessions, send_id)} == {"sent"}
 
@@ -129,18 +120,7 @@ def test_the_console_sees_the_real_workers_and_the_beat(
         pids = {w.pid for w in reader.system().workers}
         assert pids < set(worker.children())  # the pool's processes (the beat is one more)
 
-        with pg_sessions.begin() as session:
-            newsletter = create_newsletter(session)
-            add_subscribers(session, newsletter.id, 400)
-            edition_id = add_example_edition(session, settings)
-        send_id = start_send(pg_sessions, edition_id, ("cronache",), 4, 100, enqueue_batch)
-        assert wait_until(
-            lambda: any(w.busy and w.send_id == send_id for w in reader.system().workers),
-            timeout=30,
-        )
-        assert wait_finished(pg_sessions, send_id, timeout=120) == "finished", worker.log()
-        assert wait_until(lambda: reader.system().workers_busy == 0, timeout=15)
-        assert sum(w.messages for w in reader.system().workers) == 400
+        _watch_a_send(pg_sessions, settings, reader, worker, 400, 100)
     finally:
         reader.close()
 
@@ -158,18 +138,7 @@ def test_a_solo_worker_writes_its_own_heartbeat(
             (figures,) = reader.system().workers
             assert worker.process is not None and figures.pid == worker.process.pid
 
-            with pg_sessions.begin() as session:
-                newsletter = create_newsletter(session)
-                add_subscribers(session, newsletter.id, 100)
-                edition_id = add_example_edition(session, settings)
-            send_id = start_send(pg_sessions, edition_id, ("cronache",), 4, 50, enqueue_batch)
-            assert wait_until(
-                lambda: any(w.busy and w.send_id == send_id for w in reader.system().workers),
-                timeout=30,
-            )
-            assert wait_finished(pg_sessions, send_id, timeout=60) == "finished", worker.log()
-            assert wait_until(lambda: reader.system().workers_busy == 0, timeout=15)
-            assert sum(w.messages for w in reader.system().workers) == 100
+            _watch_a_send(pg_sessions, settings, reader, worker, 100, 50)
         assert reader.system().workers_alive == 0  # a clean shutdown removes the heartbeat
     finally:
         reader.close()

@@ -18,19 +18,18 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatcher.config import SendingSettings, Settings
+from dispatcher.config import Settings
 from dispatcher.db import create_db_engine, create_session_factory
-from dispatcher.worker.app import create_celery
 from dispatcher.worker.tasks import enqueue_batch
 from subscribers.models import Subscriber
 from tests.smtpd import SmtpServer
-from tests.support.data import add_example_edition, add_subscribers, create_newsletter
 from tests.support.database import migrate
 from tests.support.sending import (
+    assert_finished,
     kill_a_claiming_process,
     ledger_rows,
-    start_send,
-    wait_finished,
+    quick_policy,
+    start_example_send,
     wait_until,
 )
 from tests.support.services import private_postgres, private_redis
@@ -38,30 +37,13 @@ from tests.support.worker import WorkerProcess
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-RECOVERY = SendingSettings(
-    batch_size=500,
-    dispatch_window=4,
-    lease_seconds=5,
-    redispatch_after=5,
-    reconcile_interval=1,
-    retry_base=1,
-    retry_max_interval=2,
-    relay_backoff_base=1,
-    relay_backoff_max=2,
-)
+RECOVERY = quick_policy(batch_size=500, lease_seconds=5, redispatch_after=5)
 
 
 @pytest.fixture
 def smtpd() -> Iterator[SmtpServer]:
     with SmtpServer(pipelining=True, keep_data=False) as server:
         yield server
-
-
-def _prepare(sessions: sessionmaker[Session], settings: Settings, count: int) -> int:
-    with sessions.begin() as session:
-        newsletter = create_newsletter(session)
-        add_subscribers(session, newsletter.id, count)
-        return add_example_edition(session, settings)
 
 
 def _check_complete(
@@ -81,55 +63,43 @@ def _check_complete(
 
 
 def test_three_sigkills_during_twenty_thousand(
-    make_settings: Callable[..., Settings],
-    pg_url: str,
+    enqueuing_settings: Callable[..., Settings],
     pg_sessions: sessionmaker[Session],
     smtpd: SmtpServer,
-    broker_prefix: str,
     tmp_path: Path,
 ) -> None:
-    settings = make_settings(
-        database_url=pg_url, smtp_url=smtpd.url, sending=RECOVERY, broker_key_prefix=broker_prefix
-    )
-    create_celery(settings)
-    edition_id = _prepare(pg_sessions, settings, 20_000)
+    settings = enqueuing_settings(smtp_url=smtpd.url, sending=RECOVERY)
     with WorkerProcess(settings, tmp_path, concurrency=2) as worker:
-        send_id = start_send(pg_sessions, edition_id, ("cronache",), 4, 500, enqueue_batch)
+        send_id = start_example_send(pg_sessions, settings, 20_000, 500, enqueue_batch)
         for kill in range(3):
             assert wait_until(lambda k=kill: len(smtpd.accepted) > 3000 * (k + 1), timeout=120)
             kill_a_claiming_process(worker, pg_sessions)
-        assert wait_finished(pg_sessions, send_id, timeout=300) == "finished", worker.log()
+        assert_finished(pg_sessions, send_id, worker, timeout=300)
     _check_complete(pg_sessions, smtpd, send_id, 20_000, crashes=3)
 
 
 def test_redis_lost_and_restarted_during_a_send(
-    make_settings: Callable[..., Settings],
-    pg_url: str,
+    enqueuing_settings: Callable[..., Settings],
     pg_sessions: sessionmaker[Session],
     smtpd: SmtpServer,
     tmp_path: Path,
 ) -> None:
     smtpd.delay("dot", 0.002, times=100_000)  # long enough a send to break it in the middle
     with private_redis() as redis:
-        settings = make_settings(
-            database_url=pg_url, smtp_url=smtpd.url, sending=RECOVERY, broker_url=redis.url
-        )
-        create_celery(settings)
-        edition_id = _prepare(pg_sessions, settings, 4000)
+        settings = enqueuing_settings(smtp_url=smtpd.url, sending=RECOVERY, broker_url=redis.url)
         with WorkerProcess(settings, tmp_path, concurrency=2) as worker:
-            send_id = start_send(pg_sessions, edition_id, ("cronache",), 4, 500, enqueue_batch)
+            send_id = start_example_send(pg_sessions, settings, 4000, 500, enqueue_batch)
             assert wait_until(lambda: len(smtpd.accepted) > 800, timeout=60)
             redis.stop()  # everything queued in the broker is gone
             time.sleep(3)
             redis.start()
-            assert wait_finished(pg_sessions, send_id, timeout=240) == "finished", worker.log()
+            assert_finished(pg_sessions, send_id, worker, timeout=240)
     _check_complete(pg_sessions, smtpd, send_id, 4000, crashes=1)
 
 
 def test_postgresql_restarted_during_a_send(
-    make_settings: Callable[..., Settings],
+    enqueuing_settings: Callable[..., Settings],
     smtpd: SmtpServer,
-    broker_prefix: str,
     tmp_path: Path,
 ) -> None:
     smtpd.delay("dot", 0.002, times=100_000)
@@ -137,20 +107,15 @@ def test_postgresql_restarted_during_a_send(
         migrate(postgres.url)
         engine = create_db_engine(postgres.url)
         sessions = create_session_factory(engine)
-        settings = make_settings(
-            database_url=postgres.url,
-            smtp_url=smtpd.url,
-            sending=RECOVERY,
-            broker_key_prefix=broker_prefix,
+        settings = enqueuing_settings(
+            database_url=postgres.url, smtp_url=smtpd.url, sending=RECOVERY
         )
-        create_celery(settings)
-        edition_id = _prepare(sessions, settings, 4000)
         with WorkerProcess(settings, tmp_path, concurrency=2) as worker:
-            send_id = start_send(sessions, edition_id, ("cronache",), 4, 500, enqueue_batch)
+            send_id = start_example_send(sessions, settings, 4000, 500, enqueue_batch)
             assert wait_until(lambda: len(smtpd.accepted) > 800, timeout=60)
             postgres.stop("fast")  # every connection is cut
             time.sleep(3)
             postgres.start()
-            assert wait_finished(sessions, send_id, timeout=240) == "finished", worker.log()
+            assert_finished(sessions, send_id, worker, timeout=240)
         _check_complete(sessions, smtpd, send_id, 4000, crashes=1)
         engine.dispose()

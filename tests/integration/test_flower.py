@@ -21,11 +21,9 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.config import SendingSettings, Settings
-from dispatcher.worker.app import create_celery
 from dispatcher.worker.tasks import DELIVER_BATCH, enqueue_batch
 from tests.smtpd import SmtpServer
-from tests.support.data import add_example_edition, add_subscribers, create_newsletter
-from tests.support.sending import start_send, wait_finished
+from tests.support.sending import assert_finished, start_example_send
 from tests.support.web import free_port
 from tests.support.worker import REPO, WorkerProcess, settings_env
 
@@ -35,15 +33,9 @@ QUICK = SendingSettings(batch_size=10, dispatch_window=4, reconcile_interval=1)
 
 
 @pytest.fixture
-def settings(
-    make_settings: Callable[..., Settings], pg_url: str, broker_prefix: str
-) -> Iterator[Settings]:
+def settings(enqueuing_settings: Callable[..., Settings]) -> Iterator[Settings]:
     with SmtpServer(pipelining=True) as smtpd:
-        settings = make_settings(
-            database_url=pg_url, smtp_url=smtpd.url, sending=QUICK, broker_key_prefix=broker_prefix
-        )
-        create_celery(settings)
-        yield settings
+        yield enqueuing_settings(smtp_url=smtpd.url, sending=QUICK)
 
 
 @pytest.fixture
@@ -67,12 +59,8 @@ def test_flower_lists_the_worker_and_the_batches_it_ran(
     pg_sessions: sessionmaker[Session], settings: Settings, flower: str, tmp_path: Path
 ) -> None:
     with WorkerProcess(settings, tmp_path, concurrency=2, name="flowerw") as worker:
-        with pg_sessions.begin() as session:
-            newsletter = create_newsletter(session)
-            add_subscribers(session, newsletter.id, 30)
-            edition_id = add_example_edition(session, settings)
-        send_id = start_send(pg_sessions, edition_id, ("cronache",), 4, 10, enqueue_batch)
-        assert wait_finished(pg_sessions, send_id, timeout=60) == "finished", worker.log()
+        send_id = start_example_send(pg_sessions, settings, 30, 10, enqueue_batch)
+        assert_finished(pg_sessions, send_id, worker, timeout=60)
 
         log = tmp_path / "flower.log"
         _wait_for(

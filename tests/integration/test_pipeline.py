@@ -11,38 +11,24 @@ import email
 import email.policy
 from collections import Counter
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatcher.config import SendingSettings, Settings
-from dispatcher.worker.app import create_celery
+from dispatcher.config import Settings
 from dispatcher.worker.tasks import enqueue_batch
 from tests.smtpd import SmtpServer
-from tests.support.data import add_example_edition, add_subscribers, address, create_newsletter
+from tests.support.data import address
 from tests.support.sending import (
+    assert_finished,
     kill_a_claiming_process,
     ledger_rows,
-    start_send,
-    wait_finished,
+    start_example_send,
     wait_until,
 )
 from tests.support.worker import WorkerProcess
 
-pytestmark = pytest.mark.integration
-
-FAST = SendingSettings(
-    batch_size=200,
-    dispatch_window=4,
-    lease_seconds=6,
-    redispatch_after=10,
-    reconcile_interval=1,
-    retry_base=1,
-    retry_max_interval=2,
-    relay_backoff_base=1,
-    relay_backoff_max=2,
-)
+pytestmark = [pytest.mark.integration, pytest.mark.sending(batch_size=200, lease_seconds=6)]
 
 
 @pytest.fixture
@@ -51,37 +37,36 @@ def smtpd() -> Iterator[SmtpServer]:
         yield server
 
 
-@pytest.fixture
-def settings(
-    make_settings: Callable[..., Settings], pg_url: str, smtpd: SmtpServer, broker_prefix: str
-) -> Settings:
-    settings = make_settings(
-        database_url=pg_url, smtp_url=smtpd.url, sending=FAST, broker_key_prefix=broker_prefix
-    )
-    create_celery(settings)  # this process enqueues, as the CLI does
-    return settings
+def _start(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    readers: int,
+    enqueue: Callable[[int], None] = enqueue_batch,
+) -> int:
+    return start_example_send(sessions, settings, readers, 200, enqueue)
 
 
-@pytest.fixture
-def worker(settings: Settings, tmp_path: Path) -> Iterator[WorkerProcess]:
-    with WorkerProcess(settings, tmp_path, concurrency=2) as process:
-        yield process
-
-
-def _newsletter(sessions: sessionmaker[Session], settings: Settings, count: int) -> int:
-    with sessions.begin() as session:
-        newsletter = create_newsletter(session)
-        add_subscribers(session, newsletter.id, count)
-        return add_example_edition(session, settings)
+def _refusing_one_of_five(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    smtpd: SmtpServer,
+    worker: WorkerProcess,
+    refusal: tuple[int, int, str],
+) -> int:
+    """A send to five, the relay refusing the one at ``refusal``'s index once; it finished."""
+    index, code, reply = refusal
+    smtpd.fail_rcpt(address(index), [(code, reply)])
+    send_id = _start(sessions, settings, 5)
+    assert_finished(sessions, send_id, worker, timeout=60)
+    return send_id
 
 
 def test_two_thousand_subscribers_each_get_exactly_one_copy(
     pg_sessions: sessionmaker[Session], settings: Settings, smtpd: SmtpServer, worker: WorkerProcess
 ) -> None:
-    edition_id = _newsletter(pg_sessions, settings, 2000)
-    send_id = start_send(pg_sessions, edition_id, ("cronache",), 4, 200, enqueue_batch)
+    send_id = _start(pg_sessions, settings, 2000)
 
-    assert wait_finished(pg_sessions, send_id, timeout=180) == "finished", worker.log()
+    assert_finished(pg_sessions, send_id, worker, timeout=180)
     received = Counter(rcpt for m in smtpd.accepted for rcpt in m.rcpt_tos)
     assert received == Counter({address(i): 1 for i in range(2000)})
     rows = ledger_rows(pg_sessions, send_id)
@@ -99,11 +84,8 @@ def test_two_thousand_subscribers_each_get_exactly_one_copy(
 def test_a_451_then_250_ends_with_the_row_sent(
     pg_sessions: sessionmaker[Session], settings: Settings, smtpd: SmtpServer, worker: WorkerProcess
 ) -> None:
-    edition_id = _newsletter(pg_sessions, settings, 5)
-    smtpd.fail_rcpt(address(2), [(451, "4.7.1 Greylisted, try again later")])
-    send_id = start_send(pg_sessions, edition_id, ("cronache",), 4, 200, enqueue_batch)
-
-    assert wait_finished(pg_sessions, send_id, timeout=60) == "finished", worker.log()
+    greylisted = (2, 451, "4.7.1 Greylisted, try again later")
+    send_id = _refusing_one_of_five(pg_sessions, settings, smtpd, worker, greylisted)
     row = next(r for r in ledger_rows(pg_sessions, send_id) if r.attempts == 2)
     assert (row.status, row.smtp_code) == ("sent", 250)
     assert sorted(Counter(r for m in smtpd.accepted for r in m.rcpt_tos).values()) == [1] * 5
@@ -112,11 +94,8 @@ def test_a_451_then_250_ends_with_the_row_sent(
 def test_a_550_ends_failed_with_the_reply_kept(
     pg_sessions: sessionmaker[Session], settings: Settings, smtpd: SmtpServer, worker: WorkerProcess
 ) -> None:
-    edition_id = _newsletter(pg_sessions, settings, 5)
-    smtpd.fail_rcpt(address(3), [(550, "5.1.1 <reader000003@example.org>: User unknown")])
-    send_id = start_send(pg_sessions, edition_id, ("cronache",), 4, 200, enqueue_batch)
-
-    assert wait_finished(pg_sessions, send_id, timeout=60) == "finished", worker.log()
+    unknown = (3, 550, "5.1.1 <reader000003@example.org>: User unknown")
+    send_id = _refusing_one_of_five(pg_sessions, settings, smtpd, worker, unknown)
     statuses = Counter(r.status for r in ledger_rows(pg_sessions, send_id))
     assert statuses == Counter({"sent": 4, "failed": 1})
     failed = next(r for r in ledger_rows(pg_sessions, send_id) if r.status == "failed")
@@ -128,15 +107,13 @@ def test_a_550_ends_failed_with_the_reply_kept(
 def test_the_same_batch_enqueued_twice_sends_nothing_twice(
     pg_sessions: sessionmaker[Session], settings: Settings, smtpd: SmtpServer, worker: WorkerProcess
 ) -> None:
-    edition_id = _newsletter(pg_sessions, settings, 600)
-
     def twice(batch_id: int) -> None:
         enqueue_batch(batch_id)
         enqueue_batch(batch_id)
 
-    send_id = start_send(pg_sessions, edition_id, ("cronache",), 4, 200, twice)
+    send_id = _start(pg_sessions, settings, 600, twice)
 
-    assert wait_finished(pg_sessions, send_id, timeout=120) == "finished", worker.log()
+    assert_finished(pg_sessions, send_id, worker, timeout=120)
     received = Counter(rcpt for m in smtpd.accepted for rcpt in m.rcpt_tos)
     assert len(received) == 600 and set(received.values()) == {1}
 
@@ -144,13 +121,12 @@ def test_the_same_batch_enqueued_twice_sends_nothing_twice(
 def test_a_worker_killed_mid_batch_leaves_a_send_that_completes(
     pg_sessions: sessionmaker[Session], settings: Settings, smtpd: SmtpServer, worker: WorkerProcess
 ) -> None:
-    edition_id = _newsletter(pg_sessions, settings, 1500)
     smtpd.delay("dot", 0.004, times=10_000)  # slow enough to be caught in the middle
-    send_id = start_send(pg_sessions, edition_id, ("cronache",), 4, 200, enqueue_batch)
+    send_id = _start(pg_sessions, settings, 1500)
     assert wait_until(lambda: len(smtpd.accepted) > 300, timeout=60)
     kill_a_claiming_process(worker, pg_sessions)  # a pool process in the middle of a batch
 
-    assert wait_finished(pg_sessions, send_id, timeout=180) == "finished", worker.log()
+    assert_finished(pg_sessions, send_id, worker, timeout=180)
     rows = ledger_rows(pg_sessions, send_id)
     assert Counter(row.status for row in rows) == Counter({"sent": 1500})  # nobody lost
     in_doubt = [row for row in rows if row.in_doubt]

@@ -21,8 +21,13 @@ from dispatcher.worker.app import create_celery
 from dispatcher.worker.tasks import enqueue_batch
 from tests.conftest import REDIS_URL
 from tests.smtpd import SmtpServer
-from tests.support.data import add_example_edition, add_subscribers, create_newsletter
-from tests.support.sending import ledger_rows, start_send, wait_finished
+from tests.support.data import (
+    add_example_edition,
+    add_readers_and_edition,
+    add_subscribers,
+    create_newsletter,
+)
+from tests.support.sending import assert_finished, ledger_rows, start_send
 from tests.support.worker import WorkerProcess
 
 pytestmark = pytest.mark.integration
@@ -112,19 +117,16 @@ def test_two_real_workers_sending_stay_within_five_percent_of_the_limit(
             database_url=pg_url,
             smtp_url=relay.url,
             sending=sending,
-            broker_key_prefix=broker_prefix,
         )
         create_celery(settings)
         RateLimiter(Redis.from_url(REDIS_URL), broker_prefix).set_limits(Limits(per_second=limit))
         with pg_sessions.begin() as session:
-            newsletter = create_newsletter(session)
-            add_subscribers(session, newsletter.id, count)
-            edition_id = add_example_edition(session, settings)
+            edition_id = add_readers_and_edition(session, settings, count)
         first = WorkerProcess(settings, tmp_path, concurrency=1, name="w1")
         second = WorkerProcess(settings, tmp_path, concurrency=1, name="w2", beat=False)
         with first, second:
             send_id = start_send(pg_sessions, edition_id, ("cronache",), 6, 100, enqueue_batch)
-            assert wait_finished(pg_sessions, send_id, timeout=120) == "finished", first.log()
+            assert_finished(pg_sessions, send_id, first, timeout=120)
             both = [w.log_path.read_text().count("deliver_batch[") for w in (first, second)]
             assert min(both) > 0  # the two processes really shared the work
     rows = ledger_rows(pg_sessions, send_id)
@@ -141,7 +143,7 @@ def test_a_domain_over_its_limit_is_put_off_without_spending_attempts(
     pg_sessions: sessionmaker[Session],
     broker_prefix: str,
 ) -> None:
-    settings = make_settings(database_url=pg_url, broker_key_prefix=broker_prefix)
+    settings = make_settings(database_url=pg_url)
     RateLimiter(Redis.from_url(REDIS_URL), broker_prefix).set_limits(
         Limits(per_domain_minute={"example.net": 6})
     )

@@ -16,29 +16,30 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatcher.config import SendingSettings, Settings, SmtpSettings
-from dispatcher.worker.app import create_celery
+from dispatcher.config import Settings, SmtpSettings
 from dispatcher.worker.tasks import enqueue_batch
 from subscribers.models import Subscriber
 from tests.smtpd import Delay, SmtpServer
-from tests.support.data import add_example_edition, add_subscribers, address, create_newsletter
-from tests.support.sending import ledger_rows, start_send, wait_finished
+from tests.support.data import (
+    address,
+)
+from tests.support.sending import (
+    assert_finished,
+    ledger_rows,
+    quick_policy,
+    start_example_send,
+)
 from tests.support.worker import WorkerProcess
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 COUNT = 3000
-RETRYING = SendingSettings(
+RETRYING = quick_policy(
     batch_size=250,
-    dispatch_window=4,
     lease_seconds=20,
     redispatch_after=20,
-    reconcile_interval=1,
     retry_base=0.5,
-    retry_max_interval=2,
     retry_window=8,  # 451 forever fails as expired after a handful of attempts
-    relay_backoff_base=1,
-    relay_backoff_max=2,
 )
 TIMEOUTS = SmtpSettings(connect_timeout=2, command_timeout=1, data_timeout=5, final_timeout=1)
 
@@ -78,25 +79,17 @@ def relay() -> Iterator[SmtpServer]:
 
 
 def test_every_fault_ends_in_the_right_state_and_nobody_is_lost(
-    make_settings: Callable[..., Settings],
-    pg_url: str,
+    enqueuing_settings: Callable[..., Settings],
     pg_sessions: sessionmaker[Session],
     relay: SmtpServer,
-    broker_prefix: str,
     tmp_path: Path,
 ) -> None:
     smtp = SmtpSettings(url=relay.url, **{k: getattr(TIMEOUTS, k) for k in (
         "connect_timeout", "command_timeout", "data_timeout", "final_timeout")})  # fmt: skip
-    settings = make_settings(database_url=pg_url, sending=RETRYING, broker_key_prefix=broker_prefix)
-    settings = settings.with_overrides(smtp=smtp)
-    create_celery(settings)
-    with pg_sessions.begin() as session:
-        newsletter = create_newsletter(session)
-        add_subscribers(session, newsletter.id, COUNT)
-        edition_id = add_example_edition(session, settings)
+    settings = enqueuing_settings(sending=RETRYING, smtp=smtp)
     with WorkerProcess(settings, tmp_path, concurrency=2) as worker:
-        send_id = start_send(pg_sessions, edition_id, ("cronache",), 4, 250, enqueue_batch)
-        assert wait_finished(pg_sessions, send_id, timeout=240) == "finished", worker.log()
+        send_id = start_example_send(pg_sessions, settings, COUNT, 250, enqueue_batch)
+        assert_finished(pg_sessions, send_id, worker, timeout=240)
 
     rows = {row.subscriber_id: row for row in ledger_rows(pg_sessions, send_id)}
     with pg_sessions() as session:

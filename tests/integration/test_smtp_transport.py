@@ -23,7 +23,9 @@ from dispatcher.transport.smtp_wire import (
     parse_reply_line,
     wire_content,
 )
-from tests.integration.smtp_fixtures import (
+from tests.smtpd import SmtpServer, unused_port
+from tests.support.sending import wait_until
+from tests.support.smtp import (
     TlsFiles,
     make_message,
     make_messages,
@@ -31,29 +33,31 @@ from tests.integration.smtp_fixtures import (
     settings_for,
     smtp_sink,
 )
-from tests.smtpd import SmtpServer, unused_port
 
 DELIVERED, TEMPORARY = OutcomeKind.DELIVERED, OutcomeKind.TEMPORARY
 PERMANENT, UNCERTAIN = OutcomeKind.PERMANENT, OutcomeKind.UNCERTAIN
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 def send(transport: SmtpTransport, messages: list[OutgoingMessage]) -> list[Outcome]:
     return list(transport.deliver(messages))
 
 
+def _target(phase: str, index: int) -> str | int:
+    """What the server's plans match in ``phase``: the recipient, or at MAIL the message's rank."""
+    return f"r{index}@example.org" if phase != "mail" else index
+
+
 @pytest.fixture
 def smtpd() -> Iterator[SmtpServer]:
     """A fresh test server with PIPELINING, on a free port."""
     with SmtpServer(pipelining=True) as server:
+        yield server
+
+
+@pytest.fixture(params=[True, False], ids=["pipelining", "one-at-a-time"])
+def server(request: pytest.FixtureRequest) -> Iterator[SmtpServer]:
+    """A fresh test server, once with PIPELINING and once without: tests run on both."""
+    with SmtpServer(pipelining=request.param) as server:
         yield server
 
 
@@ -157,27 +161,27 @@ def test_reconnects_quietly_when_the_relay_timed_out_an_idle_connection(
     assert smtpd.connections == 2
 
 
-@pytest.mark.parametrize("pipelining", [True, False])
-def test_refused_recipient_in_the_middle_keeps_every_reply(pipelining: bool, transport_for) -> None:
-    with SmtpServer(pipelining=pipelining) as server:
-        server.fail_rcpt("r5@example.org", [(550, "5.1.1 <r5@example.org>: no such user")])
-        outcomes = send(transport_for(server), make_messages(10, size=20_000))
-        refused = outcomes.pop(4)
-        assert refused == Outcome(5, PERMANENT, 550, "5.1.1 <r5@example.org>: no such user")
-        assert [o.kind for o in outcomes] == [DELIVERED] * 9
-        assert len({o.reply for o in outcomes}) == 9  # each message its own queue id
-        assert len(server.accepted) == 9 and server.connections == 1
-        verbs = [verb for _, verb in server.commands]
-        # Pipelined, DATA went out too (and was refused 554); one at a time, it is never sent.
-        expected = (
-            ["MAIL", "RCPT", "DATA", "RSET", "MAIL"]
-            if pipelining
-            else ["MAIL", "RCPT", "RSET", "MAIL"]
-        )
-        rset = verbs.index("RSET")
-        assert verbs[rset - len(expected) + 2 : rset + 2] == expected
-        assert server.pipelining_violations == 0
-        assert (server.pipelined_commands > 0) is pipelining
+def test_refused_recipient_in_the_middle_keeps_every_reply(
+    server: SmtpServer, transport_for
+) -> None:
+    server.fail_rcpt("r5@example.org", [(550, "5.1.1 <r5@example.org>: no such user")])
+    outcomes = send(transport_for(server), make_messages(10, size=20_000))
+    refused = outcomes.pop(4)
+    assert refused == Outcome(5, PERMANENT, 550, "5.1.1 <r5@example.org>: no such user")
+    assert [o.kind for o in outcomes] == [DELIVERED] * 9
+    assert len({o.reply for o in outcomes}) == 9  # each message its own queue id
+    assert len(server.accepted) == 9 and server.connections == 1
+    verbs = [verb for _, verb in server.commands]
+    # Pipelined, DATA went out too (and was refused 554); one at a time, it is never sent.
+    expected = (
+        ["MAIL", "RCPT", "DATA", "RSET", "MAIL"]
+        if server.pipelining
+        else ["MAIL", "RCPT", "RSET", "MAIL"]
+    )
+    rset = verbs.index("RSET")
+    assert verbs[rset - len(expected) + 2 : rset + 2] == expected
+    assert server.pipelining_violations == 0
+    assert (server.pipelined_commands > 0) is server.pipelining
 
 
 def test_pipelining_off_in_settings_sends_one_command_at_a_time(
@@ -195,33 +199,28 @@ def test_falls_back_to_helo_when_ehlo_is_unknown(smtpd: SmtpServer, transport_fo
     assert smtpd.pipelined_commands == 0  # HELO means no extensions, so no pipelining
 
 
-@pytest.mark.parametrize("pipelining", [True, False])
+#: What the relay answers in each phase to refuse a message, for a while or for good.
+LATER = {"mail": 451, "rcpt": 451, "data": 451, "dot": 451}
+NEVER = {"mail": 550, "rcpt": 550, "data": 554, "dot": 552}
+
+
 @pytest.mark.parametrize(
     ("phase", "code", "kind"),
-    [
-        ("mail", 451, TEMPORARY),
-        ("rcpt", 451, TEMPORARY),
-        ("data", 451, TEMPORARY),
-        ("dot", 451, TEMPORARY),
-        ("mail", 550, PERMANENT),
-        ("rcpt", 550, PERMANENT),
-        ("data", 554, PERMANENT),
-        ("dot", 552, PERMANENT),
-    ],
+    [(phase, code, TEMPORARY) for phase, code in LATER.items()]
+    + [(phase, code, PERMANENT) for phase, code in NEVER.items()],
 )
 def test_refusals_are_classified_and_the_connection_carries_on(
-    phase, code: int, kind: OutcomeKind, pipelining: bool, transport_for
+    phase, code: int, kind: OutcomeKind, server: SmtpServer, transport_for
 ) -> None:
-    with SmtpServer(pipelining=pipelining) as server:
-        server.plan(phase, "r2@example.org" if phase != "mail" else 2, [code])
-        outcomes = send(transport_for(server), make_messages(3))
-        assert [(o.kind, o.code) for o in outcomes] == [
-            (DELIVERED, 250),
-            (kind, code),
-            (DELIVERED, 250),
-        ]
-        assert [m.rcpt_tos[0] for m in server.accepted] == ["r1@example.org", "r3@example.org"]
-        assert server.connections == 1
+    server.plan(phase, _target(phase, 2), [code])
+    outcomes = send(transport_for(server), make_messages(3))
+    assert [(o.kind, o.code) for o in outcomes] == [
+        (DELIVERED, 250),
+        (kind, code),
+        (DELIVERED, 250),
+    ]
+    assert [m.rcpt_tos[0] for m in server.accepted] == ["r1@example.org", "r3@example.org"]
+    assert server.connections == 1
 
 
 def test_a_temporary_refusal_then_success_on_the_retry(smtpd: SmtpServer, transport_for) -> None:
@@ -235,7 +234,7 @@ def test_a_temporary_refusal_then_success_on_the_retry(smtpd: SmtpServer, transp
 def test_421_is_temporary_and_the_next_message_gets_a_new_connection(
     phase, smtpd: SmtpServer, transport_for
 ) -> None:
-    smtpd.plan(phase, "r2@example.org" if phase != "mail" else 2, [421])
+    smtpd.plan(phase, _target(phase, 2), [421])
     outcomes = send(transport_for(smtpd), make_messages(3))
     assert [(o.kind, o.code) for o in outcomes] == [
         (DELIVERED, 250),
@@ -282,27 +281,23 @@ def test_silence_after_the_dot_is_uncertain_within_final_timeout(
     assert "0.5 s" in outcomes[0].reply
 
 
-@pytest.mark.parametrize("pipelining", [True, False])
+#: What a reply slower than the client's timeout in each phase makes of the message.
+TOO_SLOW = {"mail": TEMPORARY, "rcpt": TEMPORARY, "data": TEMPORARY, "dot": UNCERTAIN}
+
+
 @pytest.mark.parametrize(
     ("phase", "seconds", "kind"),
-    [
-        ("mail", 2.0, TEMPORARY),
-        ("rcpt", 2.0, TEMPORARY),
-        ("data", 2.0, TEMPORARY),
-        ("dot", 2.0, UNCERTAIN),
-        ("rcpt", 0.2, DELIVERED),
-        ("dot", 0.2, DELIVERED),
-    ],
+    [(phase, 2.0, kind) for phase, kind in TOO_SLOW.items()]
+    + [("rcpt", 0.2, DELIVERED), ("dot", 0.2, DELIVERED)],
 )
 def test_slow_replies_per_phase(
-    phase, seconds: float, kind, pipelining: bool, transport_for
+    phase, seconds: float, kind, server: SmtpServer, transport_for
 ) -> None:
-    with SmtpServer(pipelining=pipelining) as server:
-        server.delay(phase, seconds, "r1@example.org" if phase != "mail" else 1)
-        transport = transport_for(server, command_timeout=0.6, final_timeout=0.6)
-        outcomes = send(transport, make_messages(2))
-        assert [o.kind for o in outcomes] == [kind, DELIVERED]
-        assert outcomes[0].code == (250 if kind is DELIVERED else 0)
+    server.delay(phase, seconds, _target(phase, 1))
+    transport = transport_for(server, command_timeout=0.6, final_timeout=0.6)
+    outcomes = send(transport, make_messages(2))
+    assert [o.kind for o in outcomes] == [kind, DELIVERED]
+    assert outcomes[0].code == (250 if kind is DELIVERED else 0)
 
 
 @pytest.mark.parametrize("phase", ["connect", "ehlo"])
@@ -348,53 +343,49 @@ def test_failing_to_reconnect_part_way_raises_after_the_outcomes_so_far(
 # --- the ordering rule ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("pipelining", [True, False])
-def test_the_next_final_dot_waits_for_the_consumer(pipelining: bool, transport_for) -> None:
-    with SmtpServer(pipelining=pipelining) as server:
-        outcomes = transport_for(server, pipelining=pipelining).deliver(make_messages(5))
-        for taken in range(1, 4):
-            assert next(outcomes).delivery_id == taken
-            time.sleep(0.05)  # time enough for a wrongly sent next message to arrive
-            assert len(server.messages) == taken
+def test_the_next_final_dot_waits_for_the_consumer(server: SmtpServer, transport_for) -> None:
+    outcomes = transport_for(server, pipelining=server.pipelining).deliver(make_messages(5))
+    for taken in range(1, 4):
+        assert next(outcomes).delivery_id == taken
+        time.sleep(0.05)  # time enough for a wrongly sent next message to arrive
+        assert len(server.messages) == taken
 
 
-@pytest.mark.parametrize("pipelining", [True, False])
 @pytest.mark.parametrize("how", ["close", "throw"])
 def test_a_consumer_that_stops_gets_exactly_what_it_took(
-    how: str, pipelining: bool, transport_for
+    how: str, server: SmtpServer, transport_for
 ) -> None:
-    with SmtpServer(pipelining=pipelining) as server:
-        transport = transport_for(server)
-        outcomes = transport.deliver(make_messages(10))
-        assert [next(outcomes).delivery_id for _ in range(3)] == [1, 2, 3]
-        if how == "close":
-            outcomes.close()
-        else:
-            with pytest.raises(KeyError):
-                outcomes.throw(KeyError("database down"))
-        # Pipelined, the fourth envelope went out with the third dot: that connection is cut at
-        # once so the relay drops the transaction; one command at a time, it stays for reuse.
-        assert wait_until(lambda: server.open_connections == (0 if pipelining else 1))
-        time.sleep(0.1)
-        assert [m.rcpt_tos[0] for m in server.messages] == [f"r{i}@example.org" for i in (1, 2, 3)]
-        assert [o.kind for o in send(transport, make_messages(2, start=11))] == [DELIVERED] * 2
-        assert server.connections == (2 if pipelining else 1)
+    transport = transport_for(server)
+    outcomes = transport.deliver(make_messages(10))
+    assert [next(outcomes).delivery_id for _ in range(3)] == [1, 2, 3]
+    if how == "close":
+        outcomes.close()
+    else:
+        with pytest.raises(KeyError):
+            outcomes.throw(KeyError("database down"))
+    # Pipelined, the fourth envelope went out with the third dot: that connection is cut at
+    # once so the relay drops the transaction; one command at a time, it stays for reuse.
+    assert wait_until(
+        lambda: server.open_connections == (0 if server.pipelining else 1), 5, interval=0.01
+    )
+    time.sleep(0.1)
+    assert [m.rcpt_tos[0] for m in server.messages] == [f"r{i}@example.org" for i in (1, 2, 3)]
+    assert [o.kind for o in send(transport, make_messages(2, start=11))] == [DELIVERED] * 2
+    assert server.connections == (2 if server.pipelining else 1)
 
 
-@pytest.mark.parametrize("pipelining", [True, False])
 def test_relay_hanging_up_while_the_consumer_records_costs_no_more_than_a_retry(
-    pipelining: bool, transport_for
+    server: SmtpServer, transport_for
 ) -> None:
-    with SmtpServer(pipelining=pipelining) as server:
-        outcomes = transport_for(server).deliver(make_messages(3))
-        assert next(outcomes).kind is DELIVERED
-        server.hang_up_all()  # pipelined, message 2's content is already there, minus its dot
-        time.sleep(0.1)
-        rest = list(outcomes)
-        # Pipelined, message 2 was under way and hears the 421; otherwise it starts afresh.
-        expected = [(TEMPORARY, 421), (DELIVERED, 250)] if pipelining else [(DELIVERED, 250)] * 2
-        assert [(o.kind, o.code) for o in rest] == expected
-        assert len(server.accepted) == (2 if pipelining else 3)
+    outcomes = transport_for(server).deliver(make_messages(3))
+    assert next(outcomes).kind is DELIVERED
+    server.hang_up_all()  # pipelined, message 2's content is already there, minus its dot
+    time.sleep(0.1)
+    rest = list(outcomes)
+    # Pipelined, message 2 was under way and hears the 421; otherwise it starts afresh.
+    expected = [(TEMPORARY, 421), (DELIVERED, 250)] if server.pipelining else [(DELIVERED, 250)] * 2
+    assert [(o.kind, o.code) for o in rest] == expected
+    assert len(server.accepted) == (2 if server.pipelining else 3)
 
 
 def test_an_error_making_the_next_message_does_not_cost_the_current_one(

@@ -10,12 +10,15 @@ from typing import Any
 
 import httpx
 import pytest
+from click.testing import CliRunner, Result
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher import preflight
+from dispatcher.cli.main import cli
 from dispatcher.config import Settings
+from dispatcher.office import approvals
 from dispatcher.office.users import create_user
 from dispatcher.preflight import Finding, PreflightReport
 from dispatcher.transport.base import Transport
@@ -45,6 +48,21 @@ class Desk:
             if role is not None:
                 logged.token = log_in(http, role)
             yield logged
+
+    def run_cli(self, *args: str) -> Result:
+        """Run ``dispatcher`` with the desk's database, secret and public address."""
+        settings = self.settings
+        env = {
+            "DATABASE_URL": settings.database_url,
+            "SECRET_KEY": settings.secret_keys[0],
+            "PUBLIC_URL": settings.public_url,
+        }
+        return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+    def approve(self, edition_id: int) -> None:
+        """Approve the edition as the user ``approver`` (preflight runs: fake it first)."""
+        with self.sessions.begin() as session:
+            approvals.approve(session, edition_id, "approver", self.settings)
 
 
 @dataclass

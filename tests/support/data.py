@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from dispatcher.config import Settings
@@ -17,6 +17,22 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 EDITION_FILE = EXAMPLES / "cronache-da-palazzo-cisterna.md"
 NEWSLETTER_FILE = EXAMPLES / "cronache.toml"
 
+#: The opening of a small valid edition file, each field on a line of its own: tests
+#: that name line numbers build on it, so the numbers stay the same in every one.
+EDITION_HEAD = """\
+---
+newsletter: cronache
+number: 44
+date: 2024-12-06
+subject: Oggetto della settimana
+preheader: Anteprima del numero
+cover:
+  title: Copertina
+  image: https://example.org/a.jpg
+  image_alt: Una foto
+  link: https://example.org/a
+"""
+
 
 def create_newsletter(session: Session, slug: str = "cronache") -> MailingList:
     """The example newsletter's list (the edition file names ``cronache``)."""
@@ -24,8 +40,25 @@ def create_newsletter(session: Session, slug: str = "cronache") -> MailingList:
     return create_list(session, slug, "Cronache da Palazzo Cisterna", settings)
 
 
+def add_import_lists(session: Session) -> None:
+    """The two lists the import tests fill: ``cronache`` and ``eventi``."""
+    create_list(session, "cronache", "Cronache da Palazzo Cisterna")
+    create_list(session, "eventi", "Eventi")
+
+
 def add_example_edition(session: Session, settings: Settings) -> int:
     return add_edition(session, read_source(EDITION_FILE), str(EDITION_FILE), settings).id
+
+
+def add_readers_and_edition(session: Session, settings: Settings, readers: int) -> int:
+    """The example newsletter with ``readers`` confirmed subscribers, and the example edition.
+
+    :returns: the edition's id (the subscribers are ``address(0)`` onwards).
+    """
+    list_id = create_newsletter(session).id
+    if readers:  # an INSERT of no rows would insert one of defaults
+        add_subscribers(session, list_id, readers)
+    return add_example_edition(session, settings)
 
 
 def address(index: int, domain: str = "example.org") -> str:
@@ -55,3 +88,19 @@ def add_subscribers(
         ],
     )
     return ids
+
+
+def subscriber_id(session: Session, index: int) -> int:
+    """The id of the subscriber ``add_subscribers`` gave ``address(index)``."""
+    found = session.scalar(select(Subscriber.id).where(Subscriber.email == address(index)))
+    assert found is not None, address(index)
+    return found
+
+
+def unsubscribe(session: Session, subscriber: int) -> None:
+    """Mark the person's subscriptions unsubscribed, as if they had left meanwhile."""
+    session.execute(
+        update(Subscription)
+        .where(Subscription.subscriber_id == subscriber)
+        .values(status="unsubscribed")
+    )

@@ -14,16 +14,11 @@ from dispatcher.migrate import alembic_config
 from subscribers.orm import Base
 
 
-def migrate(url: str) -> None:
-    """Bring the database at ``url`` to the latest schema, as ``dispatcher db upgrade`` does."""
-    command.upgrade(alembic_config(url), "head")
-
-
 @contextmanager
 def scratch_database(admin_url: str, name: str) -> Iterator[str]:
-    """A new PostgreSQL database ``name``, migrated; yields its URL and drops it afterwards.
+    """A new PostgreSQL database ``name`` beside ``admin_url``'s, migrated; dropped after.
 
-    :param admin_url: a database on the same server to connect to for CREATE and DROP
+    :returns: (yields) the new database's URL.
     """
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
@@ -36,6 +31,11 @@ def scratch_database(admin_url: str, name: str) -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def migrate(url: str) -> None:
+    """Bring the database at ``url`` to the latest schema, as ``dispatcher db upgrade`` does."""
+    command.upgrade(alembic_config(url), "head")
 
 
 def truncate_all(engine: Engine) -> None:

@@ -2,16 +2,41 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from dispatcher.config import SendingSettings, Settings
+from dispatcher.message.outgoing import OutgoingMessage
 from dispatcher.models import Delivery, Send
 from dispatcher.sends import ledger, reconcile
+from dispatcher.sends.batch import run_batch
+from dispatcher.sends.runtime import Runtime
+from dispatcher.transport.memory import MemoryTransport
 from subscribers.orm import utcnow
+from tests.support.data import add_readers_and_edition
 from tests.support.worker import WorkerProcess
+
+#: Timers short enough for a test with a real worker to see retries, leases and the
+#: reconciler act within seconds; each test adds its batch size and lease.
+_QUICK = SendingSettings(
+    dispatch_window=4,
+    redispatch_after=10,
+    reconcile_interval=1,
+    retry_base=1,
+    retry_max_interval=2,
+    relay_backoff_base=1,
+    relay_backoff_max=2,
+)
+
+
+def quick_policy(**changes: Any) -> SendingSettings:
+    """Sending settings with the quick timers above; ``changes`` set other fields."""
+    return dataclasses.replace(_QUICK, **changes)
 
 
 def start_send(
@@ -34,6 +59,47 @@ def start_send(
     return send_id
 
 
+def edition_for(runtime: Runtime, readers: int) -> int:
+    """The example newsletter with ``readers`` subscribers, and its edition; the edition's id."""
+    with runtime.sessions.begin() as session:
+        return add_readers_and_edition(session, runtime.settings, readers)
+
+
+def drain(runtime: Runtime, batch_ids: list[int]) -> None:
+    """Run the batches and those they enqueue in turn, as workers would, until none is left."""
+    queue = list(batch_ids)
+    while queue:
+        run_batch(runtime, queue.pop(0), queue.append)
+
+
+def start_example_send(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    readers: int,
+    batch_size: int,
+    enqueue: Callable[[int], None],
+) -> int:
+    """The example edition to ``readers`` new subscribers, started with a window of 4.
+
+    :returns: the send's id.
+    """
+    with sessions.begin() as session:
+        edition_id = add_readers_and_edition(session, settings, readers)
+    return start_send(sessions, edition_id, ("cronache",), 4, batch_size, enqueue)
+
+
+def send_everything(
+    runtime: Runtime, memory: MemoryTransport, edition_id: int
+) -> list[OutgoingMessage]:
+    """Send the edition to ``cronache`` now, running every batch here; the messages sent."""
+    before = len(memory.sent)
+    queue: list[int] = []
+    size = runtime.settings.sending.batch_size
+    start_send(runtime.sessions, edition_id, ("cronache",), 100, size, queue.append)
+    drain(runtime, queue)
+    return memory.sent[before:]
+
+
 def wait_finished(sessions: sessionmaker[Session], send_id: int, timeout: float) -> str:
     """Wait for a send to leave the running state; returns the state it reached."""
     deadline = time.monotonic() + timeout
@@ -45,6 +111,13 @@ def wait_finished(sessions: sessionmaker[Session], send_id: int, timeout: float)
             return state
         time.sleep(0.2)
     return state
+
+
+def assert_finished(
+    sessions: sessionmaker[Session], send_id: int, worker: WorkerProcess, timeout: float
+) -> None:
+    """Wait for the send to finish; if it ends otherwise or not in time, fail with the log."""
+    assert wait_finished(sessions, send_id, timeout) == "finished", worker.log()
 
 
 def ledger_rows(sessions: sessionmaker[Session], send_id: int) -> list[Delivery]:

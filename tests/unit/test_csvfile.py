@@ -107,23 +107,19 @@ def test_excel_sep_line_sets_the_delimiter_and_counts_as_a_line() -> None:
 # --- headers -------------------------------------------------------------------------------------
 
 
+#: Headers seen in real files, with the field they name.
+HEADERS = [
+    (Field.EMAIL, ["email", " E-Mail ", "mail", "Posta elettronica"]),
+    (Field.EMAIL, ["Indirizzo e-mail", "INDIRIZZO EMAIL"]),
+    (Field.NAME, ["Nome e Cognome", "full_name", "Nome"]),
+    (Field.SURNAME, ["Cognome"]),
+    (Field.LANGUAGE, ["Lingua", "language"]),
+    (Field.SECTIONS, ["Sezioni"]),
+]
+
+
 @pytest.mark.parametrize(
-    ("cell", "field"),
-    [
-        ("email", Field.EMAIL),
-        (" E-Mail ", Field.EMAIL),
-        ("Indirizzo e-mail", Field.EMAIL),
-        ("INDIRIZZO EMAIL", Field.EMAIL),
-        ("Posta elettronica", Field.EMAIL),
-        ("mail", Field.EMAIL),
-        ("Nome e Cognome", Field.NAME),
-        ("full_name", Field.NAME),
-        ("Nome", Field.NAME),
-        ("Cognome", Field.SURNAME),
-        ("Lingua", Field.LANGUAGE),
-        ("language", Field.LANGUAGE),
-        ("Sezioni", Field.SECTIONS),
-    ],
+    ("cell", "field"), [(cell, field) for field, cells in HEADERS for cell in cells]
 )
 def test_headers_in_italian_or_english_are_recognised(cell: str, field: Field) -> None:
     source = parse_csv(f"{cell};x\n".encode(), NAME) if field is Field.EMAIL else None
@@ -186,16 +182,17 @@ def test_short_rows_get_empty_values() -> None:
 # --- values --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [
-        ("  Mario.Rossi@Example.ORG ", "Mario.Rossi@example.org"),
-        ("<mario@example.org>", "mario@example.org"),
-        ("mailto:mario@example.org", "mario@example.org"),
-        ("\u200bmario@example.org\xa0", "mario@example.org"),
-        ("nicolò@example.org", "nicolò@example.org"),
-    ],
-)
+#: An address as files hold it -> as it is stored.
+CLEANED = {
+    "  Mario.Rossi@Example.ORG ": "Mario.Rossi@example.org",
+    "<mario@example.org>": "mario@example.org",
+    "mailto:mario@example.org": "mario@example.org",
+    "\u200bmario@example.org\xa0": "mario@example.org",
+    "nicolò@example.org": "nicolò@example.org",
+}
+
+
+@pytest.mark.parametrize(("raw", "expected"), CLEANED.items())
 def test_addresses_are_cleaned_and_normalised(raw: str, expected: str) -> None:
     assert normalise(raw) == expected
 

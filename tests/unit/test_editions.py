@@ -11,24 +11,16 @@ import pytest
 import dispatcher.editions
 from dispatcher.editions import Article, Edition, load_edition, parse_edition
 from dispatcher.errors import ContentError, EditionFileError
+from tests.support.data import EDITION_HEAD
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "cronache-da-palazzo-cisterna.md"
 PATH = "editions/prova.md"
 
 # Line numbers matter: the tests below name them.
-VALID = """\
----
-newsletter: cronache
-number: 44
-date: 2024-12-06
-subject: Oggetto della settimana
-preheader: Anteprima del numero
-cover:
-  title: Copertina
-  image: https://example.org/a.jpg
-  image_alt: Una foto
-  link: https://example.org/a
+VALID = (
+    EDITION_HEAD
+    + """\
 highlights:
   - title: Primo
     link: https://example.org/1
@@ -49,15 +41,28 @@ Altro testo.
 
 m.fa.
 """
+)
 
 COVER = VALID[VALID.index("cover:") : VALID.index("highlights:")]
 HIGHLIGHTS = VALID[VALID.index("highlights:") : VALID.index("---\n\n## Primo")]
+ALT = "  image_alt: Una foto"
+SECOND = "  - title: Secondo"
+FIRST = "\n## Primo articolo"
+MORE = "Altro testo."
 
 
 def fails(text: str) -> EditionFileError:
     with pytest.raises(EditionFileError) as caught:
         parse_edition(text, PATH)
     return caught.value
+
+
+def assert_located(error: EditionFileError, line: int, field: str | None, words: str) -> None:
+    """The error names the file, ``line`` and ``field``, and says ``words``."""
+    assert (error.path, error.line, error.field) == (PATH, line, field)
+    assert words in error.problem
+    where = f"{PATH}:{line}:" + (f" [{field}]" if field else "")
+    assert str(error).startswith(where)
 
 
 def change(old: str, new: str) -> str:
@@ -129,22 +134,10 @@ def test_the_message_names_file_line_and_field_in_plain_words() -> None:
         # missing fields: at the opening "---", or at the name of the group that lacks them
         ("preheader: Anteprima del numero\n", "", 1, "preheader", "is missing"),
         ("  link: https://example.org/a\n", "", 7, "cover.link", "is missing"),
-        (
-            "  - title: Secondo",
-            "  - link: https://example.org/2",
-            17,
-            "highlights[2].title",
-            "is missing",
-        ),
+        (SECOND, "  - link: https://example.org/2", 17, "highlights[2].title", "is missing"),
         # unknown fields, with a suggestion for typos
         ("subject: Oggetto", "subjet: Oggetto", 5, "subjet", 'did you mean "subject"'),
-        (
-            "  image_alt: Una foto",
-            "  image_alt: Una foto\n  autore: x",
-            11,
-            "cover.autore",
-            "unknown field",
-        ),
+        (ALT, ALT + "\n  autore: x", 11, "cover.autore", "unknown field"),
         ("number: 44", "number: 44\nnumber: 45", 4, "number", "appears twice (first on line 3)"),
         # wrong types and values
         ("number: 44", "number: quarantaquattro", 3, "number", "not a whole number"),
@@ -161,55 +154,41 @@ def test_the_message_names_file_line_and_field_in_plain_words() -> None:
         ("subject: Oggetto della settimana", 'subject: "Riga\\nriga"', 5, "subject", "one line"),
         # pictures without alt text
         ("  image_alt: Una foto\n", "", 9, "cover.image_alt", "no alt text"),
-        ("  image_alt: Una foto", '  image_alt: ""', 10, "cover.image_alt", "is empty"),
+        (ALT, '  image_alt: ""', 10, "cover.image_alt", "is empty"),
         ("    image_alt: Foto uno\n", "", 15, "highlights[1].image_alt", "no alt text"),
-        (
-            "  - title: Secondo",
-            "  - title: Secondo\n    image_alt: x",
-            18,
-            "highlights[2].image_alt",
-            "no image",
-        ),
-        # addresses that are not http(s), or pictures that are not https
-        (
-            "  link: https://example.org/a",
-            "  link: javascript:alert(1)",
-            11,
-            "cover.link",
-            "must start with https:// or http://",
-        ),
-        (
-            "  image: https://example.org/a.jpg",
-            "  image: http://example.org/a.jpg",
-            9,
-            "cover.image",
-            "must start with https://",
-        ),
-        (
-            "    link: https://example.org/1",
-            "    link: ftp://example.org/1",
-            14,
-            "highlights[1].link",
-            "must start with",
-        ),
-        ("  link: https://example.org/a", "  link: https://", 11, "cover.link", "site name"),
-        (
-            "  link: https://example.org/a",
-            '  link: "https://example.org/a b"',
-            11,
-            "cover.link",
-            "spaces",
-        ),
+        (SECOND, SECOND + "\n    image_alt: x", 18, "highlights[2].image_alt", "no image"),
     ],
 )
 def test_front_matter_mistakes_are_located(
     old: str, new: str, line: int, field: str | None, words: str
 ) -> None:
-    error = fails(change(old, new))
-    assert (error.path, error.line, error.field) == (PATH, line, field)
-    assert words in error.problem
-    where = f"{PATH}:{line}:" + (f" [{field}]" if field else "")
-    assert str(error).startswith(where)
+    assert_located(fails(change(old, new)), line, field, words)
+
+
+#: Field -> its line in VALID and that line up to the value.
+ADDRESS_LINES = {
+    "cover.link": (11, "  link: "),
+    "cover.image": (9, "  image: "),
+    "highlights[1].link": (14, "    link: "),
+}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        # addresses that are not http(s), or pictures that are not https
+        ("cover.link", "javascript:alert(1)", "must start with https:// or http://"),
+        ("cover.image", "http://example.org/a.jpg", "must start with https://"),
+        ("highlights[1].link", "ftp://example.org/1", "must start with"),
+        ("cover.link", "https://", "site name"),
+        ("cover.link", '"https://example.org/a b"', "spaces"),
+    ],
+)
+def test_bad_addresses_are_located(field: str, value: str, words: str) -> None:
+    line, key = ADDRESS_LINES[field]
+    old = VALID.split("\n")[line - 1]
+    assert old.startswith(key)
+    assert_located(fails(change(old, key + value)), line, field, words)
 
 
 @pytest.mark.parametrize(
@@ -221,26 +200,11 @@ def test_front_matter_mistakes_are_located(
             22,
             "must start with",
         ),
-        (
-            "Altro testo.",
-            "Altro testo.\nE una foto ![](https://example.org/p.jpg).",
-            29,
-            "no alt text",
-        ),
-        (
-            "Altro testo.",
-            "Altro\n![Foto](http://example.org/p.jpg)",
-            29,
-            "must start with https://",
-        ),
+        (MORE, MORE + "\nE una foto ![](https://example.org/p.jpg).", 29, "no alt text"),
+        (MORE, "Altro\n![Foto](http://example.org/p.jpg)", 29, "must start with https://"),
         ("a.r.a.\n", "\n", 22, '"Primo articolo" must end with its author\'s initials'),
         ("m.fa.\n", "", 28, '"Secondo articolo" must end'),
-        (
-            "\n## Primo articolo",
-            "Premessa senza titolo.\n## Primo articolo",
-            19,
-            "before the first article",
-        ),
+        (FIRST, "Premessa senza titolo." + FIRST, 19, "before the first article"),
         ("## Secondo articolo", "# Secondo articolo", 26, "use ## for article titles"),
         ("Altro testo.\n\n", "", 26, '"Secondo articolo" has no text'),
         ("## Secondo articolo", "##   ", 26, "title is empty"),

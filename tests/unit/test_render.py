@@ -14,7 +14,6 @@ from dispatcher.editions import (
     Edition,
     NewsletterSettings,
     load_edition,
-    load_newsletter_settings,
 )
 from dispatcher.errors import ContentError, TemplateError
 from dispatcher.message.slots import Slot
@@ -108,20 +107,15 @@ def edition() -> Edition:
 
 
 @pytest.fixture(scope="module")
-def newsletter() -> NewsletterSettings:
-    return load_newsletter_settings(ROOT / "examples" / "cronache.toml")
-
-
-@pytest.fixture(scope="module")
 def links(edition: Edition) -> EditionLinks:
     return EditionLinks.for_edition(PUBLIC_URL + "/", edition.newsletter, edition.number)
 
 
 @pytest.fixture(scope="module")
 def compiled(
-    edition: Edition, newsletter: NewsletterSettings, links: EditionLinks
+    edition: Edition, newsletter_settings: NewsletterSettings, links: EditionLinks
 ) -> CompiledEdition:
-    return compile_edition(edition, newsletter, links)
+    return compile_edition(edition, newsletter_settings, links)
 
 
 def with_article(edition: Edition, title: str, body: str) -> Edition:
@@ -213,10 +207,10 @@ def test_text_lines_are_short_unless_they_hold_an_address(compiled: CompiledEdit
 
 
 def test_the_colours_come_from_the_settings(
-    edition: Edition, newsletter: NewsletterSettings, links: EditionLinks
+    edition: Edition, newsletter_settings: NewsletterSettings, links: EditionLinks
 ) -> None:
-    colours = dataclasses.replace(newsletter.colours, primary="#6a1b4d", link="#00529b")
-    recoloured = dataclasses.replace(newsletter, colours=colours)
+    colours = dataclasses.replace(newsletter_settings.colours, primary="#6a1b4d", link="#00529b")
+    recoloured = dataclasses.replace(newsletter_settings, colours=colours)
     html = compile_edition(edition, recoloured, links).html
     assert "background:#6a1b4d" in html and "color:#00529b" in html
 
@@ -226,27 +220,40 @@ def test_the_seed_html_stays_well_under_gmails_clipping_size(compiled: CompiledE
 
 
 def test_compiling_is_deterministic(
-    compiled: CompiledEdition, edition: Edition, newsletter: NewsletterSettings, links: EditionLinks
+    compiled: CompiledEdition,
+    edition: Edition,
+    newsletter_settings: NewsletterSettings,
+    links: EditionLinks,
 ) -> None:
-    assert compile_edition(edition, newsletter, links) == compiled
+    assert compile_edition(edition, newsletter_settings, links) == compiled
     assert re.fullmatch(r"[0-9a-f]{64}", compiled.compiled_hash)
     assert re.fullmatch(r"[0-9a-f]{64}", compiled.content_hash)
 
 
 def test_one_word_changes_both_hashes(
-    compiled: CompiledEdition, edition: Edition, newsletter: NewsletterSettings, links: EditionLinks
+    compiled: CompiledEdition,
+    edition: Edition,
+    newsletter_settings: NewsletterSettings,
+    links: EditionLinks,
 ) -> None:
     article = edition.articles[0]
     changed = dataclasses.replace(article, body=article.body.replace("quattro", "cinque", 1))
-    other = compile_edition(dataclasses.replace(edition, articles=(changed,)), newsletter, links)
+    other = compile_edition(
+        dataclasses.replace(edition, articles=(changed,)), newsletter_settings, links
+    )
     assert other.compiled_hash != compiled.compiled_hash
     assert other.content_hash != compiled.content_hash
 
 
 def test_newsletter_settings_change_only_the_compiled_hash(
-    compiled: CompiledEdition, edition: Edition, newsletter: NewsletterSettings, links: EditionLinks
+    compiled: CompiledEdition,
+    edition: Edition,
+    newsletter_settings: NewsletterSettings,
+    links: EditionLinks,
 ) -> None:
-    renamed = dataclasses.replace(newsletter, reply_to="altro@cittametropolitana.torino.it")
+    renamed = dataclasses.replace(
+        newsletter_settings, reply_to="altro@cittametropolitana.torino.it"
+    )
     other = compile_edition(edition, renamed, links)
     assert other.content_hash == compiled.content_hash
     assert other.compiled_hash != compiled.compiled_hash
@@ -261,10 +268,10 @@ TRICKS = 'Risultato: {{ 7*7 }} e {% include "x" %} poi <script>alert(1)</script>
 
 
 def test_template_syntax_and_html_in_an_article_come_out_as_written(
-    edition: Edition, newsletter: NewsletterSettings, links: EditionLinks
+    edition: Edition, newsletter_settings: NewsletterSettings, links: EditionLinks
 ) -> None:
     tricky = with_article(edition, "Titolo {{ 7*7 }} <b>x</b>", TRICKS)
-    result = compile_edition(tricky, newsletter, links)
+    result = compile_edition(tricky, newsletter_settings, links)
     assert TRICKS in visible_text(result.html)
     assert "Titolo {{ 7*7 }} <b>x</b>" in visible_text(result.html)
     assert TRICKS in normalise(result.text)
@@ -274,7 +281,7 @@ def test_template_syntax_and_html_in_an_article_come_out_as_written(
 
 
 def test_template_syntax_and_html_in_the_front_matter_are_not_evaluated(
-    edition: Edition, newsletter: NewsletterSettings, links: EditionLinks
+    edition: Edition, newsletter_settings: NewsletterSettings, links: EditionLinks
 ) -> None:
     cover = dataclasses.replace(
         edition.cover, title='{% include "x" %}', caption="<b>{{ 7*7 }}</b>"
@@ -282,7 +289,7 @@ def test_template_syntax_and_html_in_the_front_matter_are_not_evaluated(
     tricky = dataclasses.replace(
         edition, subject="{{ 7*7 }} <i>", preheader="<b>{{ 7*7 }}</b>", cover=cover
     )
-    result = compile_edition(tricky, newsletter, links)
+    result = compile_edition(tricky, newsletter_settings, links)
     assert "<title>{{ 7*7 }} &lt;i&gt;</title>" in result.html
     assert "&lt;b&gt;{{ 7*7 }}&lt;/b&gt;" in result.html
     assert '{% include "x" %}' in visible_text(result.html)
@@ -290,13 +297,13 @@ def test_template_syntax_and_html_in_the_front_matter_are_not_evaluated(
 
 
 def test_links_with_unsafe_schemes_are_not_links(
-    edition: Edition, newsletter: NewsletterSettings, links: EditionLinks
+    edition: Edition, newsletter_settings: NewsletterSettings, links: EditionLinks
 ) -> None:
     body = (
         "[clic](javascript:alert(1)) e [sito](https://example.org/a?b=1&c=2) "
         "e [posta](mailto:a@example.org)"
     )
-    result = compile_edition(with_article(edition, "Link", body), newsletter, links)
+    result = compile_edition(with_article(edition, "Link", body), newsletter_settings, links)
     assert "javascript:" not in result.html.replace("[clic](javascript:alert(1))", "")
     assert 'href="https://example.org/a?b=1&amp;c=2"' in result.html
     assert 'href="mailto:a@example.org"' in result.html
@@ -305,55 +312,57 @@ def test_links_with_unsafe_schemes_are_not_links(
 
 
 def test_article_images_get_a_width(
-    edition: Edition, newsletter: NewsletterSettings, links: EditionLinks
+    edition: Edition, newsletter_settings: NewsletterSettings, links: EditionLinks
 ) -> None:
     body = "Ecco ![La sala piena](https://example.org/sala.jpg)"
-    result = compile_edition(with_article(edition, "Foto", body), newsletter, links)
+    result = compile_edition(with_article(edition, "Foto", body), newsletter_settings, links)
     image = re.search(r'<img src="https://example.org/sala.jpg"[^>]*>', result.html)
     assert image and 'alt="La sala piena"' in image.group(0) and 'width="552"' in image.group(0)
 
 
 def test_an_edition_for_another_newsletter_is_refused(
-    edition: Edition, newsletter: NewsletterSettings, links: EditionLinks
+    edition: Edition, newsletter_settings: NewsletterSettings, links: EditionLinks
 ) -> None:
     with pytest.raises(ContentError, match="newsletter"):
-        compile_edition(dataclasses.replace(edition, newsletter="altra"), newsletter, links)
+        compile_edition(
+            dataclasses.replace(edition, newsletter="altra"), newsletter_settings, links
+        )
 
 
 def test_unsafe_addresses_are_refused_even_without_the_parser(
-    edition: Edition, newsletter: NewsletterSettings, links: EditionLinks
+    edition: Edition, newsletter_settings: NewsletterSettings, links: EditionLinks
 ) -> None:
     cover = dataclasses.replace(edition.cover, link="javascript:alert(1)")
     with pytest.raises(ContentError, match="javascript"):
-        compile_edition(dataclasses.replace(edition, cover=cover), newsletter, links)
+        compile_edition(dataclasses.replace(edition, cover=cover), newsletter_settings, links)
 
 
 def test_an_entity_cannot_spell_the_slot_marker(
-    edition: Edition, newsletter: NewsletterSettings, links: EditionLinks
+    edition: Edition, newsletter_settings: NewsletterSettings, links: EditionLinks
 ) -> None:
     tricky = with_article(edition, "Marker", "Testo ZqSL&#79;TUNSUBx7Kq9w.")
     with pytest.raises(ContentError, match="slot marker"):
-        compile_edition(tricky, newsletter, links)
+        compile_edition(tricky, newsletter_settings, links)
 
 
-def test_template_errors_are_translated(
-    tmp_path: Path, edition: Edition, newsletter: NewsletterSettings, links: EditionLinks
+@pytest.mark.parametrize(
+    ("mjml", "words"),
+    [("<mjml>{{ edition.nope }}</mjml>", "nope"), ("<mjml><mj-body><mj-section></mjml>", "MJML")],
+    ids=["template", "mjml"],
+)
+def test_template_and_mjml_errors_are_translated(
+    mjml: str,
+    words: str,
+    tmp_path: Path,
+    edition: Edition,
+    newsletter_settings: NewsletterSettings,
+    links: EditionLinks,
 ) -> None:
     (tmp_path / "email").mkdir()
-    (tmp_path / "email" / "edition.mjml.j2").write_text("<mjml>{{ edition.nope }}</mjml>")
+    (tmp_path / "email" / "edition.mjml.j2").write_text(mjml)
     (tmp_path / "email" / "edition.txt.j2").write_text("{{ edition.subject }}")
-    with pytest.raises(TemplateError, match="nope"):
-        compile_edition(edition, newsletter, links, templates_dir=tmp_path)
-
-
-def test_mjml_errors_are_translated(
-    tmp_path: Path, edition: Edition, newsletter: NewsletterSettings, links: EditionLinks
-) -> None:
-    (tmp_path / "email").mkdir()
-    (tmp_path / "email" / "edition.mjml.j2").write_text("<mjml><mj-body><mj-section></mjml>")
-    (tmp_path / "email" / "edition.txt.j2").write_text("{{ edition.subject }}")
-    with pytest.raises(TemplateError, match="MJML"):
-        compile_edition(edition, newsletter, links, templates_dir=tmp_path)
+    with pytest.raises(TemplateError, match=words):
+        compile_edition(edition, newsletter_settings, links, templates_dir=tmp_path)
 
 
 def test_wrap_never_breaks_an_address() -> None:
