@@ -76,6 +76,7 @@ def serve(
     """Receive the relay's bounces over SMTP (or LMTP) until SIGTERM or Ctrl-C."""
     from dispatcher.bounces.server import PEOPLE, BounceHandler, BounceServer  # aiosmtpd here
 
+    app.settings.check_service_secrets()  # the VERP tokens it checks are signed with the key
     folders = _folders(app.settings)
     kept = _folder(app.settings, quarantine) if quarantine else folders["quarantine"]
     processor = _processor(app, domains, soft_threshold, quarantine=kept)
