@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 from dispatcher.config import Settings
+from dispatcher.errors import ConfigurationError
 from dispatcher.worker.app import create_celery
 
-app = create_celery(Settings.from_env())
+try:
+    app = create_celery(Settings.from_env())
+except ConfigurationError as exc:
+    # One line instead of Celery's "Unable to load celery application" and a traceback.
+    raise SystemExit(f"dispatcher: {exc}") from None

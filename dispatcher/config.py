@@ -28,6 +28,9 @@ _D = TypeVar("_D", bound="DataclassInstance")
 DEFAULT_DATA_DIR = Path("var")
 #: Used only when DISPATCHER_DEMO=1; any other run without SECRET_KEY is refused.
 DEMO_SECRET_KEY = "demo-only-secret-key-never-use-in-production"  # nosec B105 - public by design
+#: Characters a SECRET_KEY needs at least: it signs every unsubscribe link, forever.
+MIN_SECRET_LENGTH = 32
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 
 def _env(name: str, default: _T) -> _T:
@@ -244,6 +247,30 @@ class Settings:
     @property
     def all_secret_keys(self) -> tuple[str, ...]:
         return self.secret_keys or (self.secret_key,)
+
+    def check_service_secrets(self) -> None:
+        """Refuse to serve (web app, worker, beat, bounce receiver) with a key anyone could know.
+
+        :raises ConfigurationError: one line saying what is wrong and what to do
+        """
+        how = "make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        if not self.secret_keys:
+            if not self.demo:
+                raise ConfigurationError(f"SECRET_KEY is not set: {how}")
+            host = (urlsplit(self.public_url).hostname or "").lower()
+            if self.public_url.startswith("https:") or host not in _LOOPBACK_HOSTS:
+                raise ConfigurationError(
+                    f"DISPATCHER_DEMO=1 signs with a published key, so it serves only on"
+                    f" 127.0.0.1, not at PUBLIC_URL {self.public_url}: set SECRET_KEY ({how})"
+                )
+            return
+        if DEMO_SECRET_KEY in self.secret_keys:
+            raise ConfigurationError(f"SECRET_KEY or a fallback is the demo's published key: {how}")
+        if len(self.secret_keys[0]) < MIN_SECRET_LENGTH:
+            raise ConfigurationError(
+                f"SECRET_KEY is {len(self.secret_keys[0])} characters long, fewer than"
+                f" {MIN_SECRET_LENGTH}: {how}"
+            )
 
     @property
     def redis(self) -> str | None:

@@ -56,7 +56,7 @@ from tests.support.database import migrate, scratch_database, truncate_all
 PG_ADMIN_URL = os.environ.get("TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 RUN_ID = uuid.uuid4().hex[:10]
-SECRET = "test-secret-key"
+SECRET = "test-secret-key-long-enough-to-sign-0123"
 
 
 @pytest.fixture(scope="session")

@@ -31,7 +31,7 @@ from tests.support.web import free_port
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("dispatcher", "subscribers")
 PASSWORD = "pa55-w0rd-segreta"
-SECRET = "chiave-segreta-di-firma"
+SECRET = "chiave-segreta-di-firma-lunga-abbastanza"
 
 
 def bandit_findings() -> list[dict[str, object]]:

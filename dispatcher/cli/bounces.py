@@ -18,6 +18,7 @@ from dispatcher.bounces.mailfolder import MailFolder, Quota
 from dispatcher.bounces.outcome import Summary
 from dispatcher.bounces.sources import read_sources
 from dispatcher.cli.context import AppContext, pass_app
+from dispatcher.cli.output import harmless
 from dispatcher.config import Settings
 from dispatcher.errors import ConfigurationError
 from subscribers.tokens import Signer
@@ -76,6 +77,7 @@ def serve(
     """Receive the relay's bounces over SMTP (or LMTP) until SIGTERM or Ctrl-C."""
     from dispatcher.bounces.server import PEOPLE, BounceHandler, BounceServer  # aiosmtpd here
 
+    app.settings.check_service_secrets()  # the VERP tokens it checks are signed with the key
     folders = _folders(app.settings)
     kept = _folder(app.settings, quarantine) if quarantine else folders["quarantine"]
     processor = _processor(app, domains, soft_threshold, quarantine=kept)
@@ -118,7 +120,7 @@ def process(
     for origin, raw in read_sources(paths):
         result = processor.process(raw, None, origin)
         if show:
-            click.echo(f"{origin}: {result.outcome} - {result.detail}")
+            click.echo(f"{harmless(origin)}: {result.outcome} - {harmless(result.detail)}")
     if dry_run:
         click.echo("dry run: nothing was recorded")
     _print_summary(processor.summary)
@@ -134,7 +136,8 @@ def mail(app: AppContext, folder: str | None) -> None:
         kept = folders[name].messages()
         click.echo(f"{name}: {len(kept)} message(s) in {folders[name].path}")
         for item in kept:
-            click.echo(f"  {item.path.name}  {item.size:>8}  {item.sender}  {item.subject}")
+            sender, subject = harmless(item.sender), harmless(item.subject)
+            click.echo(f"  {item.path.name}  {item.size:>8}  {sender}  {subject}")
 
 
 def _folders(settings: Settings) -> dict[str, MailFolder]:
@@ -188,4 +191,4 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
 
 def _print_summary(summary: Summary) -> None:
     for line in summary.lines():
-        click.echo(line)
+        click.echo(harmless(line))

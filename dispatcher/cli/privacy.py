@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from dispatcher.cli.context import AppContext, pass_app
+from dispatcher.cli.output import harmless
 from dispatcher.office.privacy import purge_ledger
 from subscribers.suppression import (
     SuppressionReason,
@@ -61,7 +62,7 @@ def check(app: AppContext, email: str) -> None:
     if row is None:
         click.echo("not suppressed")
     else:
-        why = f" ({row.detail})" if row.detail else ""
+        why = f" ({harmless(row.detail)})" if row.detail else ""
         click.echo(f"suppressed: {row.reason} since {row.created_at:%Y-%m-%d}{why}")
 
 

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from dispatcher.cli.output import harmless
 from dispatcher.monitoring import SystemFigures
 from dispatcher.sends.status import SendView
 
@@ -27,9 +28,9 @@ ORDER = (
 def print_status(status: SendView) -> None:
     """Print one send: header, counts, rate and ETA, failures by reply, bounces by reason."""
     click.echo(
-        f'send {status.send_id}: edition {status.edition_id} "{status.subject}" '
+        f'send {status.send_id}: edition {status.edition_id} "{harmless(status.subject)}" '
         f"to {', '.join(status.lists)} - {status.state.upper()}"
-        + (f" ({status.state_reason})" if status.state_reason else "")
+        + (f" ({harmless(status.state_reason)})" if status.state_reason else "")
     )
     click.echo(
         f"  scheduled {_local(status.scheduled_at)}, started {_local(status.started_at)}, "
@@ -43,16 +44,23 @@ def print_status(status: SendView) -> None:
     click.echo(f"  {'total':<{width}} {status.total:>9,}")
     eta = f", ETA {status.eta_seconds:,.0f} s" if status.eta_seconds else ""
     click.echo(f"  rate {status.rate or 0.0:,.1f} messages/s{eta}")
+    _print_problems(status)
+
+
+def _print_problems(status: SendView) -> None:
+    """Failures by the relay's reply, and what came back by reason: text from outside."""
     if status.failures:
         click.echo("  failures by reply:")
-        for group in status.failures:
-            code = group.code if group.code is not None else "---"
-            click.echo(f"    {group.count:>7,}  {group.status:<9} {code}  {group.reply[:100]}")
+    for group in status.failures:
+        code = group.code if group.code is not None else "---"
+        reply = harmless(group.reply[:100])
+        click.echo(f"    {group.count:>7,}  {group.status:<9} {code}  {reply}")
     if status.bounces:
         click.echo("  came back, by reason:")
-        for bounce in status.bounces:
-            code = bounce.status_code or "-.-.-"
-            click.echo(f"    {bounce.count:>7,}  {bounce.kind:<11} {code:<7} {bounce.reason[:100]}")
+    for bounce in status.bounces:
+        reason = harmless(bounce.reason[:100])
+        code = bounce.status_code or "-.-.-"
+        click.echo(f"    {bounce.count:>7,}  {bounce.kind:<11} {code:<7} {reason}")
 
 
 def _local(when: dt.datetime | None) -> str:
@@ -65,7 +73,7 @@ def _local(when: dt.datetime | None) -> str:
 def print_system(figures: SystemFigures) -> None:
     """Print the machinery: queue depth, workers and what they run, the beat's last tick."""
     if not figures.available:
-        click.echo(f"workers and queues: not available ({figures.problem})")
+        click.echo(f"workers and queues: not available ({harmless(figures.problem or '')})")
         return
     queues = ", ".join(f"{name} {count:,}" for name, count in figures.queues.items())
     click.echo(f"queues: {queues} waiting, {figures.unacked:,} taken by workers")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import click
 
 from dispatcher.cli.context import AppContext, pass_app
+from dispatcher.cli.output import harmless, harmless_json
 from dispatcher.office.privacy import erase_person, export_person
 from subscribers.csvfile import CsvFile, read_csv
 from subscribers.export import DELIMITERS, export_csv
@@ -71,9 +71,13 @@ def _print_report(report: ImportReport) -> None:
     if report.ignored_columns:
         click.echo(f"columns not imported: {', '.join(report.ignored_columns)}")
     for note in report.skipped:
-        click.echo(f"{report.path}:{note.line}: skipped: {note.reason}: {note.detail}", err=True)
+        click.echo(
+            f"{report.path}:{note.line}: skipped: {note.reason}: {harmless(note.detail)}", err=True
+        )
     for note in report.notes:
-        click.echo(f"{report.path}:{note.line}: note: {note.reason}: {note.detail}", err=True)
+        click.echo(
+            f"{report.path}:{note.line}: note: {note.reason}: {harmless(note.detail)}", err=True
+        )
     click.echo(
         f"imported {len(report.imported)}, updated {len(report.updated)}, "
         f"skipped {len(report.skipped)}"
@@ -117,7 +121,7 @@ def export_command(
 def export_person_command(app: AppContext, email: str) -> None:
     """Print as JSON everything held about the person with address EMAIL (GDPR art. 15)."""
     record = app.about_address(export_person, email)
-    click.echo(json.dumps(record, ensure_ascii=False, indent=2))
+    click.echo(harmless_json(record))
 
 
 @group.command("erase")

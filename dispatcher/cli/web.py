@@ -9,6 +9,8 @@ import click
 import uvicorn
 import uvicorn.config
 
+from dispatcher.cli.context import AppContext, pass_app
+
 # Named, not imported: uvicorn imports the app when it starts, so the command line
 # never loads the web app for its other commands (and the web app stays an edge that
 # nothing imports).
@@ -19,8 +21,10 @@ REDACT_FILTER = "dispatcher.web.security.RedactTokens"
 @click.command("web")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
-def web(host: str, port: int) -> None:
+@pass_app
+def web(app: AppContext, host: str, port: int) -> None:
     """Serve the web app with uvicorn (behind a TLS-terminating proxy in production)."""
+    app.settings.check_service_secrets()  # refused here, in one line, before uvicorn starts
     uvicorn.run(
         WEB_APP,
         factory=True,

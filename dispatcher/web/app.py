@@ -31,7 +31,9 @@ def create_app(
 
     :param sessions: a session factory to use instead of one on ``settings.database_url``
     :param transport_factory: makes the transport for confirmation mails and proofs
+    :raises ConfigurationError: when the secret key is one anybody could know
     """
+    settings.check_service_secrets()
     app = FastAPI(
         title="Newsletter dispatcher",
         version="1.0",
