@@ -33,9 +33,11 @@ system-packages:
 demo: $(STAMP)
 	bash examples/demo.sh
 
+# Style, and the architecture's written form (.importlinter): what may import what.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -21,7 +21,7 @@ from typing import Any
 import redis
 
 from dispatcher.monitoring import keys
-from dispatcher.monitoring.activity import Activity, Snapshot
+from dispatcher.sends.activity import Activity, Snapshot
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 from dispatcher.config import Settings
 from dispatcher.monitoring.connection import monitoring_redis
 from dispatcher.monitoring.heartbeat import heartbeat_ttl
-from dispatcher.monitoring.rates import RateTracker
 from dispatcher.monitoring.system import SystemFigures, read_system
 from dispatcher.sends import status
+from dispatcher.sends.rates import RateTracker
 from dispatcher.sends.status import BounceGroup, FailureGroup, SendView
 
 #: How long a send's failure groups are reused between looks.

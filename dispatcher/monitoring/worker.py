@@ -16,9 +16,9 @@ import redis
 from dispatcher.config import Settings
 from dispatcher.errors import ConfigurationError
 from dispatcher.monitoring import beat
-from dispatcher.monitoring.activity import ACTIVITY
 from dispatcher.monitoring.connection import monitoring_redis
 from dispatcher.monitoring.heartbeat import HeartbeatThread, heartbeat_ttl
+from dispatcher.sends.activity import ACTIVITY
 
 log = logging.getLogger(__name__)
 

@@ -23,8 +23,8 @@ from dispatcher.message.outgoing import OutgoingMessage
 from dispatcher.message.personalise import Personaliser
 from dispatcher.message.template import format_date
 from dispatcher.models import DeliveryStatus, SendState
-from dispatcher.monitoring.activity import ACTIVITY
 from dispatcher.sends import autopause, claims, control, progress, reconcile
+from dispatcher.sends.activity import ACTIVITY
 from dispatcher.sends.claims import Claim, ClaimedRow
 from dispatcher.sends.journal import Journal
 from dispatcher.sends.outcomes import ClaimLostError, LedgerWriter, RowUpdate, decide

@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session
 
 from dispatcher.errors import NotFoundError
 from dispatcher.models import Batch, Edition, Send, SendState
-from dispatcher.monitoring.rates import RateTracker
 from dispatcher.sends import ledger, progress
+from dispatcher.sends.rates import RateTracker
 from dispatcher.sends.sql import sql
 
 #: Statuses of messages that got their answer (the live rate counts these).

@@ -22,11 +22,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from dispatcher.config import SendingSettings, Settings
 from dispatcher.models import AuditEntry, Send
 from dispatcher.monitoring import heartbeat, keys
-from dispatcher.monitoring.activity import Activity, Snapshot
 from dispatcher.monitoring.beat import record_tick
-from dispatcher.monitoring.rates import RateTracker
 from dispatcher.office.users import create_user
+from dispatcher.sends.activity import Activity, Snapshot
 from dispatcher.sends.batch import run_batch
+from dispatcher.sends.rates import RateTracker
 from dispatcher.sends.runtime import Runtime
 from dispatcher.transport.memory import MemoryTransport
 from dispatcher.web.app import create_app
