@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 
 from dispatcher.editions.checks import IMAGE_SCHEMES, text_problem, url_problem
 from dispatcher.errors import EditionFileError
+from dispatcher.message.template import MailContent
 
 # The sections people may choose on the preferences page, until newsletters declare
 # their own (a `sections` newsletter setting is wanted): the Città metropolitana's
@@ -98,6 +99,17 @@ class NewsletterSettings:
         data = asdict(self)
         data["legal_footer"] = list(self.legal_footer)
         return data
+
+    def mail_content(self, subject: str, text: str, html: str) -> MailContent:
+        """A message from this newsletter: its sender and Reply-To around the given words."""
+        return MailContent(
+            subject=subject,
+            text=text,
+            html=html,
+            from_name=self.from_name,
+            from_address=self.from_address,
+            reply_to=self.reply_to,
+        )
 
     @classmethod
     def from_dict(

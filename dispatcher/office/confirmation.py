@@ -30,7 +30,6 @@ from dispatcher.message import headers
 from dispatcher.message.outgoing import OutgoingMessage
 from dispatcher.message.slots import Slot, preferences_path
 from dispatcher.message.template import (
-    MailContent,
     build_transactional,
     format_date,
     one_off_message_id,
@@ -142,15 +141,7 @@ def build_message(mail: ConfirmationMail, rendered: RenderedMail, now: float) ->
 
     :raises MessageError: when an address cannot be written in a header
     """
-    newsletter = mail.newsletter
-    content = MailContent(
-        subject=rendered.subject,
-        text=rendered.text,
-        html=rendered.html,
-        from_name=newsletter.from_name,
-        from_address=newsletter.from_address,
-        reply_to=newsletter.reply_to,
-    )
+    content = mail.newsletter.mail_content(rendered.subject, rendered.text, rendered.html)
     seed = secrets.token_hex(16)
     template = build_transactional(content, boundary_seed=seed)
     msgid = one_off_message_id(template, "confirm")
@@ -161,7 +152,7 @@ def build_message(mail: ConfirmationMail, rendered: RenderedMail, now: float) ->
     }
     return OutgoingMessage(
         delivery_id=_transactional_id(),
-        envelope_from=newsletter.from_address,
+        envelope_from=mail.newsletter.from_address,
         recipient=headers.check_address(mail.address),
         data=template.fill(values),
         message_id=msgid,

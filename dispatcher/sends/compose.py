@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,7 @@ from dispatcher.message.personalise import Personaliser, Recipient
 from dispatcher.message.slots import Slot, unsubscribe_path
 from dispatcher.message.template import (
     LEGACY_MESSAGE_KEY,
+    MailContent,
     MessageContent,
     MessageTemplate,
     build_template,
@@ -52,19 +53,29 @@ def message_content(
     subject_prefix: str = "",
 ) -> MessageContent:
     """The message's fixed values for an edition of a newsletter."""
+    mail = newsletter.mail_content(subject_prefix + edition.subject, edition.text, edition.html)
+    feedback_id = f"{send_id}:{slug}:dispatcher" if send_id is not None else None
+    mailto_domain = bounce_domain(newsletter, settings)
+    return list_content(mail, newsletter, settings.public_url, slug, mailto_domain, feedback_id)
+
+
+def list_content(
+    mail: MailContent,
+    newsletter: NewsletterSettings,
+    public_url: str,
+    slug: str,
+    mailto_domain: str,
+    feedback_id: str | None = None,
+) -> MessageContent:
+    """``mail`` with the list's headers: List-Id, one-click unsubscribe, archive (pure)."""
     return MessageContent(
-        subject=subject_prefix + edition.subject,
-        text=edition.text,
-        html=edition.html,
-        from_name=newsletter.from_name,
-        from_address=newsletter.from_address,
-        reply_to=newsletter.reply_to,
+        **asdict(mail),
         list_name=newsletter.name,
         list_identifier=newsletter.list_id,
-        unsubscribe_url_prefix=settings.public_url + unsubscribe_path(""),
-        unsubscribe_mailto_domain=bounce_domain(newsletter, settings),
-        archive_url=f"{settings.public_url}/archive/{slug}",
-        feedback_id=f"{send_id}:{slug}:dispatcher" if send_id is not None else None,
+        unsubscribe_url_prefix=public_url + unsubscribe_path(""),
+        unsubscribe_mailto_domain=mailto_domain,
+        archive_url=f"{public_url}/archive/{slug}",
+        feedback_id=feedback_id,
     )
 
 

@@ -48,53 +48,46 @@ def test_one_long_string_is_what_zone_files_refuse() -> None:
         _txt_strings(f'news2024._domainkey.{DOMAIN}. IN TXT "{dkim.public_record(key)}"')
 
 
-def test_the_command_prints_the_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = tmp_path / "dkim.pem"
-    pem.write_bytes(
-        private.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    env = {
-        "DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite",
-        "SECRET_KEY": "k" * 40,
-        "DKIM_DOMAIN": DOMAIN,
-        "DKIM_SELECTOR": "news2024",
-        "DKIM_KEY_FILE": str(pem),
-    }
-    result = CliRunner().invoke(cli, ["dkim", "record"], env=env)
-    assert result.exit_code == 0, result.output
-    strings = _txt_strings(result.output.strip())
-    assert b"".join(strings).decode() == dkim.public_record(dkim.load_key(pem, DOMAIN, "news2024"))
+def _record_command(tmp_path: Path, keys: dict[str, object]) -> list[str]:
+    """Write each selector's key as PEM, run `dispatcher dkim record`, return its lines.
 
-
-def test_the_command_prints_one_entry_per_key(tmp_path: Path) -> None:
+    The first key is DKIM_SELECTOR/DKIM_KEY_FILE, the others go in DKIM_KEYS.
+    """
     paths = {}
-    for selector, private in (
-        ("rsa2024", rsa.generate_private_key(public_exponent=65537, key_size=2048)),
-        ("ed2024", ed25519.Ed25519PrivateKey.generate()),
-    ):
+    for selector, private in keys.items():
         paths[selector] = tmp_path / f"{selector}.pem"
         paths[selector].write_bytes(
-            private.private_bytes(
+            private.private_bytes(  # type: ignore[attr-defined]
                 serialization.Encoding.PEM,
                 serialization.PrivateFormat.PKCS8,
                 serialization.NoEncryption(),
             )
         )
+    first, *others = paths
     env = {
         "DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite",
         "SECRET_KEY": "k" * 40,
         "DKIM_DOMAIN": DOMAIN,
-        "DKIM_SELECTOR": "rsa2024",
-        "DKIM_KEY_FILE": str(paths["rsa2024"]),
-        "DKIM_KEYS": f"ed2024:{paths['ed2024']}",
+        "DKIM_SELECTOR": first,
+        "DKIM_KEY_FILE": str(paths[first]),
+        "DKIM_KEYS": ",".join(f"{selector}:{paths[selector]}" for selector in others),
     }
     result = CliRunner().invoke(cli, ["dkim", "record"], env=env)
     assert result.exit_code == 0, result.output
-    lines = result.output.strip().splitlines()
+    return result.output.strip().splitlines()
+
+
+def test_the_command_prints_the_entry(tmp_path: Path) -> None:
+    (line,) = _record_command(tmp_path, {"news2024": rsa.generate_private_key(65537, 2048)})
+    key = dkim.load_key(tmp_path / "news2024.pem", DOMAIN, "news2024")
+    assert b"".join(_txt_strings(line)).decode() == dkim.public_record(key)
+
+
+def test_the_command_prints_one_entry_per_key(tmp_path: Path) -> None:
+    keys = {
+        "rsa2024": rsa.generate_private_key(public_exponent=65537, key_size=2048),
+        "ed2024": ed25519.Ed25519PrivateKey.generate(),
+    }
+    lines = _record_command(tmp_path, keys)
     assert [line.split("._domainkey")[0] for line in lines] == ["rsa2024", "ed2024"]
     assert "k=ed25519" in lines[1] and "k=rsa" in lines[0]

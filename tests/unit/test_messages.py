@@ -26,6 +26,7 @@ from dispatcher.message.template import (
     format_date,
 )
 from dispatcher.render import EditionLinks, compile_edition
+from dispatcher.sends.compose import list_content
 from subscribers.tokens import Purpose, Signer
 from tests.support.data import EDITION_FILE, NEWSLETTER_FILE
 
@@ -44,19 +45,8 @@ def _content(
     compiled = compile_edition(
         edition, newsletter, EditionLinks.for_edition(PUBLIC, "cronache", edition.number)
     )
-    return MessageContent(
-        subject=subject,
-        text=compiled.text,
-        html=compiled.html,
-        from_name=newsletter.from_name,
-        from_address=newsletter.from_address,
-        reply_to=newsletter.reply_to,
-        list_name=newsletter.name,
-        list_identifier=newsletter.list_id,
-        unsubscribe_url_prefix=f"{PUBLIC}/u/",
-        unsubscribe_mailto_domain="bounces.example.org",
-        archive_url=f"{PUBLIC}/archive/cronache",
-    )
+    mail = newsletter.mail_content(subject, compiled.text, compiled.html)
+    return list_content(mail, newsletter, PUBLIC, "cronache", "bounces.example.org")
 
 
 def _message(
