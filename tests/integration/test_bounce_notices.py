@@ -33,7 +33,6 @@ pytestmark = pytest.mark.integration
 DSN = Path(__file__).resolve().parents[1] / "data" / "dsn"
 DOMAIN = flows.DOMAIN
 
-memory = flows.memory
 runtime = flows.runtime
 processor = flows.processor
 sent = flows.sent
