@@ -26,7 +26,7 @@ UNSUBSCRIBE_URL = f"{PUBLIC_URL}/u/{Slot.UNSUBSCRIBE_TOKEN.sentinel}"
 PREFERENCES_URL = f"{PUBLIC_URL}/p/{Slot.PREFERENCES_TOKEN.sentinel}"
 GMAIL_CLIP_BYTES = 102_400
 
-# The printed edition's text as extracted from the PDF (../shared/seeds/), layout lost.
+# The printed edition's text as extracted from its PDF (the layout is lost).
 SEED = """\
 DA PALAZZO CISTERNA
 Cronache
