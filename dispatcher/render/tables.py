@@ -27,9 +27,8 @@ class TextTable:
         self._row = []
 
     def add_cell(self, text: str, align: str, in_header: bool) -> None:
-        if self._row is None:
-            self.start_row()
-        assert self._row is not None
+        if self._row is None:  # a cell before its row opened: markdown-it never does this
+            self._row = []
         self._row.append(" ".join(text.split()))
         if in_header:
             self.aligns.append(align)

@@ -299,8 +299,8 @@ def test_tokens_signed_with_a_rotated_out_key_still_work(
 ) -> None:
     reader = confirmed_reader(pg_sessions, newsletter)
     old = Signer((SECRET,))
-    rotated = create_app(smtp_settings.with_overrides(secret_keys=("brand-new-key", SECRET)),
-                         sessions=pg_sessions)  # fmt: skip
+    keys = ("brand-new-key-after-the-rotation-0123456789", SECRET)
+    rotated = create_app(smtp_settings.with_overrides(secret_keys=keys), sessions=pg_sessions)
     with TestClient(rotated) as client:
         assert client.get(f"/p/{old.sign(Purpose.PREFERENCES, reader)}").status_code == 200
         confirm = old.sign_expiring(Purpose.CONFIRM, reader, newsletter)
