@@ -131,12 +131,15 @@ def _deliver(
     failures = autopause.FailureWindow(autopause.policy_of(policy))  # hook: auto-pause
     try:
         for outcome in outcomes:
-            now = runtime.clock()
-            update = decide(outcome, rows[outcome.delivery_id], now, policy)
+            now, row = runtime.clock(), rows[outcome.delivery_id]
+            update = decide(outcome, row, now, policy)
             writer.record(update, message_ids.pop(outcome.delivery_id, None), now)
             report.statuses[update.status.value] += 1
             ACTIVITY.outcome()
-            if (stop := _stop_reason(runtime, claim, checker, failures, update)) is not None:
+            attempt = row.attempts + 1
+            if (
+                stop := _stop_reason(runtime, claim, checker, failures, update, attempt)
+            ) is not None:
                 report.stopped = stop
                 break
         writer.flush()
@@ -208,10 +211,11 @@ def _stop_reason(
     checker: _StateChecker,
     failures: autopause.FailureWindow,
     update: RowUpdate,
+    attempt: int,
 ) -> str | None:
     """Hook (control): stop when too many of the last outcomes failed (pausing the send),
-    or when someone paused or cancelled it."""
-    reason = failures.add(update.status.value, update.code)
+    or when someone paused or cancelled it. ``attempt`` is the row's (1 for the first)."""
+    reason = failures.add(update.status.value, update.code, attempt)
     if reason is None:
         return checker.stop_reason()
     with runtime.sessions.begin() as session:

@@ -335,8 +335,10 @@ def test_a_few_failures_do_not_pause_the_send(
 def test_the_decision_counts_every_outcome_that_is_not_sent() -> None:
     policy = autopause.AutoPausePolicy(window=10, ratio=0.3)
     window = autopause.FailureWindow(policy)
-    outcomes = [("sent", 250)] * 7 + [("deferred", 451)] * 2
-    assert all(window.add(status, code) is None for status, code in outcomes)
+    # A 4xx counts once it persists (see test_autopause_greylisting.py for the rule).
+    persisting = autopause.PERSISTENT_FROM_ATTEMPT
+    outcomes = [("sent", 250, 1)] * 7 + [("deferred", 451, persisting)] * 2
+    assert all(window.add(status, code, n) is None for status, code, n in outcomes)
     reason = window.add("failed", 550)
     assert reason is not None and "3 of the last 10" in reason and "451" in reason
     assert autopause.FailureWindow(autopause.AutoPausePolicy(window=0)).add("failed", 550) is None
