@@ -497,15 +497,20 @@ def test_a_correction_reaches_exactly_those_who_got_the_original(
     assert _send_row(runtime, fix.id).state == "finished"
 
 
-def test_a_correction_is_refused_while_the_original_runs_or_with_the_same_edition(
+def test_a_correction_is_refused_before_the_original_starts_or_with_the_same_edition(
     runtime: Runtime,
 ) -> None:
+    # A correction may follow a send that is still going (issue 12, item 4: see
+    # tests/flows/test_no_edition_twice.py); not one that has not started.
     edition_id = _edition(runtime, 3)
-    send_id, batches = _send(runtime, edition_id)
+    with runtime.sessions.begin() as session:
+        send_id = ledger.create_send(session, edition_id, ["cronache"], utcnow()).id
     correcting = _second_edition(runtime)
-    with pytest.raises(StateError, match="running"):
+    with pytest.raises(StateError, match="scheduled"):
         _do(runtime, lambda s: control.create_correction(s, send_id, correcting, utcnow()))
-    _drain(runtime, batches)
+    with runtime.sessions.begin() as session:
+        ledger.start_send(session, send_id, utcnow(), runtime.settings.sending.batch_size)
+    _drain(runtime, _take(runtime, send_id))
     with pytest.raises(StateError, match="another edition"):
         _do(runtime, lambda s: control.create_correction(s, send_id, edition_id, utcnow()))
     with pytest.raises(NotFoundError):
