@@ -27,10 +27,17 @@ from dispatcher.monitoring.activity import ACTIVITY
 from dispatcher.sends import autopause, claims, control, progress, reconcile
 from dispatcher.sends.claims import Claim, ClaimedRow
 from dispatcher.sends.journal import Journal
-from dispatcher.sends.outcomes import ClaimLostError, LedgerWriter, RowUpdate, decide
+from dispatcher.sends.outcomes import (
+    ClaimLostError,
+    LedgerWriter,
+    RowUpdate,
+    decide,
+    written_only,
+)
 from dispatcher.sends.ratelimit import Pacer, RateLimited, RateLimiter
 from dispatcher.sends.runtime import Runtime
 from dispatcher.transport.base import Transport
+from dispatcher.transport.outbox import counts_as_delivery
 
 log = logging.getLogger(__name__)
 
@@ -129,10 +136,12 @@ def _deliver(
     outcomes = transport.deliver(messages, before_dot=writer.before_dot)
     checker = _StateChecker(runtime, claim.send_id, claim.batch_id)
     failures = autopause.FailureWindow(autopause.policy_of(policy))  # hook: auto-pause
+    delivers = counts_as_delivery(transport)  # an outbox may reach nobody (a dry run)
     try:
         for outcome in outcomes:
             now, row = runtime.clock(), rows[outcome.delivery_id]
             update = decide(outcome, row, now, policy)
+            update = update if delivers else written_only(update)
             writer.record(update, message_ids.pop(outcome.delivery_id, None), now)
             report.statuses[update.status.value] += 1
             ACTIVITY.outcome()
