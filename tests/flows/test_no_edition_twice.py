@@ -28,7 +28,6 @@ from dispatcher.models import Delivery, Send
 from dispatcher.office import scheduling
 from dispatcher.office.edition_store import add_edition, read_source
 from dispatcher.sends import control, ledger, progress, reconcile
-from dispatcher.sends.batch import run_batch
 from dispatcher.sends.runtime import Runtime
 from dispatcher.transport.memory import MemoryTransport
 from subscribers.models import MailingList, Subscriber, Subscription
@@ -40,27 +39,29 @@ from tests.support.data import (
     address,
     create_newsletter,
 )
-from tests.support.sending import ledger_rows, start_send
+from tests.support.sending import drain, ledger_rows, start_send
 
 POLICY = SendingSettings(batch_size=10, dispatch_window=100, retry_base=60, lease_seconds=30)
 
 
 @pytest.fixture
-def memory() -> MemoryTransport:
-    return MemoryTransport()
+def runtime(
+    make_settings: Callable[..., Settings], pg_url: str, pg_sessions: object
+) -> Iterator[Runtime]:
+    """A worker's runtime in this process, on PostgreSQL, sending into memory."""
+    transport = MemoryTransport()
+    settings = make_settings(database_url=pg_url, sending=POLICY, require_approval=False)
+    made = Runtime(settings, lambda: transport)
+    yield made
+    made.close()
 
 
 @pytest.fixture
-def runtime(
-    make_settings: Callable[..., Settings],
-    pg_url: str,
-    memory: MemoryTransport,
-    pg_sessions: object,
-) -> Iterator[Runtime]:
-    settings = make_settings(database_url=pg_url, sending=POLICY, require_approval=False)
-    rt = Runtime(settings, lambda: memory)
-    yield rt
-    rt.close()
+def memory(runtime: Runtime) -> MemoryTransport:
+    """What the runtime sent."""
+    transport = runtime.transport
+    assert isinstance(transport, MemoryTransport)
+    return transport
 
 
 def _two_lists(runtime: Runtime, on_a: range, on_b: range) -> int:
@@ -90,21 +91,15 @@ def _send(runtime: Runtime, edition_id: int, *lists: str, again: bool = False) -
     """Start a send as ``send --now`` does and deliver it to the end; its id."""
     queue: list[int] = []
     send_id = start_send(runtime.sessions, edition_id, lists, 100, 10, queue.append, again)
-    _drain(runtime, queue)
+    drain(runtime, queue)
     return send_id
-
-
-def _drain(runtime: Runtime, batch_ids: list[int]) -> None:
-    queue = list(batch_ids)
-    while queue:
-        run_batch(runtime, queue.pop(0), queue.append)
 
 
 def _start(runtime: Runtime, send_id: int) -> None:
     with runtime.sessions.begin() as session:
         assert ledger.start_send(session, send_id, utcnow(), 10) is not None
         queue = reconcile.take_pending(session, send_id, 100, utcnow())
-    _drain(runtime, queue)
+    drain(runtime, queue)
 
 
 def _due_now(runtime: Runtime) -> None:
@@ -114,7 +109,7 @@ def _due_now(runtime: Runtime) -> None:
             update(Delivery).where(Delivery.status == "deferred").values(due_at=utcnow())
         )
         queue = reconcile.reconcile(session, runtime.settings.sending, utcnow()).enqueue
-    _drain(runtime, queue)
+    drain(runtime, queue)
 
 
 def _received(memory: MemoryTransport) -> Counter[str]:
@@ -302,7 +297,7 @@ def test_a_row_in_flight_when_the_correction_starts_is_not_retried_afterwards(
     memory.responder = _refuse()
     with runtime.sessions.begin() as session:
         queue = reconcile.take_pending(session, started[0], 100, utcnow())
-    _drain(runtime, queue)
+    drain(runtime, queue)
     original_sent = Counter(m.recipient for m in memory.sent if m.delivery_id <= 5)
     _due_now(runtime)
 

@@ -20,11 +20,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from dispatcher.config import SendingSettings, Settings, SmtpSettings
 from dispatcher.errors import StateError
 from dispatcher.models import Send
-from dispatcher.sends.batch import run_batch
 from dispatcher.sends.runtime import Runtime
 from tests.smtpd import SmtpServer
 from tests.support.data import add_example_edition, add_subscribers, address, create_newsletter
-from tests.support.sending import ledger_rows, start_send
+from tests.support.sending import drain, ledger_rows, start_send
 
 POLICY = SendingSettings(batch_size=10, dispatch_window=100, retry_base=60, lease_seconds=30)
 COUNT = 25
@@ -63,8 +62,7 @@ def _edition(sessions: sessionmaker[Session], settings: Settings) -> int:
 def _send(runtime: Runtime, edition_id: int, *, again: bool = False) -> int:
     queue: list[int] = []
     send_id = start_send(runtime.sessions, edition_id, ("cronache",), 100, 10, queue.append, again)
-    while queue:
-        run_batch(runtime, queue.pop(0), queue.append)
+    drain(runtime, queue)
     return send_id
 
 

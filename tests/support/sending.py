@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.models import Delivery, Send
 from dispatcher.sends import ledger, reconcile
+from dispatcher.sends.batch import run_batch
+from dispatcher.sends.runtime import Runtime
 from subscribers.orm import utcnow
 from tests.support.worker import WorkerProcess
 
@@ -83,3 +85,10 @@ def kill_a_claiming_process(worker: WorkerProcess, sessions: sessionmaker[Sessio
         raise RuntimeError("no live pool process held a claim")
     worker.kill(chosen[0])
     return chosen[0]
+
+
+def drain(runtime: Runtime, batch_ids: list[int]) -> None:
+    """Run batches in this process, as the worker would, with the follow-ups they enqueue."""
+    queue = list(batch_ids)
+    while queue:
+        run_batch(runtime, queue.pop(0), queue.append)
