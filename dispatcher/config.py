@@ -67,6 +67,12 @@ class SmtpSettings:
     # Reconnect after this many messages.
     messages_per_connection: int = _env("SMTP_MESSAGES_PER_CONNECTION", 1000)
     pipelining: bool = _env("SMTP_PIPELINING", True)  # RFC 2920 when the server offers it
+    # OUTBOX_IS_DELIVERY: with a file:/// SMTP_URL, whether a message written to the outbox
+    # counts as delivered to its subscriber. Off (the default), such rows are recorded
+    # "skipped" (nobody got a message), so a real send later reaches everyone; on only
+    # where the outbox is the production transport (the demo; a relay that picks the
+    # files up).
+    outbox_is_delivery: bool = _env("OUTBOX_IS_DELIVERY", False)
 
     @property
     def scheme(self) -> str:

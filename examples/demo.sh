@@ -15,6 +15,7 @@ export DISPATCHER_DEMO=1
 export DATABASE_URL="sqlite:///$DEMO/dispatcher.sqlite"
 export BROKER_URL="sqla+sqlite:///$DEMO/broker.sqlite"
 export SMTP_URL="file://$PWD/$DEMO/outbox"
+export OUTBOX_IS_DELIVERY=1  # here the outbox is the relay: a file written is a delivery
 export PUBLIC_URL="${PUBLIC_URL:-http://127.0.0.1:8000}"
 export RECONCILE_INTERVAL=1
 PATH="$PWD/.venv/bin:$PATH"

@@ -123,11 +123,19 @@ def late(app: AppContext, send_id: int, wait: bool) -> None:
 @click.option("--wait", is_flag=True, help="Stay and show progress until it finishes.")
 @pass_app
 def correction(app: AppContext, send_id: int, edition_id: int, wait: bool) -> None:
-    """Send edition --edition to exactly the people who got SEND_ID, starting now."""
+    """Send edition --edition to everyone who received SEND_ID's edition, starting now.
+
+    It reaches the recipients of every send of that edition (late sends, sends
+    again, to other lists); if SEND_ID is still going, its messages not sent yet
+    are replaced by the correction.
+    """
     with app.transaction() as session:
         new = control.create_correction(session, send_id, edition_id, utcnow(), "cli")
         audit(session, "cli", "send.correction", "send", new.id, parent=send_id)
-    click.echo(f"send {new.id}: edition {edition_id} to the recipients of send {send_id}")
+    click.echo(
+        f"send {new.id}: edition {edition_id} to everyone who received the edition "
+        f"of send {send_id}"
+    )
     _start(app, new.id, wait)
 
 

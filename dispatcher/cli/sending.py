@@ -10,7 +10,7 @@ import click
 
 from dispatcher.cli.context import AppContext, pass_app
 from dispatcher.office import scheduling
-from dispatcher.sends import ledger, reconcile
+from dispatcher.sends import ledger, progress, reconcile
 from dispatcher.sends import status as send_status
 from subscribers.orm import utcnow
 
@@ -68,6 +68,9 @@ def start_now(app: AppContext, send_id: int) -> None:
     with app.transaction() as session:
         rows = ledger.start_send(session, send_id, utcnow(), policy.batch_size)
         batch_ids = reconcile.take_pending(session, send_id, policy.dispatch_window, utcnow())
+        if rows is None:  # the beat's reconciler started it first: count what it wrote
+            rows = sum(progress.send_counts(session, send_id).values())
+            click.echo(f"send {send_id} was started by the scheduler")
     app.enqueue(batch_ids)
     click.echo(f"send {send_id} started: {rows} recipients, {len(batch_ids)} batches enqueued")
 

@@ -2,15 +2,23 @@
 
 Every kind of send goes through :func:`write_ledger` when it starts (``dispatcher
 send``, the desk's schedule and send-now, a late send, a correction; a retry
-reaches only rows its send already has). The rules, by kind:
+reaches only rows its send already has). One rule holds for all of them: nobody
+receives an edition twice. A person who already received the edition from another
+send of it (see :data:`RECEIVED_STATUSES`) gets no row, whatever list the new send
+goes to; ``again`` only lets a send reach a list that already had the edition, and
+then reaches those who did not get it. The rules, by kind:
 
 - ``normal``: the confirmed subscribers of the send's lists, each once, however
-  many of the lists they are on; with ``again``, not those who already have this
-  edition from an earlier send (never twice to one person);
+  many of the lists they are on, except those who already received the edition;
 - ``late``: the same, but "already has it" means any row of the edition at all:
   someone who failed or was skipped the first time is no newcomer;
-- ``correction``: not the lists' subscribers but the original's recipients who
-  may have its message; those no longer confirmed on any of the lists are skipped.
+- ``correction``: not the lists' subscribers but everyone who received the
+  corrected edition, through any of its sends (the original, late sends, sends
+  again, to other lists); those no longer confirmed on any of those sends' lists
+  are skipped. The corrected edition's rows still on their way (queued, deferred)
+  are settled as ``skipped``, superseded: those people get the correction instead,
+  never both. From then on the correction's rows count as having received the
+  corrected edition too, so a later send of it does not reach them.
 
 Suppressed people get a ``skipped`` row with the reason, never a message. Before a
 send exists, :func:`refuse_repeat` keeps a normal send from reaching a list that
@@ -21,11 +29,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from dispatcher.errors import StateError
-from dispatcher.models import DeliveryStatus, Send, SendList, SendState
+from dispatcher.models import Batch, DeliveryStatus, Send, SendList, SendState
+from dispatcher.sends import progress
 from dispatcher.sends.sql import sql
 from subscribers.models import MailingList
 
@@ -33,12 +42,28 @@ KIND_NORMAL = "normal"
 KIND_LATE = "late"  # the same edition, to people who subscribed after the send
 KIND_CORRECTION = "correction"  # another edition, to the people who got the original
 
-#: Rows of an earlier send of the same edition that count as "already received".
+#: What "already received the edition" means: a row of another send carrying it that is
+#: sent, uncertain, bounced or complained (the relay took the message; a bounce report
+#: may come for a message that was read, and a hard bounce suppresses the address
+#: anyway); or queued, sending or deferred (on its way in that send); or failed but in
+#: doubt (no reply after the final dot at some attempt: it may have arrived). Failed
+#: rows never in doubt (refused, expired) and skipped rows (never sent: suppressed,
+#: gone, cancelled, superseded, or written to an outbox that is not the production
+#: transport) are not received: a later send may reach those people.
 RECEIVED_STATUSES = ("queued", "sending", "sent", "deferred", "uncertain", "bounced", "complained")
 #: A late send reaches only people with no row of the edition at all.
 ANY_STATUS = tuple(status.value for status in DeliveryStatus)
-#: The original's rows whose people may have the message, and so get its correction.
-CORRECTED_STATUSES = ("sent", "uncertain", "bounced", "complained")
+#: A correction settles the corrected edition's rows in these statuses.
+SUPERSEDED_STATUSES = ("queued", "deferred")
+SUPERSEDED_REPLY = "not sent: superseded by correction send {send_id}"
+
+# A person who already received the edition through one of the :prior sends.
+_RECEIVED = """
+  AND NOT EXISTS (
+    SELECT 1 FROM deliveries r
+    WHERE r.send_id IN :prior AND r.subscriber_id = {who}.subscriber_id
+      AND (r.status IN :received OR (r.status = 'failed' AND r.in_doubt)))
+"""
 
 _INSERT_LEDGER = """
 INSERT INTO deliveries (send_id, subscriber_id, list_id, status, smtp_reply,
@@ -52,23 +77,16 @@ SELECT :send_id, s.subscriber_id, MIN(s.list_id),
 FROM subscriptions s
 WHERE s.status = 'confirmed'
   AND s.list_id IN (SELECT list_id FROM send_lists WHERE send_id = :send_id)
-  {again_clause}
+  {received_clause}
 GROUP BY s.subscriber_id
 ORDER BY s.subscriber_id
 """
 
-# With again, nobody who already has this edition from an earlier send gets it twice.
-_AGAIN_CLAUSE = """
-  AND NOT EXISTS (
-    SELECT 1 FROM deliveries p JOIN sends ps ON ps.id = p.send_id
-    WHERE ps.edition_id = :edition_id AND ps.id <> :send_id
-      AND p.subscriber_id = s.subscriber_id AND p.status IN :received)
-"""
-
+# Everyone who received the corrected edition through one of the :sources sends.
 _INSERT_CORRECTION = """
 INSERT INTO deliveries (send_id, subscriber_id, list_id, status, smtp_reply,
                         attempts, in_doubt, created_at)
-SELECT :send_id, p.subscriber_id, p.list_id,
+SELECT :send_id, p.subscriber_id, MIN(p.list_id),
        CASE WHEN EXISTS (SELECT 1 FROM suppressions x WHERE x.subscriber_id = p.subscriber_id)
               OR NOT EXISTS (SELECT 1 FROM subscriptions s JOIN send_lists l
                              ON l.list_id = s.list_id AND l.send_id = :send_id
@@ -81,8 +99,10 @@ SELECT :send_id, p.subscriber_id, p.list_id,
                              WHERE s.subscriber_id = p.subscriber_id AND s.status = 'confirmed')
             THEN 'not sent: unsubscribed since the original' ELSE NULL END,
        0, false, :now
-FROM deliveries p JOIN sends c ON c.id = :send_id
-WHERE p.send_id = c.parent_send_id AND p.status IN :corrected
+FROM deliveries p
+WHERE p.send_id IN :sources AND (p.status IN :received OR (p.status = 'failed' AND p.in_doubt))
+  {received_clause}
+GROUP BY p.subscriber_id
 ORDER BY p.subscriber_id
 """
 
@@ -90,27 +110,71 @@ ORDER BY p.subscriber_id
 def write_ledger(session: Session, send: Send, now: dt.datetime) -> int:
     """Write one ``queued`` (or ``skipped``) row per recipient of ``send``, in one statement.
 
+    A correction also settles the corrected edition's rows still on their way.
+
     :returns: how many rows were written
     """
+    prior = sends_carrying(session, send.edition_id, exclude=send.id)
+    lists: dict[str, list[object]] = {}
     if send.kind == KIND_CORRECTION:
-        statement = sql(_INSERT_CORRECTION).bindparams(bindparam("corrected", expanding=True))
-        params: dict[str, object] = {"corrected": list(CORRECTED_STATUSES)}
-    elif send.again:
-        received = ANY_STATUS if send.kind == KIND_LATE else RECEIVED_STATUSES
-        statement = sql(_INSERT_LEDGER.format(again_clause=_AGAIN_CLAUSE))
-        statement = statement.bindparams(bindparam("received", expanding=True))
-        params = {"edition_id": send.edition_id, "received": list(received)}
+        sources = corrected_sends(session, send)
+        template, who = _INSERT_CORRECTION, "p"
+        lists |= {"sources": list(sources), "received": list(RECEIVED_STATUSES)}
     else:
-        statement, params = sql(_INSERT_LEDGER.format(again_clause="")), {}
-    result = session.execute(statement, params | {"send_id": send.id, "now": now})
+        template, who = _INSERT_LEDGER, "s"
+    if prior:  # the first send of an edition (the common case) needs no look at the ledger
+        received = ANY_STATUS if send.kind == KIND_LATE else RECEIVED_STATUSES
+        lists |= {"prior": list(prior), "received": list(received)}
+    text = template.format(received_clause=_RECEIVED.format(who=who) if prior else "")
+    statement = sql(text).bindparams(*(bindparam(name, expanding=True) for name in lists))
+    result = session.execute(statement, {**lists, "send_id": send.id, "now": now})
+    if send.kind == KIND_CORRECTION:
+        _supersede(session, send.id, sources, now)
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+def sends_carrying(session: Session, edition_id: int, *, exclude: int | None = None) -> list[int]:
+    """The started sends through which people receive ``edition_id``: its own, and its
+    corrections' (a correction's recipients count as having received the edition it
+    corrects). Sends that never started have no rows."""
+    parent = aliased(Send)
+    started = Send.started_at.is_not(None)
+    own = select(Send.id).where(Send.edition_id == edition_id, started)
+    corrections = (
+        select(Send.id)
+        .join(parent, parent.id == Send.parent_send_id)
+        .where(Send.kind == KIND_CORRECTION, parent.edition_id == edition_id, started)
+    )
+    found: set[int] = set(session.scalars(own.union(corrections)))
+    return sorted(found - {exclude})
+
+
+def corrected_sends(session: Session, correction: Send) -> list[int]:
+    """The sends whose recipients a correction reaches: every send carrying the edition of
+    the send it follows (its original, late sends, sends again, to other lists)."""
+    original = session.get_one(Send, correction.parent_send_id)
+    return sends_carrying(session, original.edition_id, exclude=correction.id)
+
+
+def _supersede(session: Session, correction_id: int, sources: list[int], now: dt.datetime) -> None:
+    """Settle the corrected edition's rows still on their way: the correction replaces them."""
+    reply = SUPERSEDED_REPLY.format(send_id=correction_id)
+    for send_id in sources:
+        if progress.skip_unsent(session, send_id, now, reply):
+            progress.finish_if_done(session, send_id, now)
+
+
 def refuse_repeat(session: Session, edition_id: int, list_ids: list[int]) -> None:
-    """Refuse a send of an edition to lists that already had it (not cancelled).
+    """Refuse a send of an edition to lists that already had it.
+
+    A send counts unless it was cancelled, or finished with nobody having received the
+    edition through it (everyone refused, or written to an outbox that is not the
+    production transport): sending again after that needs no ``--again``.
 
     :raises StateError: naming each list and the earlier send
     """
+    took = Batch.n_sent + Batch.n_uncertain + Batch.n_bounced + Batch.n_complained
+    someone_received = select(Batch.id).where(Batch.send_id == Send.id, took > 0).exists()
     earlier = session.execute(
         select(MailingList.slug, func.min(Send.id))
         .join(SendList, SendList.list_id == MailingList.id)
@@ -119,6 +183,7 @@ def refuse_repeat(session: Session, edition_id: int, list_ids: list[int]) -> Non
             Send.edition_id == edition_id,
             SendList.list_id.in_(list_ids),
             Send.state != SendState.CANCELLED.value,
+            or_(Send.state != SendState.FINISHED.value, someone_received),
         )
         .group_by(MailingList.slug)
     ).all()

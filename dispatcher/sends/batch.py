@@ -27,10 +27,17 @@ from dispatcher.sends import autopause, claims, control, progress, reconcile
 from dispatcher.sends.activity import ACTIVITY
 from dispatcher.sends.claims import Claim, ClaimedRow
 from dispatcher.sends.journal import Journal
-from dispatcher.sends.outcomes import ClaimLostError, LedgerWriter, RowUpdate, decide
+from dispatcher.sends.outcomes import (
+    ClaimLostError,
+    LedgerWriter,
+    RowUpdate,
+    decide,
+    written_only,
+)
 from dispatcher.sends.ratelimit import Pacer, RateLimited, RateLimiter
 from dispatcher.sends.runtime import Runtime
 from dispatcher.transport.base import Transport
+from dispatcher.transport.outbox import counts_as_delivery
 
 log = logging.getLogger(__name__)
 
@@ -129,14 +136,19 @@ def _deliver(
     outcomes = transport.deliver(messages, before_dot=writer.before_dot)
     checker = _StateChecker(runtime, claim.send_id, claim.batch_id)
     failures = autopause.FailureWindow(autopause.policy_of(policy))  # hook: auto-pause
+    delivers = counts_as_delivery(transport)  # an outbox may reach nobody (a dry run)
     try:
         for outcome in outcomes:
-            now = runtime.clock()
-            update = decide(outcome, rows[outcome.delivery_id], now, policy)
+            now, row = runtime.clock(), rows[outcome.delivery_id]
+            update = decide(outcome, row, now, policy)
+            update = update if delivers else written_only(update)
             writer.record(update, message_ids.pop(outcome.delivery_id, None), now)
             report.statuses[update.status.value] += 1
             ACTIVITY.outcome()
-            if (stop := _stop_reason(runtime, claim, checker, failures, update)) is not None:
+            attempt = row.attempts + 1
+            if (
+                stop := _stop_reason(runtime, claim, checker, failures, update, attempt)
+            ) is not None:
                 report.stopped = stop
                 break
         writer.flush()
@@ -208,10 +220,11 @@ def _stop_reason(
     checker: _StateChecker,
     failures: autopause.FailureWindow,
     update: RowUpdate,
+    attempt: int,
 ) -> str | None:
     """Hook (control): stop when too many of the last outcomes failed (pausing the send),
-    or when someone paused or cancelled it."""
-    reason = failures.add(update.status.value, update.code)
+    or when someone paused or cancelled it. ``attempt`` is the row's (1 for the first)."""
+    reason = failures.add(update.status.value, update.code, attempt)
     if reason is None:
         return checker.stop_reason()
     with runtime.sessions.begin() as session:

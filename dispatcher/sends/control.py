@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from dispatcher.errors import NotFoundError, StateError
 from dispatcher.models import Batch, Edition, Send, SendState
-from dispatcher.sends import ledger, progress
+from dispatcher.sends import audience, ledger, progress
 from dispatcher.sends.audience import KIND_CORRECTION, KIND_LATE
 from dispatcher.sends.sql import sql
 
@@ -92,29 +92,9 @@ def cancel_send(session: Session, send_id: int, reason: str, now: dt.datetime) -
     return ControlResult(send_id, _CANCELLED, rows=skip_unsent(session, send_id, now))
 
 
-_SKIP_UNSENT = sql(
-    """
-UPDATE deliveries SET status = 'skipped', owner = NULL, due_at = NULL, smtp_reply = :reply
-WHERE send_id = :send_id AND status IN ('queued', 'deferred')
-"""
-)
-
-# The counts move with the rows; a batch that a task is running is recounted when it ends.
-_SKIP_IN_BATCHES = sql(
-    """
-UPDATE batches SET n_skipped = n_skipped + n_queued + n_deferred, n_queued = 0, n_deferred = 0,
-       state = 'done', touched_at = :now, finished_at = COALESCE(finished_at, :now)
-WHERE send_id = :send_id AND state <> 'running'
-"""
-)
-
-
 def skip_unsent(session: Session, send_id: int, now: dt.datetime) -> int:
     """Skip a cancelled send's queued and deferred rows; :returns: how many"""
-    params = {"send_id": send_id, "now": now}
-    skipped = session.execute(_SKIP_UNSENT, params | {"reply": CANCELLED_REPLY})
-    session.execute(_SKIP_IN_BATCHES, params)
-    return int(skipped.rowcount)  # type: ignore[attr-defined]
+    return progress.skip_unsent(session, send_id, now, CANCELLED_REPLY)
 
 
 def settle_if_cancelled(session: Session, send_id: int, now: dt.datetime) -> bool:
@@ -260,18 +240,21 @@ def create_late_send(
 def create_correction(
     session: Session, send_id: int, edition_id: int, when: dt.datetime, created_by: str = ""
 ) -> Send:
-    """A send of another edition to exactly the people who may have got the original.
+    """A send of another edition to everyone who received the original's edition.
 
-    Its ledger is written from the original's rows that are sent, uncertain,
-    bounced or complained (soft bounces may still have arrived; hard bounces and
-    complaints are suppressed, so they are skipped), not from subscriptions;
-    people who unsubscribed or were suppressed since are skipped.
+    Its ledger is written when it starts (:mod:`dispatcher.sends.audience`): the
+    people who received the corrected edition through any of its sends (this one,
+    late sends, sends again, to other lists), by the rows' statuses, not from
+    subscriptions; people who unsubscribed or were suppressed since are skipped.
+    The original may still be going: its rows not sent yet are then superseded, and
+    those people get the correction instead.
 
     :raises NotFoundError: if the send or the edition does not exist
-    :raises StateError: if the original is still going, or the edition is the same
+    :raises StateError: if the original has not started, or the edition is the same
         one or belongs to another newsletter
     """
-    parent = _started_send(session, send_id, (_FINISHED, _CANCELLED), "a correction")
+    started = (_RUNNING, _PAUSED, _FINISHED, _CANCELLED)
+    parent = _started_send(session, send_id, started, "a correction")
     edition = session.get(Edition, edition_id)
     if edition is None:
         raise NotFoundError(f"no edition with id {edition_id}")
@@ -299,7 +282,11 @@ def _started_send(session: Session, send_id: int, allowed: tuple[str, ...], what
 def _child_send(
     session: Session, parent: Send, edition_id: int, kind: str, when: dt.datetime, by: str
 ) -> Send:
-    lists = ledger.list_slugs(session, [parent.id])[parent.id]
+    # A correction reaches the recipients of every send of the original's edition, and
+    # skips those no longer on any of those sends' lists.
+    sends = audience.sends_carrying(session, parent.edition_id) if kind == KIND_CORRECTION else []
+    by_send = ledger.list_slugs(session, sends or [parent.id])
+    lists = sorted({slug for slugs in by_send.values() for slug in slugs})
     again = kind == KIND_LATE
     return ledger.create_send(
         session, edition_id, lists, when, again=again, kind=kind, parent=parent, created_by=by

@@ -92,13 +92,14 @@ def list_slugs(session: Session, send_ids: Sequence[int]) -> dict[int, tuple[str
     return found
 
 
-def start_send(session: Session, send_id: int, now: dt.datetime, batch_size: int) -> int:
+def start_send(session: Session, send_id: int, now: dt.datetime, batch_size: int) -> int | None:
     """Move a scheduled send to running and write its ledger and batches.
 
     The state change is conditional, so two starters (a beat tick and a command)
     cannot both write a ledger.
 
-    :returns: the number of ledger rows written, or -1 if the send was not scheduled
+    :returns: the number of ledger rows written, or None if the send was not
+        scheduled (another starter was first, or it was cancelled)
     """
     started = session.execute(
         update(Send)
@@ -106,7 +107,7 @@ def start_send(session: Session, send_id: int, now: dt.datetime, batch_size: int
         .values(state=SendState.RUNNING.value, started_at=now)
     )
     if started.rowcount != 1:  # type: ignore[attr-defined]
-        return -1
+        return None
     send = session.get_one(Send, send_id)
     rows = audience.write_ledger(session, send, now)
     session.execute(sql(_INSERT_BATCHES), {"send_id": send_id, "now": now, "size": batch_size})

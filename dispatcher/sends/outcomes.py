@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Engine
 
@@ -79,6 +79,19 @@ def _retry(
             outcome.delivery_id, DeliveryStatus.FAILED, code, expired[:MAX_REPLY_CHARS], None, doubt
         )
     return RowUpdate(outcome.delivery_id, DeliveryStatus.DEFERRED, code, reply, due, doubt)
+
+
+#: A message written to an outbox that is not the production transport reached nobody.
+WRITTEN_ONLY_REPLY = "not delivered: written to an outbox, OUTBOX_IS_DELIVERY is off ({reply})"
+
+
+def written_only(update: RowUpdate) -> RowUpdate:
+    """What a message the outbox took is for the ledger when no person gets it: ``skipped``
+    (so it is not "received", and a real send later reaches the person)."""
+    if update.status is not DeliveryStatus.SENT:
+        return update
+    reply = WRITTEN_ONLY_REPLY.format(reply=update.reply)[:MAX_REPLY_CHARS]
+    return replace(update, status=DeliveryStatus.SKIPPED, reply=reply)
 
 
 _RENEW = "UPDATE deliveries SET due_at = :lease WHERE owner = :owner AND status = 'sending'"

@@ -102,6 +102,32 @@ def has_active_rows(session: Session, send_id: int) -> bool:
     return session.execute(_HAS_ACTIVE_ROWS, {"send_id": send_id}).first() is not None
 
 
+_SKIP_UNSENT = sql(
+    """
+UPDATE deliveries SET status = 'skipped', owner = NULL, due_at = NULL, smtp_reply = :reply
+WHERE send_id = :send_id AND status IN ('queued', 'deferred')
+"""
+)
+
+# The counts move with the rows; a batch that a task is running is recounted when it ends.
+_SKIP_IN_BATCHES = sql(
+    """
+UPDATE batches SET n_skipped = n_skipped + n_queued + n_deferred, n_queued = 0, n_deferred = 0,
+       state = 'done', touched_at = :now, finished_at = COALESCE(finished_at, :now)
+WHERE send_id = :send_id AND state <> 'running'
+"""
+)
+
+
+def skip_unsent(session: Session, send_id: int, now: dt.datetime, reply: str) -> int:
+    """Settle a send's queued and deferred rows as ``skipped`` with ``reply`` (a cancel, a
+    correction that replaces them); rows being sent finish. :returns: how many"""
+    params = {"send_id": send_id, "now": now}
+    skipped = session.execute(_SKIP_UNSENT, params | {"reply": reply})
+    session.execute(_SKIP_IN_BATCHES, params)
+    return int(skipped.rowcount)  # type: ignore[attr-defined]
+
+
 def finish_if_done(session: Session, send_id: int, now: dt.datetime) -> bool:
     """Mark a running send finished when no batch is open and no row is left to settle.
 

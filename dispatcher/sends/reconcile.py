@@ -115,7 +115,7 @@ def reconcile(
     for send_id in ledger.due_sends(session, now):
         if may_start is not None and not _allowed(session, send_id, may_start):
             continue
-        if ledger.start_send(session, send_id, now, policy.batch_size) >= 0:
+        if ledger.start_send(session, send_id, now, policy.batch_size) is not None:
             report.started.append(send_id)
     _take_back_expired(session, policy, now, report)
     session.execute(_REOPEN_DUE, {"now": now})

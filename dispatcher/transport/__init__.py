@@ -50,7 +50,7 @@ def create_transport(settings: SmtpSettings) -> Transport:
             raise ConfigurationError(
                 "SMTP_URL file: URLs need an absolute path: file:///path/to/outbox"
             )
-        return OutboxTransport(settings.outbox_path)
+        return OutboxTransport(settings.outbox_path, is_delivery=settings.outbox_is_delivery)
     raise ConfigurationError(
         f"SMTP_URL scheme {settings.scheme!r} is not supported: use smtp://, smtps:// or file:///"
     )

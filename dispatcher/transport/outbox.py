@@ -4,6 +4,11 @@ Chosen explicitly (``SMTP_URL=file:///path``) for the demo and for dry runs; it 
 never a silent fallback for a missing relay. Each file is named by its delivery id
 and appears whole or not at all (written to a temporary name, then renamed), with
 the message's CRLF line ends kept as they are.
+
+A file in a folder reaches nobody: unless the outbox was chosen as the production
+transport (``OUTBOX_IS_DELIVERY=1``, as the demo does), the batch loop records what
+it wrote as ``skipped``, never as delivered (:func:`counts_as_delivery`), so the
+edition has not "been received" and a real send later reaches everyone.
 """
 
 from __future__ import annotations
@@ -22,13 +27,16 @@ class OutboxTransport:
     """Writes each message to ``<folder>/<delivery_id>.eml`` and reports it delivered.
 
     :param folder: where the files go; created (with its parents) on first use
+    :param is_delivery: whether a file written counts as delivered to its recipient
+        (the outbox is the production transport: ``OUTBOX_IS_DELIVERY``)
     """
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, is_delivery: bool = False) -> None:
         self.folder = Path(folder)
+        self.is_delivery = is_delivery
 
     def __repr__(self) -> str:
-        return f"OutboxTransport({str(self.folder)!r})"
+        return f"OutboxTransport({str(self.folder)!r}, is_delivery={self.is_delivery})"
 
     def deliver(
         self, messages: Iterable[OutgoingMessage], before_dot: BeforeDot | None = None
@@ -67,3 +75,9 @@ class OutboxTransport:
             reason = f"cannot write to the outbox {self.folder}: {exc}"
             raise RelayUnavailableError(0, reason) from exc
         return target
+
+
+def counts_as_delivery(transport: object) -> bool:
+    """Whether a message ``transport`` accepted reached its recipient: any transport but
+    an outbox that is not the production one."""
+    return not isinstance(transport, OutboxTransport) or transport.is_delivery
