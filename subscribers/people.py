@@ -13,12 +13,16 @@ import enum
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from subscribers.addresses import address_key, normalise
+from subscribers.addresses import address_key, needs_smtputf8, normalise
 from subscribers.attributes import normalise_language, parse_sections
 from subscribers.csvfile import Field, Record, unguard_cell
 from subscribers.errors import InvalidAddressError
 
 NAME_LENGTH = 200  # the subscribers.name column
+SMTPUTF8_NOTE = (
+    "its local part is not ASCII: mail reaches it only through a relay offering SMTPUTF8"
+    " (Postfix does by default); elsewhere each send fails it, saying so"
+)
 
 
 class SkipReason(enum.StrEnum):
@@ -150,6 +154,8 @@ def person_of(record: Record, skipped: list[LineNote], notes: list[LineNote]) ->
         detail = f"{shorten(raw)}: {exc}" if raw.strip() else "the email cell is empty"
         skipped.append(LineNote(record.line, reason, detail))
         return None
+    if needs_smtputf8(email):
+        notes.append(LineNote(record.line, "address", SMTPUTF8_NOTE))
     sections = values.get(Field.SECTIONS)
     return Person(
         record.line,
