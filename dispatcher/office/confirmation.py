@@ -31,7 +31,7 @@ import jinja2
 from mjml import mjml2html
 
 from dispatcher.editions.newsletter import NewsletterSettings
-from dispatcher.errors import DispatcherError, TemplateError
+from dispatcher.errors import DispatcherError, MessageError, TemplateError
 from dispatcher.message import headers
 from dispatcher.message.outgoing import OutgoingMessage
 from dispatcher.message.slots import preferences_path
@@ -39,6 +39,8 @@ from dispatcher.message.template import check_line_lengths, format_date
 from dispatcher.render import TEMPLATES_DIR
 from dispatcher.render.text import wrap
 from dispatcher.transport.base import OutcomeKind, Transport
+from subscribers.addresses import needs_smtputf8, wire_address
+from subscribers.errors import InvalidAddressError
 from subscribers.tokens import Purpose, Signer
 
 log = logging.getLogger(__name__)
@@ -147,12 +149,16 @@ def build_message(mail: ConfirmationMail, rendered: RenderedMail, now: float) ->
     """
     newsletter = mail.newsletter
     domain = headers.check_address(newsletter.from_address).rsplit("@", 1)[1]
-    message = EmailMessage(policy=email.policy.SMTP)
+    to = _recipient(mail.address)
+    # A UTF-8 local part is written as UTF-8 (RFC 6532); the transport adds SMTPUTF8.
+    utf8 = needs_smtputf8(to)
+    message = EmailMessage(policy=email.policy.SMTPUTF8 if utf8 else email.policy.SMTP)
     message["Date"] = format_date(now)
     message["From"] = _address(newsletter.from_name, newsletter.from_address)
     if newsletter.reply_to:
         message["Reply-To"] = _address("", newsletter.reply_to)
-    message["To"] = _address("", mail.address)
+    local, _, to_domain = to.rpartition("@")
+    message["To"] = Address(username=local, domain=to_domain)
     message["Subject"] = headers.clean_text(rendered.subject)
     message["Message-ID"] = make_msgid("confirm", domain=domain)
     # RFC 3834: auto-responders must not answer this mail.
@@ -164,7 +170,7 @@ def build_message(mail: ConfirmationMail, rendered: RenderedMail, now: float) ->
     return OutgoingMessage(
         delivery_id=_transactional_id(),
         envelope_from=newsletter.from_address,
-        recipient=headers.check_address(mail.address),
+        recipient=to,
         data=data,
         message_id=str(message["Message-ID"]),
     )
@@ -220,6 +226,14 @@ def _transactional_id() -> int:
     # No ledger row stands behind these mails; a negative id can never be taken for one,
     # and a random one keeps the outbox folder's files (named by id) apart.
     return -secrets.randbelow(2**62) - 1
+
+
+def _recipient(address: str) -> str:
+    """The address as the sender writes it: the rule the import and the form apply."""
+    try:
+        return headers.check_recipient(wire_address(address))
+    except InvalidAddressError as exc:
+        raise MessageError(f"not a deliverable address: {address[:80]!r}") from exc
 
 
 def _address(name: str, address: str) -> Address:

@@ -14,12 +14,15 @@ import email.policy
 
 import pytest
 
+from dispatcher.editions.newsletter import load_newsletter_settings
 from dispatcher.errors import MessageError
 from dispatcher.message.personalise import Personaliser, Recipient
 from dispatcher.message.template import build_template, format_date
+from dispatcher.office.confirmation import ConfirmationMail, MailKind, RenderedMail, build_message
 from dispatcher.transport.smtp_wire import check_address, envelope_commands
 from subscribers.addresses import needs_smtputf8, normalise, wire_address
 from tests.fuzz.test_message_building import SIGNER, content
+from tests.support.data import NEWSLETTER_FILE
 
 
 @pytest.mark.parametrize(
@@ -79,3 +82,13 @@ def test_the_envelope_carries_utf8_only_with_smtputf8_declared() -> None:
     mail, rcpt, _ = envelope_commands(b"b-1@b.org", recipient, smtputf8=True)
     assert mail == b"MAIL FROM:<b-1@b.org> SMTPUTF8\r\n"
     assert rcpt == b"RCPT TO:<j\xc3\xb6hn@example.org>\r\n"
+
+
+def test_a_confirmation_mail_follows_the_same_rule() -> None:
+    newsletter = load_newsletter_settings(NEWSLETTER_FILE)
+    mail = ConfirmationMail(MailKind.CONFIRM, "jöhn@Bücher.de", "it", newsletter, "https://x/c/1")
+    message = build_message(mail, RenderedMail("Conferma", "<p>Ciao</p>", "Ciao"), 0)
+    assert message.recipient == "jöhn@xn--bcher-kva.de"
+    assert b"\r\nTo: j\xc3\xb6hn@xn--bcher-kva.de\r\n" in message.data
+    ascii_mail = ConfirmationMail(MailKind.CONFIRM, "l@Bücher.de", "it", newsletter, "x")
+    assert build_message(ascii_mail, RenderedMail("C", "<p>C</p>", "C"), 0).data.isascii()
