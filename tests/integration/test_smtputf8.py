@@ -10,16 +10,12 @@ is failed with a reply that says why, without the relay being asked.
 
 from __future__ import annotations
 
-import asyncio
 import email
 import email.policy
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP as AioSMTP
-from aiosmtpd.smtp import Envelope, Session
 
 from dispatcher.config import SendingSettings, Settings
 from dispatcher.sends.batch import run_batch
@@ -27,7 +23,7 @@ from dispatcher.sends.runtime import Runtime
 from dispatcher.transport.smtp import SmtpTransport
 from subscribers.importer import import_csv
 from tests.conftest import SECRET
-from tests.integration.smtp_fixtures import settings_for
+from tests.integration.smtp_fixtures import FreePortController, KeepEnvelopes, settings_for
 from tests.support.data import add_example_edition, create_newsletter
 from tests.support.sending import ledger_rows, start_send
 
@@ -44,27 +40,11 @@ UTF8_ADDRESS = "jöhn.müller@example.org"
 ASCII_ADDRESSES = ["plain@example.org", "lettore@xn--bcher-kva.de", "altro@xn--bcher-kva.de"]
 
 
-class _Keep:
-    def __init__(self) -> None:
-        self.envelopes: list[Envelope] = []
-
-    async def handle_DATA(self, server: AioSMTP, session: Session, envelope: Envelope) -> str:
-        self.envelopes.append(envelope)
-        return "250 2.0.0 Ok: queued"
-
-
-class _FreePortController(Controller):
-    def _trigger_server(self) -> None:
-        assert isinstance(self.server, asyncio.Server)
-        self.port = self.server.sockets[0].getsockname()[1]
-        super()._trigger_server()  # type: ignore[no-untyped-call]
-
-
 @pytest.fixture(params=[True, False], ids=["smtputf8", "ascii-only"])
-def relay(request: pytest.FixtureRequest) -> Iterator[tuple[_Keep, str, bool]]:
-    handler = _Keep()
+def relay(request: pytest.FixtureRequest) -> Iterator[tuple[KeepEnvelopes, str, bool]]:
+    handler = KeepEnvelopes()
     offered: bool = request.param
-    controller = _FreePortController(handler, hostname="127.0.0.1", port=0, enable_SMTPUTF8=offered)
+    controller = FreePortController(handler, hostname="127.0.0.1", port=0, enable_SMTPUTF8=offered)
     controller.start()
     try:
         yield handler, f"smtp://127.0.0.1:{controller.port}", offered
@@ -73,7 +53,7 @@ def relay(request: pytest.FixtureRequest) -> Iterator[tuple[_Keep, str, bool]]:
 
 
 def test_international_addresses_go_with_smtputf8_or_fail_saying_why(
-    relay: tuple[_Keep, str, bool],
+    relay: tuple[KeepEnvelopes, str, bool],
     make_settings: Callable[..., Settings],
     pg_url: str,
     pg_sessions: object,
