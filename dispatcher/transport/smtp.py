@@ -312,14 +312,9 @@ class SmtpTransport:
         return _outcome(message, _kind(reply) or OutcomeKind.TEMPORARY, reply.code, reply.text)
 
     def _smtputf8(self, message: OutgoingMessage) -> bool:
-        """Whether ``message`` goes with SMTPUTF8: its recipient is UTF-8 and the relay offers it.
-
-        Only then is the session looked at (opened if need be): an ASCII message, or
-        one refused without the relay, needs none.
-        """
-        if message.recipient.isascii():
-            return False
-        return "SMTPUTF8" in self._session_for(message).extensions
+        """Whether the relay offers SMTPUTF8; asked (and a session opened) for UTF-8 only."""
+        utf8 = not message.recipient.isascii()
+        return utf8 and "SMTPUTF8" in self._session_for(message).extensions
 
     def _pipelining(self, session: SmtpSession) -> bool:
         return self._settings.pipelining and "PIPELINING" in session.extensions

@@ -5,7 +5,8 @@ kind of domain in punycode. The import stores the domains as A-labels and notes 
 line whose address needs SMTPUTF8. A send through aiosmtpd then delivers all of them
 when the relay offers SMTPUTF8 (the envelope declares it and the To: header is UTF-8,
 RFC 6532); when it does not, the ASCII ones still go and the accented one's ledger row
-is failed with a reply that says why, without the relay being asked.
+is failed with a reply that says why, without the relay being asked; with pipelining
+too, the messages around it go out as usual.
 """
 
 from __future__ import annotations
@@ -20,13 +21,21 @@ import pytest
 from dispatcher.config import SendingSettings, Settings
 from dispatcher.sends.batch import run_batch
 from dispatcher.sends.runtime import Runtime
+from dispatcher.transport import OutcomeKind
 from dispatcher.transport.smtp import SmtpTransport
 from subscribers.importer import import_csv
 from tests.conftest import SECRET
-from tests.integration.smtp_fixtures import FreePortController, KeepEnvelopes, settings_for
+from tests.integration.smtp_fixtures import (
+    FreePortController,
+    KeepEnvelopes,
+    make_message,
+    settings_for,
+)
+from tests.smtpd import SmtpServer
 from tests.support.data import add_example_edition, create_newsletter
 from tests.support.sending import ledger_rows, start_send
 
+DELIVERED, PERMANENT = OutcomeKind.DELIVERED, OutcomeKind.PERMANENT
 POLICY = SendingSettings(batch_size=10, dispatch_window=100, retry_base=60, lease_seconds=30)
 PEOPLE = (
     "email;nome\n"
@@ -102,3 +111,17 @@ def test_international_addresses_go_with_smtputf8_or_fail_saying_why(
         failed = next(row for row in rows.values() if row.status == "failed")
         assert "SMTPUTF8" in (failed.smtp_reply or "")
         assert UTF8_ADDRESS in (failed.smtp_reply or "")
+
+
+@pytest.mark.parametrize("pipelining", [True, False])
+def test_a_relay_without_smtputf8_is_not_asked_and_the_others_still_go(pipelining: bool) -> None:
+    messages = [make_message(1), make_message(2, recipient=UTF8_ADDRESS), make_message(3)]
+    with SmtpServer(pipelining=pipelining) as server:
+        transport = SmtpTransport(settings_for(server.url))
+        outcomes = list(transport.deliver(messages))
+        transport.close()
+        assert server.wait_for(2)
+        arrived = [m.rcpt_tos for m in server.accepted]
+    assert [o.kind for o in outcomes] == [DELIVERED, PERMANENT, DELIVERED]
+    assert "SMTPUTF8" in outcomes[1].reply
+    assert arrived == [("r1@example.org",), ("r3@example.org",)]
