@@ -13,13 +13,13 @@ from subscribers.addresses import normalise
 from subscribers.attributes import normalise_language, parse_sections
 from subscribers.csvfile import (
     Field,
-    decode,
     detect_delimiter,
     guard_cell,
     header_key,
     parse_csv,
     unguard_cell,
 )
+from subscribers.csvtext import decode
 from subscribers.errors import ImportFileError, InvalidAddressError
 
 NAME = Path("people.csv")
