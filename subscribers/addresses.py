@@ -1,5 +1,16 @@
 """Email addresses as people type them: cleaned, validated and keyed for comparison.
 
+The one rule for what can be sent to, used by the import, the sign-up form and the
+sender. An address is stored in one canonical form: the local part as written (NFC),
+the domain lower-cased and as an A-label (``xn--bcher-kva.de``, not ``bücher.de``).
+Why the A-label: it is what DNS, every relay and an envelope without SMTPUTF8 take,
+so an international domain with an ASCII local part (nearly all of them) is plain
+ASCII that any relay accepts; the two spellings of one domain are one person; and
+SQLite's ``lower()`` and PostgreSQL's agree on ASCII. Only a local part that is not
+ASCII (``jöhn@...``) needs the relay to offer SMTPUTF8 (RFC 6531; Postfix does by
+default): :func:`needs_smtputf8` says so, and the sender fails the row with a clear
+reply where the relay does not.
+
 One person per address whatever its case: the database's unique index is on
 ``lower(email)``, and the database decides who is the same person
 (:func:`subscribers.models.has_address`). :func:`address_key` is Python's key, for
@@ -35,7 +46,7 @@ def clean(raw: str) -> str:
 
 
 def normalise(raw: str) -> str:
-    """The address in ``raw``, cleaned and in normal form (domain lower-cased).
+    """The address in ``raw``, cleaned and in canonical form (domain lower-cased, A-label).
 
     No DNS query is made: deliverability is learnt from bounces, not guessed.
 
@@ -59,9 +70,26 @@ def _domain(domain: str) -> str:
 
 def _validate(text: str) -> str:
     try:
-        return validate_email(text, check_deliverability=False).normalized
+        valid = validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:
         raise InvalidAddressError(str(exc)) from exc
+    return f"{valid.local_part}@{valid.ascii_domain}"
+
+
+def needs_smtputf8(address: str) -> bool:
+    """Whether mail to ``address`` (canonical) can only go through a relay offering SMTPUTF8."""
+    return not address.rpartition("@")[0].isascii()
+
+
+def wire_address(address: str) -> str:
+    """``address`` as it goes into RCPT TO and the To: header: the canonical form.
+
+    Addresses stored before the canonical form (an international domain in Unicode)
+    are converted here, so they go out too.
+
+    :raises InvalidAddressError: if it is not a valid address
+    """
+    return address if address.isascii() else normalise(address)
 
 
 def address_key(email: str) -> str:

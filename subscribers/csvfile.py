@@ -5,22 +5,23 @@ UTF-8 with or without a BOM, "Unicode text" is UTF-16 with tabs, and headers com
 in Italian or English with any case, spacing and accents. This module turns such a
 file into records keyed by a small set of known fields, each with the physical line
 it starts on (the header is line 1; a quoted field may span lines). It is pure: bytes
-in, records out; what the values mean is the importer's business.
+in, records out (:mod:`subscribers.csvtext` tells their encoding); what the values mean
+is the importer's business.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
 import enum
 import io
 import re
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, BinaryIO
 
+from subscribers.csvtext import SNIFF_CHARS, checked, scan
 from subscribers.errors import ImportFileError
 
 if TYPE_CHECKING:
@@ -28,8 +29,10 @@ if TYPE_CHECKING:
 
 DELIMITERS = (";", ",", "\t")  # in order of preference on a tie: Italian Excel first
 SNIFF_LINES = 20  # data lines looked at when the header alone does not tell the delimiter
-CONTROL_RATIO = 0.01  # more control characters than this and it is not a text file
-SNIFF_CHARS = 65536
+# A cell running over more lines or characters is rows swallowed by a stray quote: no
+# spreadsheet cell holds more than 32,767 characters (Excel's limit, LibreOffice's too).
+MAX_CELL_LINES = 100
+MAX_CELL_CHARS = 32767
 
 
 class Field(enum.StrEnum):
@@ -79,13 +82,6 @@ HEADER_FIELDS: dict[str, Field] = {
     alias: field for field, aliases in _ALIASES.items() for alias in aliases
 }
 
-# What other files look like, for a message that says what to do instead.
-_FOREIGN_FORMATS = (
-    (b"PK\x03\x04", "an Excel workbook (.xlsx) or another zip file"),
-    (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls)"),
-    (b"%PDF", "a PDF document"),
-)
-
 
 @dataclass(frozen=True, slots=True)  # slots: a file has many; no __dict__ each
 class Record:
@@ -102,6 +98,7 @@ class CsvLayout:
     :param encoding: ``utf-8``, ``utf-8-sig`` (with BOM), ``utf-16``, ``cp1252`` or ``latin-1``
     :param columns: each known field and the header cell it was found under
     :param ignored: header cells of the columns not imported
+    :param lines: how many physical lines the file has (header included)
     """
 
     path: Path
@@ -109,6 +106,7 @@ class CsvLayout:
     delimiter: str
     columns: dict[Field, str]
     ignored: tuple[str, ...]
+    lines: int
 
 
 @dataclass(frozen=True)
@@ -138,15 +136,17 @@ def read_csv(path: Path) -> CsvFile:
 
 
 def open_csv(path: Path) -> CsvStream:
-    """Read and decode a CSV file and its header; its records are split when iterated.
+    """Decode a CSV file and read its header; its records are read and split when iterated.
+
+    The file is read twice, a block at a time, never whole: once to learn its encoding
+    (UTF-8 only if all of it is valid UTF-8), then as records.
 
     :raises ImportFileError: if it cannot be read, is not text, or has no email column
     """
     try:
-        data = path.read_bytes()
+        return stream_csv(lambda: path.open("rb"), path)
     except OSError as exc:
         raise ImportFileError(f"{path}:1: cannot be read: {exc.strerror}") from exc
-    return stream_csv(data, path)
 
 
 def parse_csv(data: bytes, path: Path) -> CsvFile:
@@ -154,59 +154,44 @@ def parse_csv(data: bytes, path: Path) -> CsvFile:
 
     :raises ImportFileError: naming the file and line, when it cannot be used at all
     """
-    return _listed(stream_csv(data, path))
+    return _listed(stream_csv(lambda: io.BytesIO(data), path))
 
 
-def stream_csv(data: bytes, path: Path) -> CsvStream:
-    """Like :func:`parse_csv`, with the records split as they are iterated.
+def stream_csv(opener: Callable[[], BinaryIO], path: Path) -> CsvStream:
+    """Like :func:`parse_csv`, for the bytes ``opener()`` gives, split as they are iterated.
 
     :raises ImportFileError: naming the file and line, when it cannot be used at all
     """
-    text, encoding = decode(data, path)
-    lines = io.StringIO(text, newline="")
-    delimiter = detect_delimiter(text)
-    first = lines.readline()
-    start = 1
-    if re.fullmatch(r"sep=(.)\r?\n?", first):  # Excel's hint line: "sep=;"
-        delimiter, start = first[4], 2
-    else:
-        lines.seek(0)
-    rows = _rows(csv.reader(lines, delimiter=delimiter), path, start)
-    header_line, header = next(rows, (start, []))
-    columns, positions, ignored = map_header(header, path, header_line)
-    return CsvStream(path, encoding, delimiter, columns, ignored, _records(rows, positions))
+    found = scan(opener, path)
+    text = io.TextIOWrapper(opener(), encoding=found.encoding, newline="")
+    try:
+        head = checked(text.read(SNIFF_CHARS), path)
+        text.seek(0)
+        delimiter, start = detect_delimiter(head), 1
+        if re.fullmatch(r"sep=(.)\r?\n?", first := text.readline()):  # Excel's hint: "sep=;"
+            delimiter, start = first[4], 2
+        else:
+            text.seek(0)
+        reader = csv.reader(text, delimiter=delimiter, strict=True)
+        rows = _rows(reader, path, start)
+        header_line, _, header = next(rows, (start, start, []))
+        columns, positions, ignored = map_header(header, path, header_line)
+    except BaseException:
+        text.close()
+        raise
+    records = _records(rows, positions, _SpanCheck(path, delimiter, positions[Field.EMAIL]))
+    layout = (path, found.encoding, delimiter, columns, ignored, found.lines)
+    return CsvStream(*layout, _closing(records, text))
+
+
+def _closing(records: Iterator[Record], text: IO[str]) -> Iterator[Record]:
+    with text:
+        yield from records
 
 
 def _listed(stream: CsvStream) -> CsvFile:
     layout = (stream.path, stream.encoding, stream.delimiter, stream.columns, stream.ignored)
-    return CsvFile(*layout, list(stream.records))
-
-
-def decode(data: bytes, path: Path) -> tuple[str, str]:
-    """The text of ``data`` and the encoding used: UTF-8 if it is valid, else Windows-1252.
-
-    :raises ImportFileError: for empty, binary or otherwise non-text content
-    """
-    if not data.strip():
-        raise ImportFileError(f"{path}:1: the file is empty")
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return _checked(_strict(data, "utf-16", path), path), "utf-16"
-    for signature, kind in _FOREIGN_FORMATS:
-        if data.startswith(signature):
-            raise ImportFileError(
-                f"{path}:1: this is {kind}, not CSV: save it as CSV (UTF-8) and import that"
-            )
-    if b"\x00" in data:
-        raise ImportFileError(f"{path}:1: binary data, not a CSV text file")
-    if data.startswith(codecs.BOM_UTF8):
-        return _checked(_strict(data, "utf-8-sig", path), path), "utf-8-sig"
-    for encoding in ("utf-8", "cp1252"):
-        try:
-            return _checked(data.decode(encoding), path), encoding
-        except UnicodeDecodeError:
-            continue
-    # cp1252 leaves five bytes undefined; Latin-1 defines every byte.
-    return _checked(data.decode("latin-1"), path), "latin-1"
+    return CsvFile(*layout, stream.lines, list(stream.records))
 
 
 def detect_delimiter(text: str) -> str:
@@ -262,50 +247,85 @@ def _no_email_column(header: Sequence[str], path: Path, line: int) -> str:
     return message + "; expected a column named email, e-mail or indirizzo email"
 
 
-def _rows(reader: Reader, path: Path, start: int) -> Iterator[tuple[int, list[str]]]:
-    """The non-blank rows with the physical line each starts on.
+def _rows(reader: Reader, path: Path, start: int) -> Iterator[tuple[int, int, list[str]]]:
+    """The non-blank rows with the physical lines each starts and ends on.
 
-    Excel writes an empty spreadsheet row as ``;;;``: that is blank too.
+    Excel writes an empty spreadsheet row as ``;;;``: that is blank too. The reader is
+    strict: a quote that is never closed, or text right after a closing quote, is how
+    a stray quote shows itself, and the file is refused at the line its record began.
     """
     previous = start - 1
     try:
         for row in reader:
             line, previous = previous + 1, reader.line_num + start - 1
             if any(map(str.strip, row)):  # map, not a generator: this runs once per row
-                yield line, row
+                yield line, previous, row
     except csv.Error as exc:
-        raise ImportFileError(f"{path}:{previous + 1}: not valid CSV: {exc}") from exc
+        problem = _csv_problem(exc, reader.line_num + start - 1)
+        raise ImportFileError(f"{path}:{previous + 1}: not valid CSV: {problem}") from exc
+
+
+def _csv_problem(exc: csv.Error, at: int) -> str:
+    """What a strict reader's error means to someone who made the file in a spreadsheet."""
+    what = str(exc)
+    if what == "unexpected end of data":
+        what = "a quoted cell starts in this record and its quote is never closed"
+    elif what.endswith("expected after '\"'"):
+        what = f"a quoted cell starts in this record and is closed on line {at}, before text"
+    else:
+        return what
+    return f"{what} (a stray quote?); nothing was imported"
 
 
 def _records(
-    rows: Iterator[tuple[int, list[str]]], positions: dict[Field, int]
+    rows: Iterator[tuple[int, int, list[str]]], positions: dict[Field, int], spans: _SpanCheck
 ) -> Iterator[Record]:
     """The known fields of each row; a short row (cells left off at its end) gets blanks."""
     fields, indexes = tuple(positions), tuple(positions.values())
     width = max(indexes) + 1
-    for line, row in rows:
+    for line, last, row in rows:
+        if last > line:  # a quoted cell holds line breaks: rare, so checked only then
+            spans.check(row, line)
         if len(row) < width:
             row = row + [""] * (width - len(row))
         yield Record(line, dict(zip(fields, [row[i] for i in indexes], strict=True)))
 
 
-def _strict(data: bytes, encoding: str, path: Path) -> str:
-    try:
-        return data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ImportFileError(f"{path}:{line}: not valid {encoding} text") from exc
+@dataclass(frozen=True)
+class _SpanCheck:
+    """Whether a cell that runs over several lines is a note, or rows a stray quote swallowed.
 
-
-def _checked(text: str, path: Path) -> str:
-    """``text`` if it looks like text; binary files decode as cp1252 too, full of controls.
-
-    NUL is looked for in the whole text, not just the sample: no text file holds one,
-    and PostgreSQL's text columns refuse it, which would fail the import in the database
-    instead of naming the file.
+    A spreadsheet cell may hold line breaks (Excel's Alt+Enter, in a "note" column), and
+    the CSV then quotes it over several lines. A quote left open by mistake makes a cell
+    of the following rows instead, and they would be lost without a word. Refused, at the
+    line the cell begins on: an address over several lines; a cell longer than a
+    spreadsheet cell can be, or over :data:`MAX_CELL_LINES` lines; a cell holding a line
+    that reads as a row of this file (an ``@`` where the email column is).
     """
-    sample = text[:SNIFF_CHARS]
-    controls = sum(1 for c in sample if unicodedata.category(c) == "Cc" and c not in "\t\r\n")
-    if "\x00" in text or controls > CONTROL_RATIO * len(sample):
-        raise ImportFileError(f"{path}:1: binary data, not a CSV text file")
-    return text
+
+    path: Path
+    delimiter: str
+    email: int  # the email column's index
+
+    def check(self, row: list[str], line: int) -> None:
+        for index, cell in enumerate(row):
+            breaks = cell.count("\n") + cell.count("\r") - cell.count("\r\n")
+            if breaks:
+                start = line + sum(c.count("\n") for c in row[:index])
+                why = self._why(index, cell, breaks, start)
+                if why is not None:
+                    raise ImportFileError(
+                        f"{self.path}:{start}: a quoted cell starts on this line and {why}:"
+                        " a stray quote? Fix the file and import it again; nothing was imported"
+                    )
+
+    def _why(self, index: int, cell: str, breaks: int, start: int) -> str | None:
+        if index == self.email:
+            return f"runs over {breaks + 1} lines in the email column"
+        if len(cell) > MAX_CELL_CHARS or breaks >= MAX_CELL_LINES:
+            return f"runs over {breaks + 1} lines ({len(cell):,} characters)"
+        for number, text in enumerate(cell.splitlines()[1:], start=1):
+            cells = text.split(self.delimiter)
+            if len(cells) > self.email and "@" in cells[self.email]:
+                return f"holds what reads as a row of the file (line {start + number})"
+        return None

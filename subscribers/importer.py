@@ -112,7 +112,7 @@ def import_records(
                 progress(chunk.records)
     report.skipped += collector.skipped
     report.notes += collector.notes
-    target.complete(collector.late)
+    target.complete(collector.late, report)
     _sort(report)
     return report
 
@@ -225,8 +225,6 @@ class _Target:
     def __init__(self, session: Session, list_id: int, keys: Sequence[str], confirmed: bool):
         self.session, self.list_id, self.keys = session, list_id, keys
         self.status = SubscriptionStatus.CONFIRMED if confirmed else SubscriptionStatus.PENDING
-        self.inserted: dict[str, int] = {}  # key -> id of each person this import added
-        self.kept: set[str] = set()  # keys of the people already there that it welcomed
         # PostgreSQL inserts and subscribes new people in one statement (add_new_people)
         self.one_statement = dialect_of(session) == "postgresql"
         self.insert_first = self.one_statement  # while the file brings mostly new people
@@ -247,22 +245,21 @@ class _Target:
             inserted += self._look_up_and_store(rest, report, digests)
         self.insert_first = self.one_statement and 2 * inserted >= len(people)
 
-    def complete(self, late: dict[str, Person]) -> None:
+    def complete(self, late: dict[str, Person], report: ImportReport) -> None:
         """Write what duplicates added to people stored before the duplicates were read.
 
         The result is what storing the completed person in the first place would
-        have written: a new person gets the whole row, a known one the same changes.
+        have written. Only the people welcomed are completed, not those the import
+        skipped (who left the list, say); their rows are read again, rather than kept
+        all along, for the few people a later line completes.
         """
-        rows = [
-            {**_new_row(person), "id": self.inserted[key]}
-            for key, person in late.items()
-            if key in self.inserted
-        ]
-        kept = [key for key in late if key in self.kept]
-        if kept:
-            addresses = {key: late[key].email for key in kept}
-            known = upsert.known_people(self.session, self.list_id, addresses)
-            rows += [row for key in kept if (row := _changes(late[key], known[key]))]
+        skipped = {note.line for note in report.skipped}
+        welcome = {key: person for key, person in late.items() if person.line not in skipped}
+        if not welcome:
+            return
+        addresses = {key: person.email for key, person in welcome.items()}
+        known = upsert.known_people(self.session, self.list_id, addresses)
+        rows = [row for key in known if (row := _changes(welcome[key], known[key]))]
         if rows:
             upsert.update_people(self.session, rows)
 
@@ -270,9 +267,7 @@ class _Target:
         """Insert and subscribe the new, unsuppressed people; returns their ids by key."""
         new = chunk.new if chunk.new is not None else _new_people(chunk.people, chunk.digests)
         by_email = upsert.add_new_people(self.session, self.list_id, new, self.status, utcnow())
-        added = _by_key(chunk.people, by_email)
-        self.inserted |= added
-        return added
+        return _by_key(chunk.people, by_email)
 
     def _look_up_and_store(
         self, people: list[Person], report: ImportReport, digests: dict[str, str]
@@ -301,9 +296,7 @@ class _Target:
         else:
             by_email = upsert.insert_people(self.session, [_new_row(p) for p in people], now)
             upsert.subscribe(self.session, self.list_id, list(by_email.values()), self.status, now)
-        inserted = _by_key(people, by_email)
-        self.inserted |= inserted
-        return inserted
+        return _by_key(people, by_email)
 
     def _welcome_others(
         self,
@@ -314,7 +307,6 @@ class _Target:
     ) -> None:
         """Subscribe people already in the database, or added by another transaction meanwhile."""
         ids = {p.key: known[p.key].id for p in people if p.key in known}
-        self.kept.update(ids)
         missing = _addresses([p for p in people if p.key not in ids])
         if missing:  # another transaction added them after they were looked up
             ids |= upsert.ids_by_key(self.session, missing)

@@ -13,12 +13,16 @@ import enum
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from subscribers.addresses import address_key, normalise
+from subscribers.addresses import address_key, needs_smtputf8, normalise
 from subscribers.attributes import normalise_language, parse_sections
 from subscribers.csvfile import Field, Record, unguard_cell
 from subscribers.errors import InvalidAddressError
 
 NAME_LENGTH = 200  # the subscribers.name column
+SMTPUTF8_NOTE = (
+    "its local part is not ASCII: mail reaches it only through a relay offering SMTPUTF8"
+    " (Postfix does by default); elsewhere each send fails it, saying so"
+)
 
 
 class SkipReason(enum.StrEnum):
@@ -81,7 +85,11 @@ class PeopleCollector:
         self.skipped: list[LineNote] = []
         self.notes: list[LineNote] = []  # valid lines with a value that was not used
         self.late: dict[str, Person] = {}  # by key: handed-out people as duplicates completed
-        self._first: dict[str, Person] = {}
+        # Each address seen, by key: the person, or only their line once they are handed
+        # out with nothing a later line could add. A file may have millions of lines,
+        # and this is all that is kept of each.
+        self._first: dict[str, Person | int] = {}
+        self._fields: frozenset[Field] = frozenset()  # the file's known columns
 
     def chunks(self, records: Iterable[Record], size: int) -> Iterator[PeopleChunk]:
         """The people of ``records``, ``size`` new addresses at a time, in file order."""
@@ -94,26 +102,45 @@ class PeopleCollector:
                 continue
             earlier = self._first.setdefault(person.key, person)
             if earlier is not person:
-                handed_out = not current or earlier.line < current[0].line
-                self._add_duplicate(earlier, person, handed_out)
+                self._add_duplicate(earlier, person, current)
                 continue
             current.append(person)
             if len(current) == size:
-                yield PeopleChunk(current, read)
+                yield self._hand_out(current, read, record)
                 current, read = [], 0
         if current or read:
             yield PeopleChunk(current, read)
 
-    def _add_duplicate(self, earlier: Person, later: Person, handed_out: bool) -> None:
-        note = f"same address as line {earlier.line}"
+    def _hand_out(self, people: list[Person], read: int, record: Record) -> PeopleChunk:
+        """The chunk of ``people``; of those complete, only the line is kept from now on."""
+        self._fields = self._fields or frozenset(record.values)
+        for person in people:
+            if not _fillable(person, self._fields):
+                self._first[person.key] = person.line
+        return PeopleChunk(people, read)
+
+    def _add_duplicate(self, earlier: Person | int, later: Person, current: list[Person]) -> None:
+        line = earlier if isinstance(earlier, int) else earlier.line
+        note = f"same address as line {line}"
         self.skipped.append(LineNote(later.line, SkipReason.DUPLICATE, note))
-        if not handed_out:
+        if isinstance(earlier, int):
+            return  # handed out with nothing blank that a later line could fill
+        if current and earlier.line >= current[0].line:  # not handed out yet
             merge(earlier, later)
             return
         completed = dataclasses.replace(self.late.get(earlier.key, earlier))
         merge(completed, later)
         if completed != earlier:
             self.late[earlier.key] = completed
+
+
+def _fillable(person: Person, fields: frozenset[Field]) -> bool:
+    """Whether a later line with the same address could fill a blank of ``person``."""
+    return (
+        (not person.name and (Field.NAME in fields or Field.SURNAME in fields))
+        or (person.language is None and Field.LANGUAGE in fields)
+        or (person.sections is None and Field.SECTIONS in fields)
+    )
 
 
 def person_of(record: Record, skipped: list[LineNote], notes: list[LineNote]) -> Person | None:
@@ -127,6 +154,8 @@ def person_of(record: Record, skipped: list[LineNote], notes: list[LineNote]) ->
         detail = f"{shorten(raw)}: {exc}" if raw.strip() else "the email cell is empty"
         skipped.append(LineNote(record.line, reason, detail))
         return None
+    if needs_smtputf8(email):
+        notes.append(LineNote(record.line, "address", SMTPUTF8_NOTE))
     sections = values.get(Field.SECTIONS)
     return Person(
         record.line,

@@ -10,7 +10,7 @@ import click
 from dispatcher.cli.context import AppContext, pass_app
 from dispatcher.cli.output import harmless, harmless_json
 from dispatcher.office.privacy import erase_person, export_person
-from subscribers.csvfile import CsvFile, read_csv
+from subscribers.csvfile import CsvStream, open_csv
 from subscribers.export import DELIMITERS, export_csv
 from subscribers.importer import ImportReport, ProgressHook, import_records
 from subscribers.orm import SubscriptionStatus
@@ -35,13 +35,14 @@ def group() -> None:
 def import_command(app: AppContext, file: Path, list_slug: str, confirmed: bool) -> None:
     """Import FILE (CSV: email, name, language columns, in Italian or English) into a list.
 
-    Exits 0 when at least one line was imported or updated, 1 when none was.
+    Exits 0 when at least one line was imported or updated, 1 when none was. A file
+    that is not valid CSV all through (a stray quote, say) is refused whole.
     """
-    source = read_csv(file)
-    if len(source.records) < PROGRESS_FROM:
+    source = open_csv(file)  # read as it is stored: a large file is never all in memory
+    if source.lines < PROGRESS_FROM:
         report = _import(app, source, list_slug, confirmed, None)
     else:
-        length = len(source.records)
+        length = source.lines - 1  # a record per line but the header's, nearly always
         with click.progressbar(length=length, label="subscribing", file=sys.stderr) as bar:
             report = _import(app, source, list_slug, confirmed, bar.update)
     _print_report(report)
@@ -52,7 +53,7 @@ def import_command(app: AppContext, file: Path, list_slug: str, confirmed: bool)
 
 def _import(
     app: AppContext,
-    source: CsvFile,
+    source: CsvStream,
     list_slug: str,
     confirmed: bool,
     progress: ProgressHook | None,

@@ -18,6 +18,11 @@ from dispatcher.errors import MessageError
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _ATOM_SPECIALS = re.compile(r'[()<>\[\]:;@\\,."]')
 _ADDR_SPEC = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[A-Za-z0-9.-]{1,253}")
+# RFC 6532: a recipient's local part may also hold any non-ASCII character but the
+# controls and separators above; the domain is always an A-label (subscribers.addresses).
+_UTF8_ADDR_SPEC = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\u00a0-\u2027\u202a-\U0010ffff-]{1,64}@[A-Za-z0-9.-]{1,253}"
+)
 PLAIN_NAME_CHARS = 70  # a longer name is encoded, and so folded (RFC 5322 2.1.1)
 ENCODED_WORD_BYTES = 45  # 45 octets -> 60 base64 characters: each word fits a folded line
 
@@ -33,6 +38,24 @@ def check_address(address: str) -> str:
     :raises MessageError: for anything else (spaces, line breaks, angle brackets, non-ASCII)
     """
     if not _ADDR_SPEC.fullmatch(address) or ".." in address or address.startswith("."):
+        raise MessageError(f"not a deliverable address: {address[:80]!r}")
+    return address
+
+
+def check_recipient(address: str) -> str:
+    """Return ``address`` if it is a recipient fit for the To: header and RCPT TO.
+
+    As :func:`check_address`, and a local part that is not ASCII is allowed: written
+    as UTF-8 (RFC 6532), which the transport sends only to a relay offering SMTPUTF8.
+
+    :raises MessageError: for anything else
+    """
+    if address.isascii():
+        return check_address(address)
+    local = address.rpartition("@")[0]
+    if not _UTF8_ADDR_SPEC.fullmatch(address) or ".." in local or address.startswith("."):
+        raise MessageError(f"not a deliverable address: {address[:80]!r}")
+    if len(local.encode("utf-8")) > 64:  # RFC 5321 counts octets
         raise MessageError(f"not a deliverable address: {address[:80]!r}")
     return address
 
@@ -100,6 +123,13 @@ def _word(chunk: bytes) -> str:
 def mailbox(name: str, address: str) -> str:
     """``Name <address>`` (or the bare address when there is no name)."""
     address = check_address(address)
+    shown = display_name(name)
+    return f"{shown} <{address}>" if shown else address
+
+
+def recipient_mailbox(name: str, address: str) -> str:
+    """As :func:`mailbox`, for a recipient, whose local part may be UTF-8 (RFC 6532)."""
+    address = check_recipient(address)
     shown = display_name(name)
     return f"{shown} <{address}>" if shown else address
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from dispatcher.errors import MessageError
 from dispatcher.message import dkim, headers
 from dispatcher.message.dkim import DkimKey
 from dispatcher.message.outgoing import OutgoingMessage
 from dispatcher.message.slots import Slot
 from dispatcher.message.template import LEGACY_MESSAGE_KEY, MessageTemplate, message_id
+from subscribers.addresses import wire_address
+from subscribers.errors import InvalidAddressError
 from subscribers.tokens import Purpose, Signer
 
 BOUNCE_PREFIX = "b-"  # VERP local part: b-<token naming the delivery>
@@ -58,9 +61,13 @@ class Personaliser:
         :raises MessageError: when the recipient's address or name cannot be written safely
         """
         msgid = message_id(self._template, recipient.delivery_id, self._send_id, self._message_key)
+        try:  # the one rule, as at import: an address stored before it is converted here
+            address = wire_address(recipient.email)
+        except InvalidAddressError as exc:
+            raise MessageError(f"not a deliverable address: {recipient.email[:80]!r}") from exc
         data = self._template.fill(
             {
-                Slot.TO: headers.mailbox(recipient.name, recipient.email),
+                Slot.TO: headers.recipient_mailbox(recipient.name, address),
                 Slot.MESSAGE_ID: msgid,
                 Slot.DATE: date,
                 Slot.UNSUBSCRIBE_TOKEN: self.unsubscribe_token(recipient),
@@ -73,7 +80,7 @@ class Personaliser:
         return OutgoingMessage(
             delivery_id=recipient.delivery_id,
             envelope_from=self.return_path(recipient.delivery_id),
-            recipient=self._redirect_to or recipient.email,
+            recipient=self._redirect_to or address,
             data=data,
             message_id=msgid,
             dot_safe=True,

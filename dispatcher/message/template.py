@@ -97,7 +97,8 @@ class MessageTemplate:
         :raises MessageError: when a value is missing or not safe where it goes
         """
         try:
-            encoded = {slot: value.encode("ascii") for slot, value in values.items()}
+            # To: may hold a UTF-8 local part (RFC 6532), sent only with SMTPUTF8
+            encoded = {s: v.encode("utf-8" if s is Slot.TO else "ascii") for s, v in values.items()}
         except UnicodeEncodeError as exc:
             raise MessageError("a header value is not ASCII after encoding") from exc
         body = {slot: _wrap(values[slot]) for slot in _BODY_SLOTS if slot in values}

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dispatcher.editions.newsletter import NewsletterSettings
-from dispatcher.errors import DispatcherError
+from dispatcher.errors import DispatcherError, MessageError
 from dispatcher.message import headers
 from dispatcher.message.outgoing import OutgoingMessage
 from dispatcher.message.slots import Slot, preferences_path
@@ -36,6 +36,8 @@ from dispatcher.message.template import (
 )
 from dispatcher.render import mjml_to_html, render_template
 from dispatcher.transport.base import OutcomeKind, Transport
+from subscribers.addresses import wire_address
+from subscribers.errors import InvalidAddressError
 from subscribers.tokens import Purpose, Signer
 
 log = logging.getLogger(__name__)
@@ -142,18 +144,19 @@ def build_message(mail: ConfirmationMail, rendered: RenderedMail, now: float) ->
     :raises MessageError: when an address cannot be written in a header
     """
     content = mail.newsletter.mail_content(rendered.subject, rendered.text, rendered.html)
+    to = _recipient(mail.address)  # a UTF-8 local part is sent with SMTPUTF8 (RFC 6531)
     seed = secrets.token_hex(16)
     template = build_transactional(content, boundary_seed=seed)
     msgid = one_off_message_id(template, "confirm")
     values = {
-        Slot.TO: headers.mailbox("", mail.address),
+        Slot.TO: headers.recipient_mailbox("", to),
         Slot.MESSAGE_ID: msgid,
         Slot.DATE: format_date(now),
     }
     return OutgoingMessage(
         delivery_id=_transactional_id(),
         envelope_from=mail.newsletter.from_address,
-        recipient=headers.check_address(mail.address),
+        recipient=to,
         data=template.fill(values),
         message_id=msgid,
         dot_safe=True,
@@ -214,6 +217,14 @@ def _transactional_id() -> int:
     # No ledger row stands behind these mails; a negative id can never be taken for one,
     # and a random one keeps the outbox folder's files (named by id) apart.
     return -secrets.randbelow(2**62) - 1
+
+
+def _recipient(address: str) -> str:
+    """The address as the sender writes it: the rule the import and the form apply."""
+    try:
+        return headers.check_recipient(wire_address(address))
+    except InvalidAddressError as exc:
+        raise MessageError(f"not a deliverable address: {address[:80]!r}") from exc
 
 
 def _context(mail: ConfirmationMail, words: dict[str, str]) -> dict[str, Any]:

@@ -133,7 +133,7 @@ class SmtpTransport:
                 yield early[1]
                 continue
             try:
-                commands = _envelope(message)
+                commands = _envelope(message, self._smtputf8(message))
             except ValueError as exc:
                 yield Outcome(message.delivery_id, OutcomeKind.PERMANENT, 0, str(exc))
                 continue
@@ -285,7 +285,7 @@ class SmtpTransport:
         if following is None:
             return None
         try:
-            return following, _envelope(following)
+            return following, _envelope(following, "SMTPUTF8" in session.extensions)
         except ValueError:
             return None  # refused on its own turn, without the relay
 
@@ -310,6 +310,11 @@ class SmtpTransport:
             return _outcome(message, OutcomeKind.TEMPORARY, 0, f"{exc.reason} (during DATA)")
         self._discard()
         return _outcome(message, _kind(reply) or OutcomeKind.TEMPORARY, reply.code, reply.text)
+
+    def _smtputf8(self, message: OutgoingMessage) -> bool:
+        """Whether the relay offers SMTPUTF8; asked (and a session opened) for UTF-8 only."""
+        utf8 = not message.recipient.isascii()
+        return utf8 and "SMTPUTF8" in self._session_for(message).extensions
 
     def _pipelining(self, session: SmtpSession) -> bool:
         return self._settings.pipelining and "PIPELINING" in session.extensions
@@ -374,9 +379,11 @@ def _idle(session: SmtpSession) -> bool:
     return session.in_flight is None and session.loaded is None
 
 
-def _envelope(message: OutgoingMessage) -> tuple[bytes, bytes, bytes]:
+def _envelope(message: OutgoingMessage, smtputf8: bool) -> tuple[bytes, bytes, bytes]:
+    """The envelope; SMTPUTF8 declared when the recipient needs it (the To: header too)."""
     sender = check_address(message.envelope_from, "sender")
-    return envelope_commands(sender, check_address(message.recipient, "recipient"))
+    recipient = check_address(message.recipient, "recipient", smtputf8)
+    return envelope_commands(sender, recipient, smtputf8 and not message.recipient.isascii())
 
 
 def _accepted(command: bytes, reply: Reply) -> bool:

@@ -100,25 +100,38 @@ def parse_ehlo(reply: Reply) -> dict[str, str]:
     return extensions
 
 
-def check_address(address: str, role: str) -> bytes:
+def check_address(address: str, role: str, smtputf8: bool = False) -> bytes:
     """An envelope address as bytes, refused when it could break the command line.
 
     :param address: the mailbox, without angle brackets (empty for a null sender)
     :param role: ``"sender"`` or ``"recipient"``, for the message
+    :param smtputf8: the relay offers SMTPUTF8 (RFC 6531): a UTF-8 address may go
     :returns: the address encoded for the wire
-    :raises ValueError: when the address holds a line break, brackets or non-ASCII text
+    :raises ValueError: when the address holds a line break or brackets, or is not
+        ASCII and the relay does not offer SMTPUTF8
     """
-    if any(ch in address for ch in "\r\n<>") or not address.isascii():
+    if any(ch in address for ch in "\r\n<>") or not address.isprintable():
         raise ValueError(f"the {role} address {address!r} cannot be sent in an SMTP command")
     if role == "recipient" and not address:
         raise ValueError("the recipient address is empty")
-    return address.encode("ascii")
+    if not address.isascii() and not smtputf8:
+        raise ValueError(
+            f"not sent: the {role} address {address!r} is not ASCII, which needs a relay"
+            " offering SMTPUTF8 (RFC 6531), and this relay does not offer it"
+        )
+    return address.encode("utf-8")
 
 
-def envelope_commands(sender: bytes, recipient: bytes) -> tuple[bytes, bytes, bytes]:
-    """MAIL FROM, RCPT TO and DATA for one message, each with its CRLF."""
+def envelope_commands(
+    sender: bytes, recipient: bytes, smtputf8: bool = False
+) -> tuple[bytes, bytes, bytes]:
+    """MAIL FROM, RCPT TO and DATA for one message, each with its CRLF.
+
+    :param smtputf8: declare the message internationalised (RFC 6531 3.4): a UTF-8
+        address in the envelope or the headers
+    """
     return (
-        b"MAIL FROM:<" + sender + b">\r\n",
+        b"MAIL FROM:<" + sender + (b"> SMTPUTF8\r\n" if smtputf8 else b">\r\n"),
         b"RCPT TO:<" + recipient + b">\r\n",
         b"DATA\r\n",
     )

@@ -26,7 +26,8 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from subscribers.csvfile import SNIFF_CHARS, CsvFile, decode, parse_csv
+from subscribers.csvfile import CsvFile, parse_csv
+from subscribers.csvtext import SNIFF_CHARS, decode
 from subscribers.errors import ImportFileError
 from subscribers.importer import (
     ImportReport,

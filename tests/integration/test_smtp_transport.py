@@ -3,13 +3,11 @@ aiosmtpd (STARTTLS and AUTH from another implementation) and Postfix's smtp-sink
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as AioSMTP
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
@@ -26,6 +24,8 @@ from dispatcher.transport.smtp_wire import (
 from tests.smtpd import SmtpServer, unused_port
 from tests.support.sending import wait_until
 from tests.support.smtp import (
+    FreePortController,
+    KeepEnvelopes,
     TlsFiles,
     make_message,
     make_messages,
@@ -459,24 +459,6 @@ def test_wrong_password_is_refused_and_never_shown(caplog) -> None:
     assert not any("hunter2" in text for text in shown)
 
 
-class _FreePortController(Controller):
-    """aiosmtpd's Controller, told the port the OS chose (it cannot ask for port 0 itself)."""
-
-    def _trigger_server(self) -> None:
-        assert isinstance(self.server, asyncio.Server)
-        self.port = self.server.sockets[0].getsockname()[1]
-        super()._trigger_server()  # type: ignore[no-untyped-call]
-
-
-class _Keep:
-    def __init__(self) -> None:
-        self.envelopes: list[Envelope] = []
-
-    async def handle_DATA(self, server: AioSMTP, session: Session, envelope: Envelope) -> str:
-        self.envelopes.append(envelope)
-        return "250 2.0.0 Ok: queued as AIO1"
-
-
 def _alice(
     server: AioSMTP, session: Session, envelope: Envelope, mechanism: str, data
 ) -> AuthResult:
@@ -485,8 +467,8 @@ def _alice(
 
 
 def test_starttls_and_auth_login_against_aiosmtpd(tls_files: TlsFiles) -> None:
-    handler = _Keep()
-    controller = _FreePortController(
+    handler = KeepEnvelopes()
+    controller = FreePortController(
         handler,
         hostname="127.0.0.1",
         port=0,
