@@ -46,10 +46,7 @@ def password(app: AppContext, username: str, password: str) -> None:
 @pass_app
 def disable(app: AppContext, username: str) -> None:
     """Disable USERNAME: no more logins, and their open ones end at once."""
-    with app.transaction() as session:
-        user = set_disabled(session, username, True)
-        audit(session, "cli", "user.disable", "user", user.id, account=username)
-    click.echo(f"user {username} disabled")
+    _set_disabled(app, username, True)
 
 
 @group.command("enable")
@@ -57,7 +54,12 @@ def disable(app: AppContext, username: str) -> None:
 @pass_app
 def enable(app: AppContext, username: str) -> None:
     """Let USERNAME log in again."""
+    _set_disabled(app, username, False)
+
+
+def _set_disabled(app: AppContext, username: str, disabled: bool) -> None:
+    word = "disabled" if disabled else "enabled"
     with app.transaction() as session:
-        user = set_disabled(session, username, False)
-        audit(session, "cli", "user.enable", "user", user.id, account=username)
-    click.echo(f"user {username} enabled")
+        user = set_disabled(session, username, disabled)
+        audit(session, "cli", f"user.{word[:-1]}", "user", user.id, account=username)
+    click.echo(f"user {username} {word}")

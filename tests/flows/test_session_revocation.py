@@ -6,7 +6,7 @@ second client that was given the first one's cookie.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,20 +16,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.cli.main import cli
-from dispatcher.config import Settings
 from dispatcher.models import WebSession
-from dispatcher.transport.memory import MemoryTransport
 from tests.conftest import SECRET
-from tests.support.admin import PASSWORD, Desk, csrf_of, log_in, make_desk
+from tests.flows import test_web_security as security
+from tests.support.admin import PASSWORD, Desk, csrf_of, log_in
 
 COOKIE = "dispatcher_session"
 
 
-@pytest.fixture
-def desk(
-    make_settings: Callable[..., Settings], pg_url: str, pg_sessions: sessionmaker[Session]
-) -> Iterator[Desk]:
-    yield make_desk(make_settings(database_url=pg_url), pg_sessions, MemoryTransport())
+desk = security.desk  # the admin app on PostgreSQL, with a user of every role
 
 
 @pytest.fixture
