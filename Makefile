@@ -7,7 +7,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 APT_PACKAGES := chromium spamassassin postfix
 
-.PHONY: demo test lint typecheck unit integration bench system-packages clean
+.PHONY: demo test lint typecheck unit integration bench system-packages web-assets clean
+
+# JavaScript the web app serves itself (the API explorer), from the pinned npm lock file,
+# copied where the app's static files are (and the wheel's package data picks them up).
+# --ignore-scripts: swagger-ui-dist's only dependency is an analytics install script.
+VENDOR := templates/web/static/vendor/swagger_ui
+VENDOR_FILES := swagger-ui-bundle.js swagger-ui.css LICENSE
 
 # The virtualenv, from the committed lock file (every version pinned).
 $(STAMP): pyproject.toml setup.py requirements.lock
@@ -29,8 +35,15 @@ system-packages:
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	fi
 
+$(VENDOR)/swagger-ui-bundle.js: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)
+	cd node_modules/swagger-ui-dist && cp $(VENDOR_FILES) $(CURDIR)/$(VENDOR)/
+
+web-assets: $(VENDOR)/swagger-ui-bundle.js
+
 # The main job on embedded defaults: SQLite, an embedded broker, an outbox folder.
-demo: $(STAMP)
+demo: $(STAMP) web-assets
 	bash examples/demo.sh
 
 # Style, and the architecture's written form (.importlinter): what may import what.
@@ -42,11 +55,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) system-packages lint typecheck
+test: $(STAMP) system-packages web-assets lint typecheck
 	$(BIN)/python -m pytest
 
 bench: $(STAMP) system-packages
 	$(BIN)/python bench/throughput.py
 
 clean:
-	rm -rf $(VENV) var outbox preview
+	rm -rf $(VENV) var outbox preview node_modules $(VENDOR)

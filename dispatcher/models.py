@@ -289,6 +289,28 @@ class User(Base):
         return f"User(id={self.id!r}, username={self.username!r}, role={self.role!r})"
 
 
+class WebSession(Base):
+    """A login to the admin or the console, kept here so that it can be ended.
+
+    The browser's (signed) cookie holds the session's random key; this row holds its
+    SHA-256 only, so the table's contents open no session. Deleting the row ends the
+    session for every copy of the cookie.
+    """
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[intpk]
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[timestamp]
+    expires_at: Mapped[dt.datetime]
+
+    def __repr__(self) -> str:
+        return f"WebSession(id={self.id!r}, user_id={self.user_id!r})"
+
+
 class AuditEntry(Base):
     """Who did what, when: kept for every change made in the admin or the CLI."""
 

@@ -8,23 +8,29 @@ a withdrawal keeps when (``unsubscribed_at``) and how (in the person's attribute
 
 Typical web flow::
 
-    sub = record_signup(session, list_id, email, name, ip=ip, privacy_version="2025-01")
-    # ... mail a confirmation link signed for (sub.subscriber_id, sub.list_id) ...
-    confirm(session, keys, subscriber_id, list_id)         # the link was followed
+    signup = request_signup(session, list_id, email, name, ip=ip, privacy_version="2025-01")
+    # ... mail a confirmation link signed for signup.request.id ...
+    confirm_request(session, keys, request_id)              # the link was followed
     unsubscribe(session, subscriber_id, list_id, how="one-click")
+
+A sign-up is kept as a :class:`SignupRequest` and applied only by its own link:
+whoever types an address into the form changes nothing of that person's until the
+address's owner confirms.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from subscribers.addresses import normalise
 from subscribers.attributes import normalise_language, record_unsubscribe, with_sections
 from subscribers.errors import SubscriptionStateError, UnknownListError, UnknownSubscriberError
-from subscribers.models import MailingList, Subscriber, Subscription, has_address
+from subscribers.models import MailingList, SignupRequest, Subscriber, Subscription, has_address
 from subscribers.orm import ConsentSource, SubscriptionStatus, utcnow
 from subscribers.suppression import lift
 
@@ -32,9 +38,22 @@ from subscribers.suppression import lift
 ACTIVE_STATUSES = (SubscriptionStatus.CONFIRMED, SubscriptionStatus.PENDING)
 #: Ways of leaving a list, for :func:`unsubscribe`'s ``how``.
 UNSUBSCRIBE_WAYS = frozenset({"one-click", "link", "preferences", "mailto", "complaint", "admin"})
+DEFAULT_REQUEST_AGE = 7 * 86400  # seconds; the web passes its CONFIRM_MAX_AGE
 
 
-def record_signup(
+@dataclass(frozen=True)
+class Signup:
+    """What a sign-up left: the person's subscription, and the request to confirm.
+
+    ``request`` is None when the person was already confirmed on the list: there is
+    nothing to confirm, and nothing of the form was kept.
+    """
+
+    subscription: Subscription
+    request: SignupRequest | None
+
+
+def request_signup(
     session: Session,
     list_id: int,
     email: str,
@@ -43,38 +62,130 @@ def record_signup(
     ip: str | None,
     privacy_version: str,
     language: str = "it",
-) -> Subscription:
-    """Record a web sign-up: the subscription is ``pending`` until the person confirms.
+    max_age: float = DEFAULT_REQUEST_AGE,
+) -> Signup:
+    """Record a web sign-up as a request, applied only when its own link confirms it.
 
-    Signing up again refreshes the consent record (time, IP, privacy version) of a
-    pending subscription, and re-opens one the person had left or that bounced: it
-    is a new consent, still to be confirmed. A confirmed subscription is left as it is.
-    The name and language are only set if we had none: until the address is
-    confirmed, anyone could have typed it.
+    Anyone can type anyone's address: until the address's owner confirms, the name,
+    language and consent record stay in the request, and the person's data and
+    subscriptions are left as they were (a withdrawal or a bounce keeps its record).
+    Someone new to the list gets a ``pending`` subscription, so the office sees who
+    is waiting. A person already confirmed on the list gets no request.
 
     :param ip: the sign-up request's client address (kept as consent evidence)
     :param privacy_version: the version of the privacy notice the form showed
+    :param max_age: seconds a request lives (the link's life); older ones are deleted
     :raises InvalidAddressError: if ``email`` is not a valid address
     :raises UnknownListError: if the list does not exist
     """
     if session.get(MailingList, list_id) is None:
         raise UnknownListError(f"no list with id {list_id}")
-    subscriber = _subscriber_for(session, normalise(email), name, language)
+    subscriber = _subscriber_for(session, normalise(email))
     subscription = find_subscription(session, subscriber.id, list_id)
+    if subscription is not None and subscription.status == SubscriptionStatus.CONFIRMED:
+        return Signup(subscription, None)
     if subscription is None:
-        subscription = Subscription(list_id=list_id, subscriber_id=subscriber.id)
+        subscription = Subscription(
+            list_id=list_id,
+            subscriber_id=subscriber.id,
+            status=SubscriptionStatus.PENDING.value,
+            source=ConsentSource.FORM.value,
+            consent_ip=ip,
+            privacy_version=privacy_version,
+        )
         session.add(subscription)
-    elif subscription.status == SubscriptionStatus.CONFIRMED:
-        return subscription
-    now = utcnow()
-    subscription.status = SubscriptionStatus.PENDING.value
-    subscription.source = ConsentSource.FORM.value
-    subscription.consent_ip, subscription.privacy_version = ip, privacy_version
-    subscription.consented_at, subscription.updated_at = now, now
-    subscription.confirmed_at = subscription.unsubscribed_at = None
-    subscription.soft_bounces = 0
+    _forget_old_requests(session, max_age)
+    request = SignupRequest(
+        subscriber_id=subscriber.id,
+        list_id=list_id,
+        name=" ".join(name.split())[:200],
+        language=normalise_language(language) or "it",
+        consent_ip=ip,
+        privacy_version=privacy_version,
+    )
+    session.add(request)
+    session.flush()
+    return Signup(subscription, request)
+
+
+def confirm_request(session: Session, keys: Sequence[str], request_id: int) -> Subscription:
+    """Confirm the sign-up ``request_id`` and apply what it carried; twice changes nothing.
+
+    Its name (when one was given) and language become the person's, its consent
+    record the subscription's, and the address comes off the suppression list (see
+    :func:`confirm`). A request whose subscription was confirmed since (by another
+    request, say) is only marked used: its data is not applied.
+
+    :param keys: the secret keys, current first (the suppression list is keyed with them)
+    :raises UnknownSubscriberError: if the request is gone (too old, or the person erased)
+    :raises SubscriptionStateError: if the person left the list or bounced after the request
+        was made or used (its old link does not bring them back)
+    """
+    request = find_request(session, request_id)
+    if request is None:
+        raise UnknownSubscriberError(f"no sign-up request {request_id}")
+    subscription = find_subscription(session, request.subscriber_id, request.list_id)
+    if subscription is None:
+        raise UnknownSubscriberError(f"the subscription of sign-up request {request_id} is gone")
+    if subscription.status != SubscriptionStatus.CONFIRMED:
+        if request.confirmed_at is not None or changed_since(subscription, request):
+            raise SubscriptionStateError(
+                f"subscription {subscription.id} is {subscription.status} since sign-up "
+                f"request {request.id} was made or used: sign up again"
+            )
+        _apply(session, keys, subscription, request)
+    request.confirmed_at = request.confirmed_at or utcnow()
     session.flush()
     return subscription
+
+
+def find_request(session: Session, request_id: int) -> SignupRequest | None:
+    """The sign-up request, or None if it is gone (too old, or its person erased)."""
+    return session.get(SignupRequest, request_id)
+
+
+def changed_since(subscription: Subscription, request: SignupRequest) -> bool:
+    """Whether the person left the list (or bounced) after ``request``: its link is stale.
+
+    An unsubscribe after the request outweighs the request's old link.
+    """
+    return subscription.status not in ACTIVE_STATUSES and _after(
+        subscription.updated_at, request.created_at
+    )
+
+
+def _after(first: dt.datetime, second: dt.datetime) -> bool:
+    return _in_utc(first) > _in_utc(second)
+
+
+def _in_utc(moment: dt.datetime) -> dt.datetime:
+    # SQLite gives naive datetimes back (stored in UTC); PostgreSQL aware ones.
+    return moment.astimezone(dt.UTC) if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _apply(
+    session: Session, keys: Sequence[str], subscription: Subscription, request: SignupRequest
+) -> None:
+    subscriber = subscription.subscriber
+    subscriber.name = request.name or subscriber.name
+    subscriber.language = request.language
+    now = utcnow()
+    subscription.status = SubscriptionStatus.CONFIRMED.value
+    subscription.source = ConsentSource.FORM.value
+    subscription.consent_ip, subscription.privacy_version = (
+        request.consent_ip,
+        request.privacy_version,
+    )
+    subscription.consented_at = request.created_at
+    subscription.confirmed_at = subscription.updated_at = now
+    subscription.unsubscribed_at = None
+    subscription.soft_bounces = 0
+    lift(session, keys, subscriber.email)
+
+
+def _forget_old_requests(session: Session, max_age: float) -> None:
+    cutoff = utcnow() - dt.timedelta(seconds=max_age)
+    session.execute(delete(SignupRequest).where(SignupRequest.created_at < cutoff))
 
 
 def confirm(
@@ -129,15 +240,13 @@ def unsubscribe(
     return subscription
 
 
-def _subscriber_for(session: Session, email: str, name: str, language: str) -> Subscriber:
+def _subscriber_for(session: Session, email: str) -> Subscriber:
+    """The person with this address; someone new is added with the address alone."""
     subscriber = session.scalar(select(Subscriber).where(has_address(email)))
     if subscriber is None:
         subscriber = Subscriber(email=email, name="", attributes={})
         session.add(subscriber)
-    subscriber.name = subscriber.name or " ".join(name.split())[:200]
-    if subscriber.id is None:
-        subscriber.language = normalise_language(language) or "it"
-    session.flush()
+        session.flush()
     return subscriber
 
 
@@ -165,32 +274,36 @@ def choose_lists(
     *,
     ip: str | None,
     privacy_version: str,
-) -> list[MailingList]:
+    max_age: float = DEFAULT_REQUEST_AGE,
+) -> list[SignupRequest]:
     """The preferences page's choice of lists: leave those turned off, sign up to those turned on.
 
-    A list turned on is new consent: its subscription becomes pending, and the
-    caller mails the confirmation link.
+    A list turned on is new consent: a sign-up request, whose confirmation link the
+    caller mails (the preferences link may have been forwarded with a newsletter).
 
     :param offered: the lists the page showed; others are left as they are
     :param wanted: the slugs of the lists the person wants
-    :returns: the lists signed up to (pending), for the confirmation mails
+    :param max_age: seconds a sign-up request lives (the confirmation link's life)
+    :returns: the sign-up requests made, for the confirmation mails
     """
     statuses = {s.list_id: s.status for s in subscriber.subscriptions}
-    started: list[MailingList] = []
+    started: list[SignupRequest] = []
     for mailing_list in offered:
         active = statuses.get(mailing_list.id) in ACTIVE_STATUSES
         if active and mailing_list.slug not in wanted:
             unsubscribe(session, subscriber.id, mailing_list.id, how="preferences")
         elif not active and mailing_list.slug in wanted:
-            record_signup(
+            request = request_signup(
                 session,
                 mailing_list.id,
                 subscriber.email,
                 ip=ip,
                 privacy_version=privacy_version,
                 language=subscriber.language,
-            )
-            started.append(mailing_list)
+                max_age=max_age,
+            ).request
+            if request is not None:
+                started.append(request)
     session.expire(subscriber, ["subscriptions"])
     return started
 

@@ -123,6 +123,39 @@ class Subscription(Base):
         )
 
 
+class SignupRequest(Base):
+    """A sign-up to one list waiting for its confirmation, with what the form carried.
+
+    Anyone can type anyone's address into a sign-up form, so nothing here is applied
+    to the person (name, language, the subscription's consent record) until the
+    confirmation link of this very request is used; the link names the request, so
+    an old link never applies a later request's data. ``confirmed_at`` marks a
+    request used. Requests older than the link's life are deleted.
+    """
+
+    __tablename__ = "signup_requests"
+
+    id: Mapped[intpk]
+    subscriber_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("subscribers.id", ondelete="CASCADE"), index=True
+    )
+    list_id: Mapped[int] = mapped_column(BigId, ForeignKey("lists.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    language: Mapped[str] = mapped_column(String(8), default="it")
+    consent_ip: Mapped[str | None] = mapped_column(String(64))
+    privacy_version: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[timestamp] = mapped_column(index=True)
+    confirmed_at: Mapped[dt.datetime | None]
+
+    mailing_list: Mapped[MailingList] = relationship()
+
+    def __repr__(self) -> str:
+        return (
+            f"SignupRequest(id={self.id!r}, subscriber_id={self.subscriber_id!r}, "
+            f"list_id={self.list_id!r})"
+        )
+
+
 class Suppression(Base):
     """An address never to send to again, whatever its subscriptions say.
 

@@ -16,11 +16,18 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from subscribers.errors import UnknownSubscriberError
-from subscribers.models import MailingList, Subscriber, Subscription, Suppression, has_address
+from subscribers.models import (
+    MailingList,
+    SignupRequest,
+    Subscriber,
+    Subscription,
+    Suppression,
+    has_address,
+)
 from subscribers.orm import SubscriptionStatus, utcnow
 from subscribers.suppression import SuppressionReason, find_suppression, suppress
 
@@ -65,6 +72,7 @@ def person_record(session: Session, keys: Sequence[str], subscriber: Subscriber)
             "erased_at": iso(subscriber.erased_at),
         },
         "subscriptions": _subscriptions(session, subscriber.id),
+        "signup_requests": _signup_requests(session, subscriber.id),
         "suppression": None
         if suppression is None
         else {
@@ -102,6 +110,27 @@ def _subscriptions(session: Session, subscriber_id: int) -> list[dict[str, Any]]
     ]
 
 
+def _signup_requests(session: Session, subscriber_id: int) -> list[dict[str, Any]]:
+    """Sign-ups made with the person's address, confirmed or not (what the form carried)."""
+    requests = session.scalars(
+        select(SignupRequest)
+        .where(SignupRequest.subscriber_id == subscriber_id)
+        .order_by(SignupRequest.id)
+    )
+    return [
+        {
+            "list": r.mailing_list.slug,
+            "name": r.name,
+            "language": r.language,
+            "ip": r.consent_ip,
+            "privacy_version": r.privacy_version,
+            "at": iso(r.created_at),
+            "confirmed_at": iso(r.confirmed_at),
+        }
+        for r in requests
+    ]
+
+
 def erase_subscriber(session: Session, keys: Sequence[str], subscriber: Subscriber) -> int:
     """Anonymise a person's own rows and keep their address's HMAC as ``erased``.
 
@@ -129,6 +158,8 @@ def erase_subscriber(session: Session, keys: Sequence[str], subscriber: Subscrib
         .values(subscriber_id=None)
         .execution_options(synchronize_session=False)
     )
+    # Sign-up requests hold a name and an IP address typed for this address.
+    session.execute(delete(SignupRequest).where(SignupRequest.subscriber_id == subscriber.id))
     subscriber.email, subscriber.name = placeholder(subscriber.id), ""
     subscriber.attributes, subscriber.erased_at = {}, now
     session.flush()

@@ -31,7 +31,10 @@ class Purpose(enum.Enum):
 
     UNSUBSCRIBE = b"unsubscribe"  # (subscriber_id, list_id); never expires
     PREFERENCES = b"preferences"  # (subscriber_id,); never expires
-    CONFIRM = b"confirm"  # (subscriber_id, list_id, issued_minute); expires
+    # (subscriber_id, list_id, issued_minute); expires. Mailed before sign-up requests
+    # were kept; still accepted for one CONFIRM_MAX_AGE after the upgrade, no longer made.
+    CONFIRM = b"confirm"
+    SIGNUP = b"signup"  # (signup_request_id, issued_minute): confirms that request; expires
     BOUNCE = b"bounce"  # (delivery_id,): the VERP return path
 
 

@@ -73,7 +73,9 @@ COMMANDS = {
         "dispatcher.cli.privacy:suppressions",
         "The addresses never to send to, whatever their subscriptions say.",
     ),
-    "users": Lazy("dispatcher.cli.users:group", "Create users and set their passwords."),
+    "users": Lazy(
+        "dispatcher.cli.users:group", "Create users, set their passwords, disable and enable them."
+    ),
     "web": Lazy(
         "dispatcher.cli.web:web",
         "Serve the web app with uvicorn (behind a TLS-terminating proxy in production).",

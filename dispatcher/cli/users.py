@@ -6,12 +6,12 @@ import click
 
 from dispatcher.cli.context import AppContext, pass_app
 from dispatcher.models import Role
-from dispatcher.office.users import audit, create_user, set_password
+from dispatcher.office.users import audit, create_user, set_disabled, set_password
 
 
 @click.group("users")
 def group() -> None:
-    """Create users and set their passwords."""
+    """Create users, set their passwords, disable and enable them."""
 
 
 @group.command("create")
@@ -34,8 +34,32 @@ def create(app: AppContext, username: str, role: str, password: str) -> None:
 @click.password_option(help="New password (asked for when not given).")
 @pass_app
 def password(app: AppContext, username: str, password: str) -> None:
-    """Set a new password for USERNAME."""
+    """Set a new password for USERNAME; every open login of theirs ends."""
     with app.transaction() as session:
         set_password(session, username, password)
         audit(session, "cli", "user.password", "user", None, account=username)
     click.echo(f"password of {username} changed")
+
+
+@group.command("disable")
+@click.argument("username")
+@pass_app
+def disable(app: AppContext, username: str) -> None:
+    """Disable USERNAME: no more logins, and their open ones end at once."""
+    _set_disabled(app, username, True)
+
+
+@group.command("enable")
+@click.argument("username")
+@pass_app
+def enable(app: AppContext, username: str) -> None:
+    """Let USERNAME log in again."""
+    _set_disabled(app, username, False)
+
+
+def _set_disabled(app: AppContext, username: str, disabled: bool) -> None:
+    word = "disabled" if disabled else "enabled"
+    with app.transaction() as session:
+        user = set_disabled(session, username, disabled)
+        audit(session, "cli", f"user.{word[:-1]}", "user", user.id, account=username)
+    click.echo(f"user {username} {word}")

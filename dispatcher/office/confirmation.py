@@ -110,9 +110,9 @@ class RenderedMail:
     text: str
 
 
-def confirm_url(public_url: str, signer: Signer, subscriber_id: int, list_id: int) -> str:
-    """The link that confirms a pending subscription (valid ``CONFIRM_MAX_AGE``)."""
-    token = signer.sign_expiring(Purpose.CONFIRM, subscriber_id, list_id)
+def confirm_url(public_url: str, signer: Signer, request_id: int) -> str:
+    """The link that confirms one sign-up request (valid ``CONFIRM_MAX_AGE``)."""
+    token = signer.sign_expiring(Purpose.SIGNUP, request_id)
     return f"{public_url.rstrip('/')}/conferma/{token}"
 
 

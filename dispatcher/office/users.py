@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from dispatcher.errors import NotFoundError, StateError
 from dispatcher.models import AuditEntry, Role, User
+from dispatcher.office.sessions import end_user_sessions
+from subscribers.orm import utcnow
 
 _hasher = PasswordHasher()  # argon2id with the library's current parameters
 MIN_PASSWORD_LENGTH = 12
@@ -67,13 +69,39 @@ def get_user(session: Session, user_id: int) -> User | None:
 
 
 def set_password(session: Session, username: str, password: str) -> None:
-    """:raises NotFoundError: if there is no such user; StateError if the password is short"""
-    user = find_user(session, username)
-    if user is None:
-        raise NotFoundError(f"no user {username!r}")
+    """Set a new password and end every login of the user (one may be someone else's).
+
+    :raises NotFoundError: if there is no such user; StateError if the password is short
+    """
+    user = _existing(session, username)
     if len(password) < MIN_PASSWORD_LENGTH:
         raise StateError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
     user.password_hash = _hasher.hash(password)
+    end_user_sessions(session, user.id)
+
+
+def set_disabled(session: Session, username: str, disabled: bool) -> User:
+    """Disable the user (no login, and every open one ends at once) or enable them again.
+
+    Disabling keeps the user, so the audit log's entries still name someone.
+
+    :raises NotFoundError: if there is no such user
+    """
+    user = _existing(session, username)
+    if disabled:
+        user.disabled_at = user.disabled_at or utcnow()
+        end_user_sessions(session, user.id)
+    else:
+        user.disabled_at = None
+    session.flush()
+    return user
+
+
+def _existing(session: Session, username: str) -> User:
+    user = find_user(session, username)
+    if user is None:
+        raise NotFoundError(f"no user {username!r}")
+    return user
 
 
 def has_role(user: User, *roles: str) -> bool:

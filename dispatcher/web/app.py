@@ -38,7 +38,7 @@ def create_app(
         title="Newsletter dispatcher",
         version="1.0",
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # served from our own static files: routes/api_docs.py
         redoc_url=None,
     )
     app.state.web = WebState(

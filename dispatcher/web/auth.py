@@ -2,8 +2,11 @@
 
 Admin routers are built with :func:`admin_router`, whose dependencies require a
 logged-in user with a role and check the CSRF token of every unsafe request, so
-a new route cannot forget either. The session is a signed cookie (Starlette's
-SessionMiddleware); passwords are argon2id hashes (:mod:`dispatcher.office.users`).
+a new route cannot forget either. The cookie is signed (Starlette's
+SessionMiddleware) and carries the CSRF token and the key of a login kept in the
+database (:mod:`dispatcher.office.sessions`), so that logging out, a new password
+or a disabled account ends it for every copy of the cookie. Passwords are argon2id
+hashes (:mod:`dispatcher.office.users`).
 """
 
 from __future__ import annotations
@@ -13,14 +16,16 @@ import secrets
 from collections.abc import Awaitable, Callable, Sequence
 
 from fastapi import APIRouter, Depends, FastAPI, Request
+from sqlalchemy.orm import Session
 from starlette.middleware.sessions import SessionMiddleware
 
 from dispatcher.errors import AccessError
 from dispatcher.models import User
-from dispatcher.office.users import get_user, has_role
+from dispatcher.office.sessions import SESSION_SECONDS, end_session, session_user, start_session
+from dispatcher.office.users import has_role
 from dispatcher.web.state import web_state
 
-SESSION_SECONDS = 12 * 3600
+SESSION_KEY = "login"  # the cookie's entry holding the login's key
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
@@ -78,12 +83,12 @@ async def csrf_protect(request: Request) -> None:
 
 
 def current_user(request: Request) -> User | None:
-    """The logged-in user, or None."""
-    user_id = request.session.get("user_id")
-    if not isinstance(user_id, int):
+    """The logged-in user, or None (also when the login was ended or the user disabled)."""
+    key = request.session.get(SESSION_KEY)
+    if not isinstance(key, str):
         return None
     with web_state(request).sessions() as session:
-        user = get_user(session, user_id)
+        user = session_user(session, key)
     request.state.user = user
     return user
 
@@ -111,12 +116,16 @@ def admin_router(prefix: str, roles: Sequence[str] = ()) -> APIRouter:
     )
 
 
-def log_in(request: Request, user: User) -> None:
-    """Start a fresh session for ``user`` (a new CSRF token too: no fixation)."""
+def log_in(request: Request, session: Session, user: User) -> None:
+    """Start a fresh login for ``user`` (a new CSRF token too: no fixation)."""
     request.session.clear()
-    request.session["user_id"] = user.id
+    request.session[SESSION_KEY] = start_session(session, user)
     csrf_token(request)
 
 
-def log_out(request: Request) -> None:
+def log_out(request: Request, session: Session) -> None:
+    """End this login, for every copy of the cookie, not only the browser's."""
+    key = request.session.get(SESSION_KEY)
+    if isinstance(key, str):
+        end_session(session, key)
     request.session.clear()

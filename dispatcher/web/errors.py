@@ -19,6 +19,7 @@ error next to it catches the error itself: that is not translation.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -47,12 +48,18 @@ _MESSAGES = {400: "error.bad_request", 401: "error.login_required", 403: "error.
              404: "error.not_found", 429: "error.too_many"}  # fmt: skip
 
 
-def error_response(request: Request, status: int, key: str | None = None) -> Response:
-    """An error page in the visitor's language, or JSON under /api/."""
+def error_response(
+    request: Request, status: int, key: str | None = None, fields: Sequence[str] = ()
+) -> Response:
+    """An error page in the visitor's language, or JSON under /api/.
+
+    :param fields: the names of the request's fields at fault, shown on the page
+    """
     message_key = key or _MESSAGES.get(status, "error.server")
     if request.url.path.startswith("/api/"):
         return JSONResponse({"error": message_key, "status": status}, status_code=status)
-    return render(request, "error.html", {"message_key": message_key}, status_code=status)
+    context = {"message_key": message_key, "fields": ", ".join(fields)}
+    return render(request, "error.html", context, status_code=status)
 
 
 def install(app: FastAPI) -> None:
@@ -66,7 +73,7 @@ def install(app: FastAPI) -> None:
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": "invalid", "detail": exc.errors()}, status_code=422)
-        return error_response(request, 400)
+        return error_response(request, 400, fields=_fields_of(exc))
 
     @app.exception_handler(InvalidTokenError)
     async def invalid_token(request: Request, exc: InvalidTokenError) -> Response:
@@ -102,7 +109,20 @@ def install(app: FastAPI) -> None:
         )
         return error_response(request, 400)
 
+    @app.exception_handler(OverflowError)
+    async def out_of_range(request: Request, exc: OverflowError) -> Response:
+        # SQLite's driver refuses an integer past 64 bits with OverflowError (PostgreSQL's
+        # with a DataError, above): a number the request carried that no column can hold.
+        log.warning("a number out of range in %s %r", request.method, _path(request))
+        return error_response(request, 400)
+
     app.add_exception_handler(Exception, _unexpected)
+
+
+def _fields_of(exc: RequestValidationError) -> list[str]:
+    """The names of the fields that did not validate (``edition_id``, not ``body``)."""
+    names = [str(error["loc"][-1]) for error in exc.errors() if error.get("loc")]
+    return list(dict.fromkeys(names))
 
 
 async def _login_required(request: Request, exc: Exception) -> Response:

@@ -13,6 +13,10 @@ headers a route did not set itself:
   (the admin's preview, framed by the admin itself) and is left alone.
 - ``Referrer-Policy: same-origin``: addresses of this site, which may hold a personal
   token, are not sent to other sites; pages with tokens already say ``no-referrer``.
+- ``Content-Security-Policy: script-src 'self'; object-src 'none'; base-uri 'self'``:
+  only script files served by this site run, never inline script or another site's,
+  so text that slipped into a page unescaped cannot run as script. A route whose own
+  policy governs scripts (``script-src``, or ``default-src``) keeps it.
 
 The personal tokens in ``/u/``, ``/p/`` and ``/conferma/`` addresses never expire (the
 first two) and act for their person: :func:`redact_path` takes them out of what is
@@ -36,6 +40,7 @@ FRAME_DENIED = {
     "X-Frame-Options": "DENY",
     "Content-Security-Policy": "frame-ancestors 'none'",
 }
+SCRIPT_POLICY = "script-src 'self'; object-src 'none'; base-uri 'self'"
 
 
 class SecurityHeaders:
@@ -63,13 +68,14 @@ def add_headers(headers: MutableHeaders) -> None:
     for name, value in DEFAULT_HEADERS.items():
         headers.setdefault(name, value)
     policy = headers.get("content-security-policy")
-    if policy is not None and "frame-ancestors" in policy:
-        return  # the route chose who may frame it
-    headers.setdefault("X-Frame-Options", FRAME_DENIED["X-Frame-Options"])
-    if policy is None:
-        headers["Content-Security-Policy"] = FRAME_DENIED["Content-Security-Policy"]
-    else:
-        headers["Content-Security-Policy"] = f"{policy}; frame-ancestors 'none'"
+    parts = [policy] if policy else []
+    if policy is None or not ("script-src" in policy or "default-src" in policy):
+        parts.append(SCRIPT_POLICY)
+    if policy is None or "frame-ancestors" not in policy:
+        # Unless the route chose who may frame it, nobody may.
+        headers.setdefault("X-Frame-Options", FRAME_DENIED["X-Frame-Options"])
+        parts.append(FRAME_DENIED["Content-Security-Policy"])
+    headers["Content-Security-Policy"] = "; ".join(parts)
 
 
 _TOKEN_PATH = re.compile(r"^(/(?:u|p|conferma)/)[^/?#]+")
@@ -94,6 +100,30 @@ class RedactTokens(logging.Filter):
         return True
 
 
+class HeadAsGet:
+    """ASGI middleware answering ``HEAD`` as ``GET`` without the body (RFC 9110 9.3.2).
+
+    FastAPI's GET routes do not answer HEAD (405), which link checkers and monitors
+    use; this serves every GET page's headers, its ``Content-Length`` included.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_headers_only)
+
+
 def install(app: FastAPI) -> None:
-    """Wrap ``app`` in :class:`SecurityHeaders`, outside every other middleware."""
+    """Wrap ``app`` in :class:`HeadAsGet` and :class:`SecurityHeaders`, outside the rest."""
+    app.add_middleware(HeadAsGet)
     app.add_middleware(SecurityHeaders)

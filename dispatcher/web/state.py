@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Form, Path, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.config import Settings
@@ -56,3 +56,6 @@ MAX_EDITION_NUMBER = 2**31 - 1  # the editions.number column is a PostgreSQL int
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 #: An edition's number in a path (``/archive/{slug}/{number}``).
 EditionNumber = Annotated[int, Path(ge=1, le=MAX_EDITION_NUMBER)]
+#: A row id in a form (``edition_id`` of an image upload), bounded like :data:`RowId`:
+#: past the column's range it is a 400 naming the field, not a database error.
+FormRowId = Annotated[int | None, Form(ge=1, le=MAX_ROW_ID)]

@@ -69,9 +69,9 @@ def sessions(db: tuple[Sessions, str]) -> Sessions:
 
 def signup(sessions: Sessions, email: str = ADDRESS, list_id: int = 1) -> Subscription:
     with sessions.begin() as session:
-        return consent.record_signup(
+        return consent.request_signup(
             session, list_id, email, "Nicolò Bianchi", ip="203.0.113.7", privacy_version="v3"
-        )
+        ).subscription
 
 
 def history(sessions: Sessions, subscriber_id: int, old: bool = False) -> None:
@@ -142,7 +142,8 @@ def test_signup_is_pending_with_its_consent_record(sessions: Sessions) -> None:
     assert subscription.confirmed_at is None
     with sessions() as session:
         person = session.get_one(Subscriber, subscription.subscriber_id)
-        assert (person.email, person.name, person.language) == (ADDRESS, "Nicolò Bianchi", "it")
+        # The name waits in the sign-up request until the address's owner confirms it.
+        assert (person.email, person.name, person.language) == (ADDRESS, "", "it")
 
 
 def test_confirm_is_idempotent_and_a_second_signup_keeps_confirmed(sessions: Sessions) -> None:
@@ -169,8 +170,9 @@ def test_unsubscribe_is_idempotent_and_records_how(sessions: Sessions) -> None:
         assert attributes["unsubscribed"]["1"]["how"] == "one-click"
         with pytest.raises(SubscriptionStateError):
             consent.confirm(session, KEYS, subscription.subscriber_id, 1)
+    # Signing up again keeps the withdrawal on record until the new request is confirmed.
     reopened = signup(sessions)
-    assert (reopened.status, reopened.unsubscribed_at) == ("pending", None)
+    assert (reopened.status, iso(reopened.unsubscribed_at)) == ("unsubscribed", iso(when))
 
 
 def test_confirm_of_someone_not_on_the_list_is_refused(sessions: Sessions) -> None:
@@ -324,7 +326,7 @@ def test_cli_person_export_erase_and_suppressions(
     history(pg_sessions, subscription.subscriber_id)
     exported = invoke("subscribers", "export-person", ADDRESS)
     assert exported.exit_code == 0
-    assert json.loads(exported.stdout)["subscriber"]["name"] == "Nicolò Bianchi"
+    assert json.loads(exported.stdout)["signup_requests"][0]["name"] == "Nicolò Bianchi"
     erased = invoke("subscribers", "erase", ADDRESS, "--yes")
     assert erased.exit_code == 0 and "2 deliveries and 2 bounce events scrubbed" in erased.stdout
     assert invoke("subscribers", "export-person", ADDRESS).exit_code == 1

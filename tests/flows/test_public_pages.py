@@ -330,7 +330,8 @@ def test_preferences_change_lists_sections_and_language(
         assert (person.language, person.attributes["sections"]) == ("en", ["cultura"])
         assert person.subscriptions[0].status == "unsubscribed"
     client.post(f"/p/{token}", data={"lists": "cronache", "language": "en"})
-    assert subscription(pg_sessions, address(0)).status == "pending"
+    # A list turned back on is a sign-up request: the withdrawal stands until it is confirmed.
+    assert subscription(pg_sessions, address(0)).status == "unsubscribed"
     assert smtpd.wait_for(1) and parsed(smtpd.accepted[0])["Subject"].startswith("Confirm")
     assert client.post(link_in(smtpd.accepted[0], "/conferma/")).status_code == 200
     assert subscription(pg_sessions, address(0)).status == "confirmed"

@@ -18,7 +18,13 @@ from subscribers.tokens import MAX_TOKEN_CHARS, Purpose, Signer
 
 SIGNER = Signer(["chiave-attuale", "chiave-vecchia"])
 #: How many values a token of each purpose carries (as the callers verify them).
-COUNTS = {Purpose.UNSUBSCRIBE: 2, Purpose.PREFERENCES: 1, Purpose.CONFIRM: 3, Purpose.BOUNCE: 1}
+COUNTS = {
+    Purpose.UNSUBSCRIBE: 2,
+    Purpose.PREFERENCES: 1,
+    Purpose.CONFIRM: 3,
+    Purpose.BOUNCE: 1,
+    Purpose.SIGNUP: 2,
+}
 # Ids (and minutes) of any size a database will reach; three must fit in 64 characters.
 ids = st.integers(min_value=0, max_value=2**42)
 purposes = st.sampled_from(sorted(Purpose, key=lambda p: p.value))

@@ -9,7 +9,17 @@ from collections.abc import Callable
 
 from fastapi import FastAPI
 
-from dispatcher.web.routes import admin, api, archive, console, health, login, metrics, public
+from dispatcher.web.routes import (
+    admin,
+    api,
+    api_docs,
+    archive,
+    console,
+    health,
+    login,
+    metrics,
+    public,
+)
 
 ROUTERS: tuple[Callable[[FastAPI], None], ...] = (
     health.install,
@@ -19,5 +29,6 @@ ROUTERS: tuple[Callable[[FastAPI], None], ...] = (
     admin.install,
     console.install,
     api.install,
+    api_docs.install,
     metrics.install,
 )

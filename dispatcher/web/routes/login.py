@@ -66,14 +66,14 @@ def login(
         audit(session, username.strip()[:64], "login.failed")
         context = {"next": _safe_next(next), "failed": True}
         return render(request, "login.html", context, status_code=401)
-    log_in(request, user)
+    log_in(request, session, user)
     audit(session, user.username, "login")
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
 @router.post("/logout")
-def logout(request: Request) -> Response:
-    log_out(request)
+def logout(request: Request, session: DbSession) -> Response:
+    log_out(request, session)
     return RedirectResponse("/login", status_code=303)
 
 

@@ -71,12 +71,16 @@ def ip_bucket(ip: str) -> str:
     """What the per-IP limits count: the address, or its /64 for IPv6.
 
     One IPv6 subscriber line usually gets a whole /64, so counting single addresses
-    would let one machine post without limit.
+    would let one machine post without limit. An IPv4 client of a dual-stack socket
+    shows as an IPv4-mapped address (``::ffff:203.0.113.7``): it is counted as the
+    IPv4 address it is, or every IPv4 visitor would share the one bucket ``::ffff:0:0/64``.
     """
     try:
         address = ipaddress.ip_address(ip)
     except ValueError:
         return ip
+    if address.version == 6 and address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
     if address.version == 6:
         return str(ipaddress.ip_network(f"{address}/64", strict=False))
     return str(address)

@@ -35,7 +35,7 @@ from dispatcher.web.templating import render
 from subscribers.attributes import sections
 from subscribers.consent import ACTIVE_STATUSES, choose_lists, set_preferences
 from subscribers.errors import InvalidTokenError
-from subscribers.models import MailingList, Subscriber
+from subscribers.models import MailingList, SignupRequest, Subscriber
 from subscribers.service import get_subscriber, newsletter_lists
 from subscribers.tokens import Purpose
 
@@ -114,16 +114,18 @@ def save_preferences(
         wanted,
         ip=client_ip(request),
         privacy_version=state.settings.web.privacy_version,
+        max_age=state.settings.web.confirm_max_age,
     )
     allowed = set(SECTION_CHOICES) | set(sections(subscriber))
     chosen = set(chosen_sections or ()) & allowed
     set_preferences(session, subscriber, chosen, language if language in LANGUAGES else None)
     if started and not mail_allowed(state, subscriber.email):
-        started = []  # pending all the same: the address had enough mail from us lately
-    mails = [_confirmation(state, subscriber, mailing_list) for mailing_list in started]
+        started = []  # requests kept all the same: the address had enough mail from us lately
+    mails = [_confirmation(state, subscriber, signup) for signup in started]
     confirm_max_age = state.settings.web.confirm_max_age
     background.add_task(send_mails, state.transport_factory, mails, confirm_max_age)
-    return _page(request, session, subscriber, token, saved=True, confirming=started)
+    confirming = [signup.mailing_list for signup in started]
+    return _page(request, session, subscriber, token, saved=True, confirming=confirming)
 
 
 def _subscriber(session: Session, state: WebState, token: str) -> Subscriber:
@@ -136,12 +138,12 @@ def _subscriber(session: Session, state: WebState, token: str) -> Subscriber:
 
 
 def _confirmation(
-    state: WebState, subscriber: Subscriber, mailing_list: MailingList
+    state: WebState, subscriber: Subscriber, signup: SignupRequest
 ) -> ConfirmationMail:
-    link = confirm_url(state.settings.public_url, state.signer, subscriber.id, mailing_list.id)
+    link = confirm_url(state.settings.public_url, state.signer, signup.id)
     language = subscriber.language if subscriber.language in LANGUAGES else DEFAULT_LANGUAGE
     return ConfirmationMail(
-        MailKind.CONFIRM, subscriber.email, language, newsletter_of(mailing_list), link
+        MailKind.CONFIRM, subscriber.email, language, newsletter_of(signup.mailing_list), link
     )
 
 

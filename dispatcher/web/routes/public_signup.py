@@ -1,7 +1,10 @@
 """``/iscriviti``: the sign-up form, double opt-in, and the same answer for everyone.
 
 Whatever the address (new, pending, confirmed, suppressed), a valid form gets the
-same page, so the form tells nobody who is subscribed. A new or pending person gets
+same page, so the form tells nobody who is subscribed. What the form carries is
+kept as a sign-up request and applied only when its own confirmation link is used
+(:func:`subscribers.consent.request_signup`): typing someone's address changes
+nothing of theirs. A new or pending person gets
 a confirmation mail; a confirmed one gets a short note with their preferences link
 (so someone who forgot they are subscribed is not left waiting). Mails are sent
 after the commit and after the answer went out (a background task), so the answer
@@ -49,10 +52,9 @@ from dispatcher.web.routes.public_privacy import notice
 from dispatcher.web.state import DbSession, State, WebState
 from dispatcher.web.templating import render
 from subscribers.addresses import normalise
-from subscribers.consent import record_signup
+from subscribers.consent import Signup, request_signup
 from subscribers.errors import InvalidAddressError
-from subscribers.models import MailingList, Subscription
-from subscribers.orm import SubscriptionStatus
+from subscribers.models import MailingList
 from subscribers.service import newsletter_lists
 
 FORM_SALT = "signup-form"
@@ -214,10 +216,10 @@ def _sign_up(
     form: SignupForm,
     chosen: list[MailingList],
 ) -> list[ConfirmationMail]:
-    """Record the sign-ups; the mails to send, unless this address had too many lately."""
+    """Record the sign-up requests; the mails to send, unless this address had many lately."""
     language = choose_language(request)
-    subscriptions = [
-        record_signup(
+    signups = [
+        request_signup(
             session,
             mailing_list.id,
             form.email,
@@ -225,27 +227,29 @@ def _sign_up(
             ip=client_ip(request),
             privacy_version=state.settings.web.privacy_version,
             language=language,
+            max_age=state.settings.web.confirm_max_age,
         )
         for mailing_list in chosen
     ]
     if not mail_allowed(state, form.email):
         return []
     return [
-        _mail(state, subscription, mailing_list, language)
-        for subscription, mailing_list in zip(subscriptions, chosen, strict=True)
+        _mail(state, signup, mailing_list, language)
+        for signup, mailing_list in zip(signups, chosen, strict=True)
     ]
 
 
 def _mail(
-    state: WebState, subscription: Subscription, mailing_list: MailingList, language: str
+    state: WebState, signup: Signup, mailing_list: MailingList, language: str
 ) -> ConfirmationMail:
     public_url = state.settings.public_url
-    if subscription.status == SubscriptionStatus.CONFIRMED:
+    subscription = signup.subscription
+    if signup.request is None:  # already confirmed: nothing to confirm, nothing was kept
         kind = MailKind.ALREADY
         link = preferences_url(public_url, state.signer, subscription.subscriber_id)
     else:
         kind = MailKind.CONFIRM
-        link = confirm_url(public_url, state.signer, subscription.subscriber_id, mailing_list.id)
+        link = confirm_url(public_url, state.signer, signup.request.id)
     address = subscription.subscriber.email
     return ConfirmationMail(kind, address, language, newsletter_of(mailing_list), link)
 

@@ -35,6 +35,10 @@ from subscribers.orm import utcnow
 from subscribers.service import all_lists, get_list_by_id
 
 MAX_SOURCE_BYTES = 1024 * 1024
+# The form parser's limit for the text box: above the edition's limit, so that text
+# pasted over 1 MB reaches read_source_field, which refuses it and shows it again
+# (Starlette's own limit, 1 MB, refused the form and the text was lost).
+MAX_TYPED_BYTES = 8 * MAX_SOURCE_BYTES
 MAX_SOURCE_NAME = 300  # characters: the editions.source_name column
 NEW_SOURCE_NAME = "edizione.md"
 EXCERPT_LINES = 3  # shown on each side of the line at fault
@@ -73,7 +77,7 @@ def new_edition(request: Request) -> Response:
     return source_page(request, None, "", NEW_SOURCE_NAME)
 
 
-@editor.post("/editions")
+@editor.post("/editions", form_limits={"max_part_size": MAX_TYPED_BYTES})
 def upload_edition(request: Request, session: DbSession, state: State, form: Source) -> Response:
     def store(text: str, name: str) -> Response:
         edition = add_edition(session, text, name, state.settings)
@@ -100,7 +104,7 @@ def edit_form(request: Request, session: DbSession, edition_id: RowId) -> Respon
     return source_page(request, edition, edition.source, edition.source_name)
 
 
-@editor.post("/editions/{edition_id}/source")
+@editor.post("/editions/{edition_id}/source", form_limits={"max_part_size": MAX_TYPED_BYTES})
 def save_source(
     request: Request, session: DbSession, state: State, edition_id: RowId, form: Source
 ) -> Response:
@@ -152,6 +156,8 @@ def read_source_field(file: UploadFile | None, typed: str, default_name: str) ->
     if file is None or not file.filename:
         if not typed.strip():
             raise EditionFileError(default_name, None, None, "is empty: paste or upload a file")
+        if len(typed.encode()) > MAX_SOURCE_BYTES:
+            raise EditionFileError(default_name, None, None, "is larger than 1 MB (the text box)")
         return typed.replace("\r\n", "\n"), default_name  # browsers send CRLF
     name = file.filename.replace("\\", "/").rsplit("/", 1)[-1]
     if len(name) > MAX_SOURCE_NAME:  # it is stored with the edition, in a column this wide

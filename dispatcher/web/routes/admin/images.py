@@ -34,7 +34,7 @@ from dispatcher.web.routes.admin.common import (
     viewer,
 )
 from dispatcher.web.routes.admin.editions import edition_shown
-from dispatcher.web.state import DbSession, RowId, State, WebState
+from dispatcher.web.state import DbSession, FormRowId, RowId, State, WebState
 
 #: The public route, outside the admin: no login, no CSRF (it only reads).
 public = APIRouter(include_in_schema=False)
@@ -54,7 +54,7 @@ def upload_image(
     state: State,
     file: Annotated[UploadFile | None, File()] = None,
     alt: Annotated[str, Form()] = "",
-    edition_id: Annotated[int | None, Form()] = None,
+    edition_id: FormRowId = None,
 ) -> Response:
     back = f"/admin/editions/{edition_id}#images" if edition_id else "/admin/images"
 
