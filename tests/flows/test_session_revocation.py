@@ -18,13 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from dispatcher.cli.main import cli
 from dispatcher.models import WebSession
 from tests.conftest import SECRET
-from tests.flows import test_web_security as security
 from tests.support.admin import PASSWORD, Desk, csrf_of, log_in
 
 COOKIE = "dispatcher_session"
-
-
-desk = security.desk  # the admin app on PostgreSQL, with a user of every role
 
 
 @pytest.fixture

@@ -21,8 +21,7 @@ from tests.flows.test_public_pages import confirmed_reader, link_in, parsed, sub
 from tests.smtpd import SmtpServer
 from tests.support.data import address
 
-# The public pages' fixtures: the app on PostgreSQL, mail through a real SMTP server.
-smtp, settings, newsletter = pages.smtp, pages.settings, pages.newsletter
+# The public pages' app and client; smtpd (a real SMTP server) and newsletter: conftest's.
 app, client = pages.app, pages.client
 
 OWNER = "owner@example.org"
@@ -47,24 +46,24 @@ def person(sessions: sessionmaker[Session], email: str) -> tuple[str, str]:
 
 
 def test_a_stranger_cannot_name_a_confirmed_subscriber(
-    client: TestClient, smtp: SmtpServer, pg_sessions: sessionmaker[Session], newsletter: int
+    client: TestClient, smtpd: SmtpServer, pg_sessions: sessionmaker[Session], newsletter: int
 ) -> None:
     reader = confirmed_reader(pg_sessions, newsletter)
     with pg_sessions.begin() as session:  # a reader imported without a name
         session.execute(update(Subscriber).where(Subscriber.id == reader).values(name=""))
     sign_up(client, address(0), "Mallory Spam", language="en")
-    assert smtp.wait_for(1)
-    assert parsed(smtp.accepted[0])["Subject"].startswith("You are already subscribed")
+    assert smtpd.wait_for(1)
+    assert parsed(smtpd.accepted[0])["Subject"].startswith("You are already subscribed")
     assert person(pg_sessions, address(0)) == ("", "it")
 
 
 def test_a_link_applies_its_own_request_not_a_later_one(
-    client: TestClient, smtp: SmtpServer, pg_sessions: sessionmaker[Session]
+    client: TestClient, smtpd: SmtpServer, pg_sessions: sessionmaker[Session]
 ) -> None:
     sign_up(client, OWNER, "Stranger Name", language="en")  # someone else, first
     sign_up(client, OWNER, "Mario Rossi")  # the owner
-    assert smtp.wait_for(2)
-    stranger_link, owner_link = (link_in(mail, "/conferma/") for mail in smtp.accepted)
+    assert smtpd.wait_for(2)
+    stranger_link, owner_link = (link_in(mail, "/conferma/") for mail in smtpd.accepted)
     # Nothing of either request is applied while neither is confirmed.
     assert person(pg_sessions, OWNER) == ("", "it")
     assert subscription(pg_sessions, OWNER).status == "pending"
@@ -80,7 +79,7 @@ def test_a_link_applies_its_own_request_not_a_later_one(
 
 
 def test_the_consent_record_is_that_of_the_confirmed_request(
-    app: object, smtp: SmtpServer, pg_sessions: sessionmaker[Session]
+    app: object, smtpd: SmtpServer, pg_sessions: sessionmaker[Session]
 ) -> None:
     with (
         TestClient(app, client=("198.51.100.9", 5000)) as stranger,  # type: ignore[arg-type]
@@ -88,24 +87,24 @@ def test_the_consent_record_is_that_of_the_confirmed_request(
     ):
         sign_up(owner, OWNER, "")
         sign_up(stranger, OWNER, "")
-        assert smtp.wait_for(2)
-        assert owner.post(link_in(smtp.accepted[0], "/conferma/")).status_code == 200
+        assert smtpd.wait_for(2)
+        assert owner.post(link_in(smtpd.accepted[0], "/conferma/")).status_code == 200
     assert subscription(pg_sessions, OWNER).consent_ip == "203.0.113.7"
 
 
 def test_signing_up_again_keeps_a_withdrawal_until_it_is_confirmed(
-    client: TestClient, smtp: SmtpServer, pg_sessions: sessionmaker[Session], newsletter: int
+    client: TestClient, smtpd: SmtpServer, pg_sessions: sessionmaker[Session], newsletter: int
 ) -> None:
     sign_up(client, OWNER, "Mario Rossi")
-    assert smtp.wait_for(1)
-    first_link = link_in(smtp.accepted[0], "/conferma/")
+    assert smtpd.wait_for(1)
+    first_link = link_in(smtpd.accepted[0], "/conferma/")
     assert client.post(first_link).status_code == 200
     with pg_sessions.begin() as session:
         subscriber_id = subscription(pg_sessions, OWNER).subscriber_id
         unsubscribe(session, subscriber_id, newsletter, how="link")
     left = subscription(pg_sessions, OWNER)
     sign_up(client, OWNER, "Someone Else")
-    assert smtp.wait_for(2)
+    assert smtpd.wait_for(2)
     again = subscription(pg_sessions, OWNER)
     assert (again.status, again.unsubscribed_at) == ("unsubscribed", left.unsubscribed_at)
     assert person(pg_sessions, OWNER) == ("Mario Rossi", "it")
@@ -113,23 +112,23 @@ def test_signing_up_again_keeps_a_withdrawal_until_it_is_confirmed(
     assert client.post(first_link).status_code == 400
     assert subscription(pg_sessions, OWNER).status == "unsubscribed"
     # The new one does, with its own data.
-    assert client.post(link_in(smtp.accepted[1], "/conferma/")).status_code == 200
+    assert client.post(link_in(smtpd.accepted[1], "/conferma/")).status_code == 200
     confirmed = subscription(pg_sessions, OWNER)
     assert (confirmed.status, confirmed.unsubscribed_at) == ("confirmed", None)
     assert person(pg_sessions, OWNER) == ("Someone Else", "it")
 
 
 def test_an_erased_person_leaves_no_request_behind(
-    client: TestClient, smtp: SmtpServer, pg_sessions: sessionmaker[Session]
+    client: TestClient, smtpd: SmtpServer, pg_sessions: sessionmaker[Session]
 ) -> None:
     from dispatcher.office.privacy import erase_person
     from tests.conftest import SECRET
 
     sign_up(client, OWNER, "Mario Rossi")
-    assert smtp.wait_for(1)
+    assert smtpd.wait_for(1)
     with pg_sessions.begin() as session:
         erase_person(session, (SECRET,), OWNER)
     # The link now names nothing: the invalid link page, and nothing applied.
-    assert client.post(link_in(smtp.accepted[0], "/conferma/")).status_code == 400
+    assert client.post(link_in(smtpd.accepted[0], "/conferma/")).status_code == 400
     with pg_sessions() as session:
         assert session.query(Subscription).filter(Subscription.status == "confirmed").count() == 0
