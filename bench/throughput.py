@@ -229,7 +229,7 @@ def bench_settings(url: str, **fields: Any) -> Settings:
         broker_url="redis://127.0.0.1:6379/0",
         broker_key_prefix=f"bench-{uuid.uuid4().hex[:8]}:",
         public_url="https://newsletter.example.org",
-        secret_keys=("bench-secret",),
+        secret_keys=("bench-secret-key-long-enough-to-sign-links",),
         **fields,
     )
 
