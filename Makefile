@@ -24,12 +24,15 @@ $(STAMP): pyproject.toml setup.py requirements.lock
 	touch $(STAMP)
 
 # Debian packages the tests need: chromium (browser tests), spamassassin (preflight),
-# postfix (smtp-sink and smtp-source for the benchmarks). Skipped when present.
+# postfix (smtp-sink and smtp-source for the benchmarks), prometheus (promtool checks the
+# alerting rules in deploy/; where systemd is not PID 1 the service it ships stays off).
+# Skipped when present.
 system-packages:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v spamassassin >/dev/null || missing="$$missing spamassassin"; \
 	[ -x /usr/sbin/smtp-sink ] || missing="$$missing postfix"; \
+	command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \

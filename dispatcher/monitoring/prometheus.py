@@ -11,6 +11,10 @@ Metrics:
 - ``dispatcher_sends{state}``: sends per state
 - ``dispatcher_send_deliveries{send_id, status}``: ledger rows per status of each
   running or paused send
+- ``dispatcher_send_last_progress_age_seconds{send_id}``: since a batch of each running
+  or paused send last finished (the alert "a send is stuck")
+- ``dispatcher_send_relay_failures{send_id}``: relay connections failed in a row
+- ``dispatcher_send_held_seconds{send_id}``: how long the send is still held back (0: not)
 - ``dispatcher_queue_depth{queue}``, ``dispatcher_queue_unacked``: the broker
 - ``dispatcher_workers_alive``, ``dispatcher_workers_busy``: from the heartbeats
 - ``dispatcher_beat_last_tick_age_seconds``: since the reconciler last ran (NaN: never)
@@ -19,6 +23,7 @@ Metrics:
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -28,7 +33,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.monitoring.system import SystemFigures
-from dispatcher.sends import status
+from dispatcher.sends import health, status
 
 
 class DispatcherCollector(Collector):
@@ -44,6 +49,9 @@ class DispatcherCollector(Collector):
         with self._sessions() as session:
             yield self._sends(session)
             yield self._deliveries(session)
+            yield from send_health_metrics(
+                health.open_send_health(session, dt.datetime.now(dt.UTC))
+            )
         yield from system_metrics(self._system(time.time()))
 
     def _sends(self, session: Session) -> Metric:
@@ -62,6 +70,25 @@ class DispatcherCollector(Collector):
             for name, count in counts.items():
                 family.add_metric([str(send_id), name], count)
         return family
+
+
+_HEALTH_FIGURES = (
+    ("dispatcher_send_last_progress_age_seconds", "progress_seconds_ago",
+     "Seconds since a batch of the running or paused send last finished."),
+    ("dispatcher_send_relay_failures", "relay_failures",
+     "Relay connections that failed in a row (0 once a message goes through)."),
+    ("dispatcher_send_held_seconds", "held_seconds",
+     "Seconds the send is still held back by the relay or a sending limit (0: not held)."),
+)  # fmt: skip
+
+
+def send_health_metrics(sends: list[health.SendHealth]) -> Iterator[Metric]:
+    """What the alerting rules read of each running or paused send."""
+    for name, attribute, documentation in _HEALTH_FIGURES:
+        family = GaugeMetricFamily(name, documentation, labels=["send_id"])
+        for send in sends:
+            family.add_metric([str(send.send_id)], getattr(send, attribute))
+        yield family
 
 
 def system_metrics(figures: SystemFigures) -> Iterator[Metric]:
