@@ -31,7 +31,7 @@ from dispatcher.web.routes.admin.common import (
     viewer,
 )
 from dispatcher.web.routes.admin.editions import edition_shown
-from dispatcher.web.state import DbSession, RowId, State
+from dispatcher.web.state import DbSession, RowId, State, WebState
 from subscribers.orm import utcnow
 from subscribers.service import get_list
 
@@ -100,8 +100,8 @@ def unschedule(request: Request, session: DbSession, state: State, send_id: RowI
 
 
 @viewer.get("/lists/{slug}")
-def newsletter_view(request: Request, session: DbSession, slug: str) -> Response:
-    return _newsletter_page(request, session, slug)
+def newsletter_view(request: Request, session: DbSession, state: State, slug: str) -> Response:
+    return _newsletter_page(request, session, state, slug)
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,11 @@ def _slot_form(weekday: TextField = "", time: TextField = "", clear: TextField =
 
 @approver.post("/lists/{slug}/slot")
 def set_slot(
-    request: Request, session: DbSession, slug: str, form: Annotated[SlotForm, Depends(_slot_form)]
+    request: Request,
+    session: DbSession,
+    state: State,
+    slug: str,
+    form: Annotated[SlotForm, Depends(_slot_form)],
 ) -> Response:
     def action() -> Response:
         slot = form.slot()
@@ -133,18 +137,18 @@ def set_slot(
         flash(request, "flash.slot_cleared" if slot is None else "flash.slot_set")
         return see_other(f"/admin/lists/{slug}")
 
-    shown = functools.partial(_newsletter_page, request, session, slug)
+    shown = functools.partial(_newsletter_page, request, session, state, slug)
     return attempt_or_show(session, action, shown)
 
 
 def _newsletter_page(
-    request: Request, session: Session, slug: str, error: Exception | None = None
+    request: Request, session: Session, state: WebState, slug: str, error: Exception | None = None
 ) -> Response:
     newsletter = get_list(session, slug)
     context = {
         "newsletter": newsletter,
         "editions": editions_of(session, newsletter.id),
-        "proposed": scheduling.proposed_time(newsletter, utcnow()),
+        "proposed": scheduling.proposal(session, state.settings, newsletter, utcnow()),
         "weekdays": scheduling.WEEKDAYS,
         "problem": problem(error) if error else None,
     }
