@@ -17,14 +17,17 @@ from sqlalchemy.orm import Session
 
 from dispatcher.errors import DispatcherError
 from dispatcher.office import scheduling
+from dispatcher.office.calendar import BlockOverrideError
 from dispatcher.office.edition_store import editions_of, get_edition
 from dispatcher.sends.lookups import edition_of_send
 from dispatcher.web.routes.admin.common import (
+    ADMIN,
     actor,
     approver,
     attempt_or_show,
     flash,
     local_time,
+    may,
     page,
     problem,
     see_other,
@@ -48,10 +51,13 @@ def schedule(
     lists: ListsField = None,
     at: TextField = "",
     now: TextField = "",
+    override: TextField = "",
 ) -> Response:
     get_edition(session, edition_id)
 
     def action() -> Response:
+        if override.strip() and not may(request, ADMIN):
+            raise BlockOverrideError("only an admin may override a calendar block")
         when = utcnow() if now else scheduling.parse_local(at)
         send = scheduling.schedule_send(
             session,
@@ -61,6 +67,7 @@ def schedule(
             actor=actor(request),
             settings=state.settings,
             now=utcnow(),
+            override=override if override.strip() else None,
         )
         flash(request, "flash.scheduled", send=send.id, at=local_time(send.scheduled_at))
         return see_other(f"/admin/editions/{edition_id}#sends")
