@@ -157,3 +157,21 @@ def test_the_command_line_blocks_lists_unblocks_and_overrides(desk: Desk, approv
     with desk.sessions() as session:
         actions = session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
     assert {"calendar.block", "send.override_block", "calendar.unblock"} <= set(actions)
+
+
+def test_late_sends_and_corrections_start_now_so_a_block_refuses_them(
+    desk: Desk, approved: int
+) -> None:
+    send_id = schedule(desk, approved, SCHEDULED_AT)
+    assert reconcile_at(desk, SCHEDULED_AT) == [send_id]
+    now = dt.datetime.now(dt.UTC)
+    with desk.sessions.begin() as session:
+        calendar.add_block(session, now - dt.timedelta(hours=1), now + dt.timedelta(hours=1),
+                           "Referendum: par condicio", "admin")  # fmt: skip
+
+    late = desk.run_cli("send", "late", str(send_id))
+    correction = desk.run_cli("send", "correction", str(send_id), "--edition", str(approved))
+    for refused in (late, correction):
+        assert refused.exit_code != 0 and "Referendum: par condicio" in refused.output
+    with desk.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Send)) == 1
