@@ -175,3 +175,15 @@ def test_late_sends_and_corrections_start_now_so_a_block_refuses_them(
         assert refused.exit_code != 0 and "Referendum: par condicio" in refused.output
     with desk.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Send)) == 1
+
+
+def test_the_desk_shows_why_a_send_is_held(desk: Desk, approved: int) -> None:
+    send_id = schedule(desk, approved, SCHEDULED_AT)
+    block(desk)
+    reconcile_at(desk, SCHEDULED_AT + dt.timedelta(minutes=1))
+    with desk.client("editor") as editor:
+        page = editor.http.get(f"/admin/editions/{approved}").text
+    with desk.client("operator") as operator:
+        console = operator.http.get(f"/console/sends/{send_id}").text
+    assert 'data-field="held">held: calendar block' in page and "par condicio" in page
+    assert "held: calendar block" in console
