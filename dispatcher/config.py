@@ -229,6 +229,12 @@ class Settings:
     bounce_folder_max_messages: int = _env("BOUNCE_FOLDER_MAX_MESSAGES", 10_000)  # per folder
     bounce_folder_max_mb: int = _env("BOUNCE_FOLDER_MAX_MB", 200)  # per folder, MiB
     require_approval: bool = _env("REQUIRE_APPROVAL", True)  # 0: a one-person office skips it
+    # The office's sending calendar (dispatcher.office.calendar): local hours in which a
+    # send may start (HH:MM-HH:MM, Europe/Rome; empty: any hour), whether the Italian
+    # national holidays are non-sending days, and local ones as MM-DD,MM-DD (Turin: 06-24).
+    sending_hours: str = _env("SENDING_HOURS", "08:00-20:00")
+    national_holidays: bool = _env("NATIONAL_HOLIDAYS", True)
+    local_holidays: str = _env("LOCAL_HOLIDAYS", "")
     heartbeat_seconds: float = _env("HEARTBEAT_SECONDS", 5.0)  # how often workers report to Redis
     metrics_token: str | None = _env("METRICS_TOKEN", None)  # bearer token for /metrics from afar
     api_token: str | None = _env("API_TOKEN", None)  # bearer token for the read-only /api/

@@ -35,6 +35,9 @@ Classes defined in another module name it in brackets::
         │   ├── TimeInPastError         a send scheduled for a time already gone [office.scheduling]
         │   ├── NotScheduledError       the send started or was cancelled [office.scheduling]
         │   ├── EditionLockedError      a send is waiting: edition is locked [office.scheduling]
+        │   ├── CalendarRefusedError    a block, holiday or the hours refuse it [office.calendar]
+        │   ├── BlockOverrideError      an override of a block without a justification
+        │   │                           [office.calendar]
         │   └── ClaimLostError          a batch's lease expired, the rows are no longer its own
         │                               (private to the batch loop) [sends.outcomes]
         ├── AccessError                 the web request may not do this

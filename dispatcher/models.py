@@ -115,6 +115,9 @@ class Send(Base):
     # Random, in every message's Message-ID: ids never repeat across databases (NULL: a send
     # made before the column, whose messages keep their old ids).
     message_key: Mapped[str | None] = mapped_column(String(16), default=new_message_key)
+    # An admin's recorded reason for sending through a calendar block (par condicio);
+    # NULL: the send keeps to the blocks. Also in the audit log ("send.override_block").
+    calendar_override: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[timestamp]
 
     def __repr__(self) -> str:
@@ -350,3 +353,20 @@ class Image(Base):
 
     def __repr__(self) -> str:
         return f"Image(id={self.id!r}, filename={self.filename!r})"
+
+
+class CalendarBlock(Base):
+    """A period in which no send is scheduled or started (an election's par condicio)."""
+
+    __tablename__ = "calendar_blocks"
+    __table_args__ = (CheckConstraint("ends_at > starts_at", name="period"),)
+
+    id: Mapped[intpk]
+    starts_at: Mapped[dt.datetime] = mapped_column(index=True)
+    ends_at: Mapped[dt.datetime] = mapped_column(index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[timestamp]
+
+    def __repr__(self) -> str:
+        return f"CalendarBlock(id={self.id!r}, starts_at={self.starts_at!r})"

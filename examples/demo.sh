@@ -18,6 +18,8 @@ export SMTP_URL="file://$PWD/$DEMO/outbox"
 export OUTBOX_IS_DELIVERY=1  # here the outbox is the relay: a file written is a delivery
 export PUBLIC_URL="${PUBLIC_URL:-http://127.0.0.1:8000}"
 export RECONCILE_INTERVAL=1
+# The demo sends at once whenever it is run: the office's sending hours and holidays off.
+export SENDING_HOURS="${SENDING_HOURS:-00:00-24:00}" NATIONAL_HOLIDAYS="${NATIONAL_HOLIDAYS:-0}"
 PATH="$PWD/.venv/bin:$PATH"
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }

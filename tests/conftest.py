@@ -57,6 +57,9 @@ PG_ADMIN_URL = os.environ.get("TEST_PG_URL", "postgresql+psycopg://postgres@127.
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 RUN_ID = uuid.uuid4().hex[:10]
 SECRET = "test-secret-key-long-enough-to-sign-0123"
+#: The environment of a CLI run in a test: the sending calendar off, as in make_settings
+#: (an empty variable counts as unset, so "any hour" is written out).
+ANY_TIME = {"SENDING_HOURS": "00:00-24:00", "NATIONAL_HOLIDAYS": "0", "LOCAL_HOLIDAYS": ""}
 
 
 @pytest.fixture(scope="session")
@@ -137,6 +140,9 @@ def make_settings(tmp_path: Path, broker_prefix: str) -> Callable[..., Settings]
             broker_key_prefix=prefix,
             public_url="https://newsletter.example.org",
             secret_keys=(SECRET,),
+            # Tests run at any hour and on any day: the calendar's own tests turn it on.
+            sending_hours="",
+            national_holidays=False,
             smtp=SmtpSettings(url=smtp_url, connect_timeout=5, command_timeout=10),
             sending=dataclasses.replace(
                 sending or SendingSettings(), journal_dir=str(tmp_path / "journal")

@@ -17,6 +17,7 @@ import click
 
 from dispatcher.cli import sending
 from dispatcher.cli.context import AppContext, pass_app
+from dispatcher.office import calendar
 from dispatcher.office.users import audit
 from dispatcher.preflight import run_preflight
 from dispatcher.sends import control, reconcile
@@ -111,6 +112,7 @@ def retry(app: AppContext, send_id: int) -> None:
 def late(app: AppContext, send_id: int, wait: bool) -> None:
     """Send SEND_ID's edition to those who subscribed after it, starting now."""
     with app.transaction() as session:
+        calendar.check_time(session, app.settings, utcnow())  # it starts now: not in a block
         new = control.create_late_send(session, send_id, utcnow(), "cli")
         audit(session, "cli", "send.late", "send", new.id, parent=send_id)
     click.echo(f"send {new.id}: edition of send {send_id} to those who subscribed since")
@@ -130,6 +132,7 @@ def correction(app: AppContext, send_id: int, edition_id: int, wait: bool) -> No
     are replaced by the correction.
     """
     with app.transaction() as session:
+        calendar.check_time(session, app.settings, utcnow())  # it starts now: not in a block
         new = control.create_correction(session, send_id, edition_id, utcnow(), "cli")
         audit(session, "cli", "send.correction", "send", new.id, parent=send_id)
     click.echo(

@@ -29,6 +29,10 @@ COMMANDS = {
         "dispatcher.cli.bounces:bounces",
         "Bounces, spam complaints and mailto unsubscribes that come back.",
     ),
+    "calendar": Lazy(
+        "dispatcher.cli.calendar:group",
+        "Block sending for a period (par condicio); list and remove blocks.",
+    ),
     "db": Lazy("dispatcher.cli.db:group", "Create and migrate the database schema."),
     "dkim": Lazy("dispatcher.cli.limits:dkim", "DKIM signing: the DNS record to publish."),
     "editions": Lazy(

@@ -84,7 +84,7 @@ def slot(
         weekly = (scheduling.parse_weekday(weekday), _clock(clock))
     with app.transaction() as session:
         newsletter = scheduling.set_weekly_slot(session, slug, weekly, CLI_USER, zone)
-        proposed = scheduling.proposed_time(newsletter, utcnow())
+        proposed = scheduling.proposal(session, app.settings, newsletter, utcnow())
     if weekly is None or proposed is None:
         click.echo(f"{slug}: no weekly slot")
         return

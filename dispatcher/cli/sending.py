@@ -26,6 +26,12 @@ LOCAL_ZONE = ZoneInfo("Europe/Rome")
     "--again", is_flag=True, help="Send again to lists that had it (never twice to one person)."
 )
 @click.option("--wait", is_flag=True, help="Stay and show progress until the send finishes.")
+@click.option(
+    "--override-block",
+    "override",
+    metavar="JUSTIFICATION",
+    help="Send through calendar blocks (par condicio), saying why; the audit log keeps it.",
+)
 @pass_app
 def send(
     app: AppContext,
@@ -35,10 +41,13 @@ def send(
     at: str | None,
     again: bool,
     wait: bool,
+    override: str | None,
 ) -> None:
     """Send edition EDITION_ID to one or more lists, now or at a given time.
 
     The edition must be approved in its current version (dispatcher editions approve).
+    The sending calendar refuses a time inside a block, on a holiday or outside the
+    sending hours (dispatcher calendar list).
     """
     if now_flag == (at is not None):
         raise click.UsageError("give exactly one of --now and --at")
@@ -53,6 +62,7 @@ def send(
             settings=app.settings,
             now=utcnow(),
             again=again,
+            override=override,
         )
     click.echo(f"send {send_row.id} scheduled for {_local(when)}")
     if now_flag:

@@ -7,7 +7,8 @@ summer time. Nothing here starts a send by itself: the reconciler does that when
 ``scheduled_at`` has passed, through a conditional state change
 (:func:`dispatcher.sends.ledger.start_send`), and :func:`run_reconciler` is its
 one entry point, for the beat and ``dispatcher reconcile`` alike, so that the
-approval gate applies to both.
+approval gate and the sending calendar (:mod:`dispatcher.office.calendar`) apply
+to both.
 
 Services take a session and never commit; :func:`run_reconciler` is the exception,
 as orphan recovery commits one dead worker's journal at a time.
@@ -26,10 +27,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from dispatcher.config import Settings
 from dispatcher.errors import InputError, NotFoundError, StateError
 from dispatcher.models import Send, SendState
-from dispatcher.office import approvals
+from dispatcher.office import approvals, calendar
 from dispatcher.office.users import audit
 from dispatcher.sends import journal, ledger, recovery
-from dispatcher.sends.reconcile import ReconcileReport, reconcile
+from dispatcher.sends.reconcile import ReconcileReport, StartGate, reconcile
 from subscribers.models import MailingList
 from subscribers.orm import utcnow
 from subscribers.service import get_list
@@ -64,9 +65,24 @@ def approval_required(settings: Settings) -> bool:
     return settings.require_approval and not settings.demo
 
 
-def start_gate(settings: Settings) -> Callable[[Session, int], bool] | None:
-    """What a due send's edition must pass to start: still approved, when approval is required."""
-    return approvals.is_approved if approval_required(settings) else None
+NOT_APPROVED = "not started: the edition changed since it was approved"
+
+
+def start_gate(settings: Settings) -> StartGate:
+    """What a due send must pass to start: the edition still approved (when approval is
+    required), then the calendar (blocks, holidays, sending hours).
+
+    :returns: the gate, which gives the reason a send is held, or None to start it
+    """
+    on_calendar = calendar.start_gate(settings)
+    check_approval = approval_required(settings)
+
+    def gate(session: Session, send: Send, now: dt.datetime) -> str | None:
+        if check_approval and not approvals.is_approved(session, send.edition_id):
+            return NOT_APPROVED
+        return on_calendar(session, send, now)
+
+    return gate
 
 
 def run_reconciler(
@@ -167,13 +183,37 @@ def next_occurrence(weekday: int, at: dt.time, zone: str, after: dt.datetime) ->
     return candidate
 
 
-def proposed_time(mailing_list: MailingList, now: dt.datetime) -> dt.datetime | None:
-    """The next occurrence of a newsletter's weekly slot, or None if it has none."""
+def proposed_time(
+    mailing_list: MailingList,
+    now: dt.datetime,
+    allows: Callable[[dt.datetime], bool] | None = None,
+) -> dt.datetime | None:
+    """The next occurrence of a newsletter's weekly slot, or None if it has none.
+
+    :param allows: the sending calendar (:meth:`calendar.Calendar.allows`): a slot that
+        falls on a blocked day or a holiday moves to the next day the calendar allows, at
+        the slot's time (a Monday newsletter goes out on the Tuesday after Easter, not a
+        week late)
+    """
     if mailing_list.weekly_weekday is None or not mailing_list.weekly_time:
         return None
     at = parse_clock(mailing_list.weekly_time)
     zone = mailing_list.timezone or DEFAULT_ZONE
-    return next_occurrence(mailing_list.weekly_weekday, at, zone, now)
+    proposal = next_occurrence(mailing_list.weekly_weekday, at, zone, now)
+    day = to_local(proposal, zone).date()
+    for _ in range(calendar.HORIZON.days):
+        if allows is None or allows(proposal):
+            return proposal
+        day += dt.timedelta(days=1)
+        proposal = local_to_utc(day, at, zone)
+    return None
+
+
+def proposal(
+    session: Session, settings: Settings, mailing_list: MailingList, now: dt.datetime
+) -> dt.datetime | None:
+    """The newsletter's next weekly slot that the calendar allows (None: it has no slot)."""
+    return proposed_time(mailing_list, now, calendar.load(session, settings, since=now).allows)
 
 
 def set_weekly_slot(
@@ -209,10 +249,14 @@ def schedule_send(
     settings: Settings,
     now: dt.datetime,
     again: bool = False,
+    override: str | None = None,
 ) -> Send:
     """Schedule an edition to one or more lists at ``when`` (UTC; ``now`` to start at once).
 
+    :param override: an admin's justification for sending through calendar blocks
+        (par condicio); recorded with the send and in the audit log
     :raises TimeInPastError: if ``when`` has gone
+    :raises CalendarRefusedError: if the calendar refuses ``when`` (naming why)
     :raises NotApprovedError: if approval is required and the edition's current
         content is not the approved one
     :raises NotFoundError: if the edition or a list does not exist
@@ -220,9 +264,12 @@ def schedule_send(
     """
     _refuse_past(when, now)
     check_sendable(session, edition_id, settings)
+    calendar.check_time(session, settings, max(when, now), overridden=override is not None)
     send = ledger.create_send(
         session, edition_id, list_slugs, max(when, now), again=again, created_by=actor
     )
+    if override is not None:
+        calendar.record_override(session, send, override, actor)
     detail = {
         "edition_id": edition_id,
         "lists": list(list_slugs),
@@ -250,10 +297,13 @@ def reschedule_send(
     :raises NotScheduledError: if the send has started, finished or was cancelled
     :raises NotApprovedError: if the edition changed since it was approved
     :raises TimeInPastError: if ``when`` has gone
+    :raises CalendarRefusedError: if the calendar refuses ``when`` (naming why)
     """
     _refuse_past(when, now)
     send = _get_send(session, send_id)
     check_sendable(session, send.edition_id, settings)
+    overridden = bool(send.calendar_override)
+    calendar.check_time(session, settings, max(when, now), overridden=overridden)
     previous = send.scheduled_at
     _change_scheduled(session, send_id, scheduled_at=max(when, now))
     detail = {"previous": previous.isoformat(), "scheduled_at": max(when, now).isoformat()}

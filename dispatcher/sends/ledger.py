@@ -104,7 +104,8 @@ def start_send(session: Session, send_id: int, now: dt.datetime, batch_size: int
     started = session.execute(
         update(Send)
         .where(Send.id == send_id, Send.state == SendState.SCHEDULED.value)
-        .values(state=SendState.RUNNING.value, started_at=now)
+        # state_reason: why it was held until now (the calendar, an approval), now moot
+        .values(state=SendState.RUNNING.value, started_at=now, state_reason="")
     )
     if started.rowcount != 1:  # type: ignore[attr-defined]
         return None

@@ -100,20 +100,25 @@ _STALE_WITH_WORK = sql(
 _STALE_WITHOUT_WORK = sql(_STALE.format(state="done"))
 
 
+#: Asked for each due send: why it may not start at ``now`` (None: it may start).
+StartGate = Callable[[Session, Send, dt.datetime], str | None]
+
+
 def reconcile(
     session: Session,
     policy: SendingSettings,
     now: dt.datetime,
-    may_start: Callable[[Session, int], bool] | None = None,
+    may_start: StartGate | None = None,
 ) -> ReconcileReport:
     """Run every recovery and dispatch step once; the caller commits, then enqueues.
 
-    :param may_start: asked for each due send's edition id; a send it refuses stays
-        scheduled, with the reason shown (the edition's approval no longer holds)
+    :param may_start: asked for each due send; a send it refuses stays scheduled, with
+        the reason it gives shown as the send's ``state_reason`` (an approval that no
+        longer holds, a calendar block, a holiday, the sending hours)
     """
     report = ReconcileReport()
     for send_id in ledger.due_sends(session, now):
-        if may_start is not None and not _allowed(session, send_id, may_start):
+        if may_start is not None and not _allowed(session, send_id, may_start, now):
             continue
         if ledger.start_send(session, send_id, now, policy.batch_size) is not None:
             report.started.append(send_id)
@@ -130,11 +135,12 @@ def reconcile(
     return report
 
 
-def _allowed(session: Session, send_id: int, may_start: Callable[[Session, int], bool]) -> bool:
+def _allowed(session: Session, send_id: int, may_start: StartGate, now: dt.datetime) -> bool:
     send = session.get_one(Send, send_id)
-    if may_start(session, send.edition_id):
+    held = may_start(session, send, now)
+    if held is None:
         return True
-    send.state_reason = "not started: the edition changed since it was approved"
+    send.state_reason = held
     return False
 
 

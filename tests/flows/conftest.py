@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.cli.main import cli
 from subscribers.service import create_list
-from tests.conftest import SECRET
+from tests.conftest import ANY_TIME, SECRET
 from tests.support.admin import Desk
 from tests.support.data import add_example_edition
 
@@ -34,6 +34,7 @@ def invoke(pg_url: str, pg_sessions: sessionmaker[Session]) -> Callable[..., Res
     with pg_sessions.begin() as session:
         create_list(session, "cronache", "Cronache da Palazzo Cisterna")
     env = {"DATABASE_URL": pg_url, "SECRET_KEY": SECRET, "SECRET_KEY_FALLBACKS": ""}
+    env |= ANY_TIME
 
     def run(*args: str, input: str | None = None) -> Result:
         return CliRunner().invoke(cli, list(args), env=env, input=input, catch_exceptions=False)

@@ -32,7 +32,7 @@ from dispatcher.sends.runtime import Runtime
 from dispatcher.transport.memory import MemoryTransport
 from subscribers.models import Subscription, Suppression
 from subscribers.orm import utcnow
-from tests.conftest import REDIS_URL
+from tests.conftest import ANY_TIME, REDIS_URL
 from tests.support.data import (
     EDITION_FILE,
     add_readers_and_edition,
@@ -492,6 +492,7 @@ def test_the_send_command_keeps_its_short_form_and_controls_sends(
         "BROKER_KEY_PREFIX": broker_prefix,
         "SECRET_KEY": "k",
         "PUBLIC_URL": "https://newsletter.example.org",
+        **ANY_TIME,
     }
 
     def run(*args: str) -> Result:

@@ -22,7 +22,7 @@ from dispatcher.office import approvals
 from dispatcher.office.scheduling import schedule_send
 from dispatcher.sends import journal
 from subscribers.orm import utcnow
-from tests.conftest import REDIS_URL, SECRET
+from tests.conftest import ANY_TIME, REDIS_URL, SECRET
 from tests.support.admin import fake_preflight
 from tests.support.data import add_example_edition, add_subscribers, create_newsletter
 from tests.support.sending import start_send
@@ -43,6 +43,7 @@ def reconcile_by_hand(settings: Settings) -> Result:
         "SEND_JOURNAL_DIR": settings.sending.journal_dir,
         "SECRET_KEY": SECRET,
         "PUBLIC_URL": settings.public_url,
+        **ANY_TIME,
     }
     return CliRunner().invoke(cli, ["reconcile"], env=env, catch_exceptions=False)
 

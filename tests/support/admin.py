@@ -56,6 +56,9 @@ class Desk:
             "DATABASE_URL": settings.database_url,
             "SECRET_KEY": settings.secret_keys[0],
             "PUBLIC_URL": settings.public_url,
+            "SENDING_HOURS": settings.sending_hours or "00:00-24:00",
+            "NATIONAL_HOLIDAYS": "1" if settings.national_holidays else "0",
+            "LOCAL_HOLIDAYS": settings.local_holidays,
         }
         return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
 

@@ -46,6 +46,9 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "DKIM_DOMAIN": settings.dkim.domain or "",
         "DKIM_SELECTOR": settings.dkim.selector or "",
         "DKIM_KEY_FILE": settings.dkim.key_file or "",
+        "SENDING_HOURS": settings.sending_hours or "00:00-24:00",
+        "NATIONAL_HOLIDAYS": "1" if settings.national_holidays else "0",
+        "LOCAL_HOLIDAYS": settings.local_holidays,
     }
     return env
 

@@ -22,6 +22,7 @@ from dispatcher.office.approvals import (
     NotApprovedError,
     PreflightFailedError,
 )
+from dispatcher.office.calendar import BlockOverrideError, CalendarRefusedError
 from dispatcher.office.images import ImageError
 from dispatcher.office.proofs import ProofError
 from dispatcher.office.scheduling import (
@@ -39,6 +40,7 @@ from dispatcher.web.templating import environment, render
 VIEW: tuple[str, ...] = ()
 EDIT = (Role.EDITOR.value,)
 APPROVE = (Role.APPROVER.value,)
+ADMIN = (Role.ADMIN.value,)
 
 #: Routers with the roles they need (the access tests read this).
 RoleRouters = tuple[tuple[tuple[str, ...], APIRouter], ...]
@@ -51,6 +53,8 @@ _EXPLAINED: tuple[tuple[type[Exception], str], ...] = (
     (TimeInPastError, "problem.past"),
     (NotScheduledError, "problem.not_scheduled"),
     (EditionLockedError, "problem.locked"),
+    (CalendarRefusedError, "problem.calendar"),
+    (BlockOverrideError, "problem.override"),
     (EditionFileError, "problem.edition_file"),
     (ImageError, "problem.image"),
     (ProofError, "problem.proof"),
@@ -65,7 +69,13 @@ def office_router(roles: tuple[str, ...]) -> APIRouter:
 viewer = office_router(VIEW)
 editor = office_router(EDIT)
 approver = office_router(APPROVE)
-ROUTERS: RoleRouters = ((VIEW, viewer), (EDIT, editor), (APPROVE, approver))
+administrator = office_router(ADMIN)
+ROUTERS: RoleRouters = (
+    (VIEW, viewer),
+    (EDIT, editor),
+    (APPROVE, approver),
+    (ADMIN, administrator),
+)
 
 
 def acting_user(request: Request) -> User:
@@ -99,10 +109,23 @@ def see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-def problem(exc: Exception) -> dict[str, str]:
+def problem(exc: Exception) -> dict[str, Any]:
     """An error for a page: a translated explanation key and the error's own words."""
+    if isinstance(exc, CalendarRefusedError):
+        return _calendar_problem(exc)
     key = next((k for kind, k in _EXPLAINED if isinstance(exc, kind)), "problem.other")
     return {"key": key, "detail": str(exc)}
+
+
+def _calendar_problem(exc: CalendarRefusedError) -> dict[str, Any]:
+    """The refusal's reason in the page's language, with its time and the next allowed one."""
+    refused = exc.refusal
+    values = {
+        "reason": refused.reason,
+        "until": local_time(refused.until),
+        "proposed": local_time(exc.proposed) or "–",
+    }
+    return {"key": f"problem.calendar_{refused.kind}", "values": values, "detail": str(exc)}
 
 
 @contextmanager
@@ -167,6 +190,7 @@ def page(
         "flashes": take_flashes(request),
         "can_edit": may(request, EDIT),
         "can_approve": may(request, APPROVE),
+        "is_admin": may(request, ADMIN),
         "problem": None,
         **(context or {}),
     }

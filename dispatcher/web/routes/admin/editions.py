@@ -221,7 +221,7 @@ def edition_page(
         "sends": send_lines(session, sends_of_edition(session, edition_id)),
         "images": recent_images(session, edition_id),
         "lists": all_lists(session),
-        "proposed": scheduling.proposed_time(newsletter, utcnow()),
+        "proposed": scheduling.proposal(session, state.settings, newsletter, utcnow()),
         "require_approval": scheduling.approval_required(state.settings),
         "public_url": state.settings.public_url,
         "problem": problem(error) if error else None,

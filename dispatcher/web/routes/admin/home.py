@@ -17,7 +17,7 @@ from dispatcher.office.edition_store import recent_editions
 from dispatcher.office.users import AuditFilter, audit_entries
 from dispatcher.web.routes.admin.common import page, viewer
 from dispatcher.web.routes.admin.editions import send_lines
-from dispatcher.web.state import DbSession
+from dispatcher.web.state import DbSession, State
 from subscribers.orm import utcnow
 from subscribers.service import all_lists
 
@@ -34,10 +34,12 @@ class EditionRow:
 
 
 @viewer.get("")
-def home(request: Request, session: DbSession) -> Response:
+def home(request: Request, session: DbSession, state: State) -> Response:
     newsletters = [m for m in all_lists(session) if m.settings]
     context = {
-        "newsletters": [(m, scheduling.proposed_time(m, utcnow())) for m in newsletters],
+        "newsletters": [
+            (m, scheduling.proposal(session, state.settings, m, utcnow())) for m in newsletters
+        ],
         "editions": edition_rows(session, {m.id: m.slug for m in newsletters}),
         "upcoming": send_lines(session, scheduling.upcoming_sends(session)),
         "recent": send_lines(session, scheduling.recent_sends(session)),

@@ -17,21 +17,24 @@ from sqlalchemy.orm import Session
 
 from dispatcher.errors import DispatcherError
 from dispatcher.office import scheduling
+from dispatcher.office.calendar import BlockOverrideError
 from dispatcher.office.edition_store import editions_of, get_edition
 from dispatcher.sends.lookups import edition_of_send
 from dispatcher.web.routes.admin.common import (
+    ADMIN,
     actor,
     approver,
     attempt_or_show,
     flash,
     local_time,
+    may,
     page,
     problem,
     see_other,
     viewer,
 )
 from dispatcher.web.routes.admin.editions import edition_shown
-from dispatcher.web.state import DbSession, RowId, State
+from dispatcher.web.state import DbSession, RowId, State, WebState
 from subscribers.orm import utcnow
 from subscribers.service import get_list
 
@@ -48,10 +51,13 @@ def schedule(
     lists: ListsField = None,
     at: TextField = "",
     now: TextField = "",
+    override: TextField = "",
 ) -> Response:
     get_edition(session, edition_id)
 
     def action() -> Response:
+        if override.strip() and not may(request, ADMIN):
+            raise BlockOverrideError("only an admin may override a calendar block")
         when = utcnow() if now else scheduling.parse_local(at)
         send = scheduling.schedule_send(
             session,
@@ -61,6 +67,7 @@ def schedule(
             actor=actor(request),
             settings=state.settings,
             now=utcnow(),
+            override=override if override.strip() else None,
         )
         flash(request, "flash.scheduled", send=send.id, at=local_time(send.scheduled_at))
         return see_other(f"/admin/editions/{edition_id}#sends")
@@ -100,8 +107,8 @@ def unschedule(request: Request, session: DbSession, state: State, send_id: RowI
 
 
 @viewer.get("/lists/{slug}")
-def newsletter_view(request: Request, session: DbSession, slug: str) -> Response:
-    return _newsletter_page(request, session, slug)
+def newsletter_view(request: Request, session: DbSession, state: State, slug: str) -> Response:
+    return _newsletter_page(request, session, state, slug)
 
 
 @dataclass(frozen=True)
@@ -125,7 +132,11 @@ def _slot_form(weekday: TextField = "", time: TextField = "", clear: TextField =
 
 @approver.post("/lists/{slug}/slot")
 def set_slot(
-    request: Request, session: DbSession, slug: str, form: Annotated[SlotForm, Depends(_slot_form)]
+    request: Request,
+    session: DbSession,
+    state: State,
+    slug: str,
+    form: Annotated[SlotForm, Depends(_slot_form)],
 ) -> Response:
     def action() -> Response:
         slot = form.slot()
@@ -133,18 +144,18 @@ def set_slot(
         flash(request, "flash.slot_cleared" if slot is None else "flash.slot_set")
         return see_other(f"/admin/lists/{slug}")
 
-    shown = functools.partial(_newsletter_page, request, session, slug)
+    shown = functools.partial(_newsletter_page, request, session, state, slug)
     return attempt_or_show(session, action, shown)
 
 
 def _newsletter_page(
-    request: Request, session: Session, slug: str, error: Exception | None = None
+    request: Request, session: Session, state: WebState, slug: str, error: Exception | None = None
 ) -> Response:
     newsletter = get_list(session, slug)
     context = {
         "newsletter": newsletter,
         "editions": editions_of(session, newsletter.id),
-        "proposed": scheduling.proposed_time(newsletter, utcnow()),
+        "proposed": scheduling.proposal(session, state.settings, newsletter, utcnow()),
         "weekdays": scheduling.WEEKDAYS,
         "problem": problem(error) if error else None,
     }

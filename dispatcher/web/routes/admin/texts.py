@@ -133,6 +133,39 @@ _IT = {
     "problem.not_scheduled": "L'invio è già partito o è stato annullato: non si può più cambiare.",
     "problem.locked": "Un invio di questa edizione è programmato o in corso: "
     "annulla la programmazione prima di modificarla.",
+    "problem.calendar": "Il calendario degli invii non lo consente.",
+    "problem.calendar_block": "Invio non consentito: periodo bloccato fino al {until} "
+    "({reason}). Primo momento consentito: {proposed}.",
+    "problem.calendar_holiday": "Invio non consentito: giorno in cui non si invia ({reason}). "
+    "Primo momento consentito: {proposed}.",
+    "problem.calendar_hours": "Invio non consentito fuori dall'orario di invio ({reason}). "
+    "Primo momento consentito: {proposed}.",
+    "problem.override": "La deroga a un blocco richiede una motivazione e un amministratore.",
+    "flash.blocked": "Blocco {block} aggiunto; invii programmati al suo interno, "
+    "trattenuti: {held}.",
+    "flash.unblocked": "Blocco {block} tolto.",
+    "admin.calendar": "Calendario",
+    "calendar.title": "Calendario degli invii",
+    "calendar.intro": "Nei periodi bloccati (par condicio, legge 28/2000, art. 9), nei giorni "
+    "festivi e fuori dall'orario di invio nessun invio viene programmato né avviato; "
+    "un invio già programmato resta in attesa, con il motivo, finché il periodo finisce.",
+    "calendar.rules": "Regole in vigore",
+    "calendar.hours": "Orario di invio: {hours} (ora di Roma).",
+    "calendar.national": "Festività nazionali (Pasquetta compresa): non si invia.",
+    "calendar.no_national": "Festività nazionali: si invia (NATIONAL_HOLIDAYS=0).",
+    "calendar.local": "Festività locali: {days}.",
+    "calendar.next_allowed": "Primo momento in cui si può inviare: {when}.",
+    "calendar.blocks": "Periodi bloccati",
+    "calendar.from": "Dal",
+    "calendar.to": "Al",
+    "calendar.reason": "Motivo",
+    "calendar.reason_hint": "Es.: elezioni regionali, par condicio",
+    "calendar.by": "Inserito da",
+    "calendar.remove": "Togli",
+    "calendar.add": "Blocca",
+    "calendar.no_blocks": "Nessun periodo bloccato.",
+    "calendar.admin_only": "Solo un amministratore può aggiungere o togliere un blocco.",
+    "schedule.override": "Deroga al blocco (solo amministratori): motivazione",
     "problem.edition_file": "Il file dell'edizione ha un errore:",
     "problem.image": "Immagine non accettata:",
     "problem.proof": "Non posso inviare la bozza:",
@@ -266,6 +299,38 @@ _EN = {
     "problem.not_scheduled": "The send has started or was cancelled: it can no longer change.",
     "problem.locked": "A send of this edition is scheduled or in progress: "
     "unschedule it before changing the edition.",
+    "problem.calendar": "The sending calendar does not allow it.",
+    "problem.calendar_block": "Not allowed: a blocked period until {until} ({reason}). "
+    "First allowed time: {proposed}.",
+    "problem.calendar_holiday": "Not allowed: a non-sending day ({reason}). "
+    "First allowed time: {proposed}.",
+    "problem.calendar_hours": "Not allowed outside the sending hours ({reason}). "
+    "First allowed time: {proposed}.",
+    "problem.override": "Overriding a block needs a justification and an admin.",
+    "flash.blocked": "Block {block} added; sends scheduled inside it, held: {held}.",
+    "flash.unblocked": "Block {block} removed.",
+    "admin.calendar": "Calendar",
+    "calendar.title": "Sending calendar",
+    "calendar.intro": "In blocked periods (par condicio, law 28/2000, art. 9), on holidays and "
+    "outside the sending hours no send is scheduled or started; a send already scheduled "
+    "waits, with the reason shown, until the period ends.",
+    "calendar.rules": "Rules in force",
+    "calendar.hours": "Sending hours: {hours} (Rome time).",
+    "calendar.national": "National holidays (Easter Monday included): no sending.",
+    "calendar.no_national": "National holidays: sending (NATIONAL_HOLIDAYS=0).",
+    "calendar.local": "Local holidays: {days}.",
+    "calendar.next_allowed": "First time a send may start: {when}.",
+    "calendar.blocks": "Blocked periods",
+    "calendar.from": "From",
+    "calendar.to": "To",
+    "calendar.reason": "Reason",
+    "calendar.reason_hint": "E.g.: regional elections, par condicio",
+    "calendar.by": "Added by",
+    "calendar.remove": "Remove",
+    "calendar.add": "Block",
+    "calendar.no_blocks": "No blocked period.",
+    "calendar.admin_only": "Only an admin may add or remove a block.",
+    "schedule.override": "Override the block (admins only): justification",
     "problem.edition_file": "The edition file has an error:",
     "problem.image": "Image refused:",
     "problem.proof": "The proof cannot be sent:",
