@@ -108,13 +108,16 @@ class Send(Base):
     hold_until: Mapped[dt.datetime | None]
     relay_failures: Mapped[int] = mapped_column(default=0)
     state_reason: Mapped[str] = mapped_column(Text, default="")
-    # normal, late (people who subscribed after a send), correction (to who got the original)
+    # normal, late (people who subscribed after a send), correction (to who got the original),
+    # dry_run (messages written to outbox_dir; its rows never count as received)
     kind: Mapped[str] = mapped_column(String(16), default="normal", server_default="normal")
     parent_send_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("sends.id"))
     created_by: Mapped[str] = mapped_column(String(64), default="", server_default="")
     # Random, in every message's Message-ID: ids never repeat across databases (NULL: a send
     # made before the column, whose messages keep their old ids).
     message_key: Mapped[str | None] = mapped_column(String(16), default=new_message_key)
+    # A dry run's folder: its messages are written there, never to the production transport.
+    outbox_dir: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[timestamp]
 
     def __repr__(self) -> str:
