@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from dispatcher.web.i18n import add_texts
 from dispatcher.web.routes.admin import (
     approvals,
+    dryruns,
     editions,
     home,
     images,
@@ -27,7 +28,7 @@ __all__ = ["ROLE_ROUTERS", "install", "route_roles"]
 
 #: The admin's routers with the roles their routes need (() means any logged-in user).
 #: Each page module above adds its routes to them when it is imported.
-PAGES = (home, editions, preview, images, proofs, approvals, schedule)
+PAGES = (home, editions, preview, images, proofs, approvals, schedule, dryruns)
 ROLE_ROUTERS: RoleRouters = ROUTERS
 
 
