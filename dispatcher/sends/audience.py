@@ -101,21 +101,24 @@ SKIP_RECEIVED = "not sent: already received this edition"
 
 # Everyone on the send's lists: those a normal send reaches are queued, the others
 # skipped with the reason (the dry run reports them).
-_INSERT_DRY_RUN = f"""
+_DRY_RUN_TEMPLATE = """
 INSERT INTO deliveries (send_id, subscriber_id, list_id, status, smtp_reply,
                         attempts, in_doubt, created_at)
 SELECT :send_id, s.subscriber_id,
        COALESCE(MIN(CASE WHEN s.status = 'confirmed' THEN s.list_id END), MIN(s.list_id)),
-       CASE WHEN {_SUPPRESSED} OR {_UNCONFIRMED} OR {_HAD_IT} THEN 'skipped' ELSE 'queued' END,
-       CASE WHEN {_SUPPRESSED} THEN :suppressed
-            WHEN {_UNCONFIRMED} THEN :unconfirmed
-            WHEN {_HAD_IT} THEN :had_it ELSE NULL END,
+       CASE WHEN {suppressed} OR {unconfirmed} OR {had_it} THEN 'skipped' ELSE 'queued' END,
+       CASE WHEN {suppressed} THEN :suppressed
+            WHEN {unconfirmed} THEN :unconfirmed
+            WHEN {had_it} THEN :had_it ELSE NULL END,
        0, false, :now
 FROM subscriptions s
 WHERE s.list_id IN (SELECT list_id FROM send_lists WHERE send_id = :send_id)
 GROUP BY s.subscriber_id
 ORDER BY s.subscriber_id
 """
+_INSERT_DRY_RUN = _DRY_RUN_TEMPLATE.format(  # nosec B608 - the module's SQL constants
+    suppressed=_SUPPRESSED, unconfirmed=_UNCONFIRMED, had_it=_HAD_IT
+)
 
 # Everyone who received the corrected edition through one of the :sources sends.
 _INSERT_CORRECTION = """
