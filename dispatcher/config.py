@@ -221,6 +221,10 @@ class Settings:
     demo: bool = _env("DISPATCHER_DEMO", False)  # allows the built-in secret key
     # Days the ledger keeps personal data.
     ledger_retention_days: int = _env("LEDGER_RETENTION_DAYS", 365)
+    # Where the desk's dry runs write their messages and reports, one folder per dry run.
+    dry_run_dir: str = _env("DRY_RUN_DIR", str(DEFAULT_DATA_DIR / "dry-runs"))
+    # Days an unconfirmed sign-up (its pending subscription, request, IP) is kept.
+    unconfirmed_retention_days: int = _env("UNCONFIRMED_RETENTION_DAYS", 30)
     soft_bounce_threshold: int = _env("SOFT_BOUNCE_THRESHOLD", 3)  # soft bounces before "bounced"
     # Where `bounces serve` keeps mail for a person, one .eml per message: postmaster/ and
     # abuse/ (mail to those addresses at the bounce domain) and quarantine/ (returned mail it

@@ -108,7 +108,8 @@ class Send(Base):
     hold_until: Mapped[dt.datetime | None]
     relay_failures: Mapped[int] = mapped_column(default=0)
     state_reason: Mapped[str] = mapped_column(Text, default="")
-    # normal, late (people who subscribed after a send), correction (to who got the original)
+    # normal, late (people who subscribed after a send), correction (to who got the original),
+    # dry_run (messages written to outbox_dir; its rows never count as received)
     kind: Mapped[str] = mapped_column(String(16), default="normal", server_default="normal")
     parent_send_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("sends.id"))
     created_by: Mapped[str] = mapped_column(String(64), default="", server_default="")
@@ -118,6 +119,8 @@ class Send(Base):
     # An admin's recorded reason for sending through a calendar block (par condicio);
     # NULL: the send keeps to the blocks. Also in the audit log ("send.override_block").
     calendar_override: Mapped[str | None] = mapped_column(Text)
+    # A dry run's folder: its messages are written there, never to the production transport.
+    outbox_dir: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[timestamp]
 
     def __repr__(self) -> str:

@@ -27,11 +27,12 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from subscribers import consent_history
 from subscribers.addresses import normalise
 from subscribers.attributes import normalise_language, record_unsubscribe, with_sections
 from subscribers.errors import SubscriptionStateError, UnknownListError, UnknownSubscriberError
 from subscribers.models import MailingList, SignupRequest, Subscriber, Subscription, has_address
-from subscribers.orm import ConsentSource, SubscriptionStatus, utcnow
+from subscribers.orm import ConsentEventKind, ConsentSource, SubscriptionStatus, utcnow
 from subscribers.suppression import lift
 
 #: The statuses in which a person is on a list, or about to be.
@@ -104,11 +105,22 @@ def request_signup(
         privacy_version=privacy_version,
     )
     session.add(request)
+    consent_history.record(
+        session,
+        subscriber.id,
+        ConsentEventKind.SIGNUP_REQUESTED,
+        source=ConsentSource.FORM.value,
+        list_id=list_id,
+        ip=ip,
+        privacy_version=privacy_version,
+    )
     session.flush()
     return Signup(subscription, request)
 
 
-def confirm_request(session: Session, keys: Sequence[str], request_id: int) -> Subscription:
+def confirm_request(
+    session: Session, keys: Sequence[str], request_id: int, *, ip: str | None = None
+) -> Subscription:
     """Confirm the sign-up ``request_id`` and apply what it carried; twice changes nothing.
 
     Its name (when one was given) and language become the person's, its consent
@@ -117,6 +129,7 @@ def confirm_request(session: Session, keys: Sequence[str], request_id: int) -> S
     request, say) is only marked used: its data is not applied.
 
     :param keys: the secret keys, current first (the suppression list is keyed with them)
+    :param ip: the client address of the confirmation, kept in the consent history
     :raises UnknownSubscriberError: if the request is gone (too old, or the person erased)
     :raises SubscriptionStateError: if the person left the list or bounced after the request
         was made or used (its old link does not bring them back)
@@ -134,6 +147,16 @@ def confirm_request(session: Session, keys: Sequence[str], request_id: int) -> S
                 f"request {request.id} was made or used: sign up again"
             )
         _apply(session, keys, subscription, request)
+        consent_history.record(
+            session,
+            request.subscriber_id,
+            ConsentEventKind.CONFIRMED,
+            source=ConsentSource.FORM.value,
+            list_id=request.list_id,
+            ip=ip,
+            privacy_version=request.privacy_version,
+            detail=f"sign-up request {request.id}",
+        )
     request.confirmed_at = request.confirmed_at or utcnow()
     session.flush()
     return subscription
@@ -189,7 +212,13 @@ def _forget_old_requests(session: Session, max_age: float) -> None:
 
 
 def confirm(
-    session: Session, keys: Sequence[str], subscriber_id: int, list_id: int
+    session: Session,
+    keys: Sequence[str],
+    subscriber_id: int,
+    list_id: int,
+    *,
+    source: str = ConsentSource.ADMIN.value,
+    ip: str | None = None,
 ) -> Subscription:
     """Confirm a pending subscription (double opt-in); confirming twice changes nothing.
 
@@ -213,6 +242,9 @@ def confirm(
     subscription.status = SubscriptionStatus.CONFIRMED.value
     subscription.confirmed_at = subscription.updated_at = now
     lift(session, keys, subscription.subscriber.email)
+    consent_history.record(
+        session, subscriber_id, ConsentEventKind.CONFIRMED, source=source, list_id=list_id, ip=ip
+    )
     session.flush()
     return subscription
 
@@ -236,6 +268,9 @@ def unsubscribe(
     subscription.status = SubscriptionStatus.UNSUBSCRIBED.value
     subscription.unsubscribed_at = subscription.updated_at = now
     record_unsubscribe(subscription.subscriber, list_id, how, now)
+    consent_history.record(
+        session, subscriber_id, ConsentEventKind.UNSUBSCRIBED, source=how, list_id=list_id
+    )
     session.flush()
     return subscription
 
@@ -312,7 +347,17 @@ def set_preferences(
     session: Session, subscriber: Subscriber, sections: set[str], language: str | None
 ) -> None:
     """Keep the sections a person chose and, when given, the language of their mails."""
+    before = (sorted(subscriber.attributes.get("sections") or []), subscriber.language)
     subscriber.attributes = with_sections(subscriber.attributes or {}, sections)
     if language is not None:
         subscriber.language = language
+    after = (sorted(subscriber.attributes.get("sections") or []), subscriber.language)
+    if after != before:
+        consent_history.record(
+            session,
+            subscriber.id,
+            ConsentEventKind.PREFERENCES_CHANGED,
+            source="preferences",
+            detail=f"sections: {', '.join(after[0]) or '-'}; language: {after[1]}",
+        )
     session.flush()

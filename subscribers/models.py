@@ -156,6 +156,36 @@ class SignupRequest(Base):
         )
 
 
+class ConsentEvent(Base):
+    """One step of a person's consent, appended and never changed: the history the
+    privacy notice promises (who asked, when, from which IP, how, under which notice).
+
+    ``event`` is one of :class:`~subscribers.orm.ConsentEventKind`; ``source`` how it
+    came (form, import, admin, or the way of leaving). Erasing the person deletes
+    their events (the foreign key cascades): only counts outlive them.
+    """
+
+    __tablename__ = "consent_events"
+
+    id: Mapped[intpk]
+    subscriber_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("subscribers.id", ondelete="CASCADE"), index=True
+    )
+    list_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("lists.id", ondelete="SET NULL"))
+    event: Mapped[str] = mapped_column(String(24))
+    source: Mapped[str] = mapped_column(String(16))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    privacy_version: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[timestamp]
+
+    def __repr__(self) -> str:
+        return (
+            f"ConsentEvent(id={self.id!r}, subscriber_id={self.subscriber_id!r}, "
+            f"event={self.event!r})"
+        )
+
+
 class Suppression(Base):
     """An address never to send to again, whatever its subscriptions say.
 

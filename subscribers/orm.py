@@ -59,6 +59,15 @@ class SubscriptionStatus(enum.StrEnum):
     BOUNCED = "bounced"  # hard bounce or too many soft ones
 
 
+class ConsentEventKind(enum.StrEnum):
+    """The steps of consent a :class:`~subscribers.models.ConsentEvent` records."""
+
+    SIGNUP_REQUESTED = "signup_requested"
+    CONFIRMED = "confirmed"
+    UNSUBSCRIBED = "unsubscribed"
+    PREFERENCES_CHANGED = "preferences_changed"
+
+
 class ConsentSource(enum.StrEnum):
     """How a subscription's consent was given."""
 

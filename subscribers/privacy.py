@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from subscribers import consent_history
 from subscribers.errors import UnknownSubscriberError
 from subscribers.models import (
     MailingList,
@@ -73,6 +74,7 @@ def person_record(session: Session, keys: Sequence[str], subscriber: Subscriber)
         },
         "subscriptions": _subscriptions(session, subscriber.id),
         "signup_requests": _signup_requests(session, subscriber.id),
+        "consent_history": consent_history.history_of(session, subscriber.id),
         "suppression": None
         if suppression is None
         else {
@@ -160,6 +162,8 @@ def erase_subscriber(session: Session, keys: Sequence[str], subscriber: Subscrib
     )
     # Sign-up requests hold a name and an IP address typed for this address.
     session.execute(delete(SignupRequest).where(SignupRequest.subscriber_id == subscriber.id))
+    # The consent history holds IPs and times of this person: it goes (counts stay elsewhere).
+    consent_history.forget(session, subscriber.id)
     subscriber.email, subscriber.name = placeholder(subscriber.id), ""
     subscriber.attributes, subscriber.erased_at = {}, now
     session.flush()

@@ -7,6 +7,7 @@ import click
 from dispatcher.cli.context import AppContext, pass_app
 from dispatcher.cli.output import harmless
 from dispatcher.office.privacy import purge_ledger
+from subscribers.consent_history import purge_unconfirmed
 from subscribers.suppression import (
     SuppressionReason,
     count_linked,
@@ -87,15 +88,30 @@ def privacy() -> None:
     type=click.IntRange(min=0),
     help="Age in days of the ledger rows to purge (default: the LEDGER_RETENTION_DAYS setting).",
 )
+@click.option(
+    "--unconfirmed-older-than",
+    "unconfirmed_days",
+    type=click.IntRange(min=0),
+    help="Age in days of the unconfirmed sign-ups to delete (default: UNCONFIRMED_RETENTION_DAYS).",
+)
 @pass_app
-def purge(app: AppContext, days: int | None) -> None:
-    """Scrub addresses and Message-IDs from old ledger rows; statuses and counts stay."""
+def purge(app: AppContext, days: int | None, unconfirmed_days: int | None) -> None:
+    """Scrub addresses and Message-IDs from old ledger rows (statuses and counts stay), and
+    delete sign-ups never confirmed, with their IPs."""
     days = days if days is not None else _retention_days(app)
+    if unconfirmed_days is None:
+        unconfirmed_days = app.settings.unconfirmed_retention_days
     with app.transaction() as session:
         done = purge_ledger(session, days)
+        gone = purge_unconfirmed(session, unconfirmed_days)
     click.echo(
         f"purged rows older than {done.cutoff:%Y-%m-%d %H:%M} UTC: "
         f"{done.deliveries} deliveries, {done.bounce_events} bounce events"
+    )
+    click.echo(
+        f"deleted sign-ups unconfirmed since {gone.cutoff:%Y-%m-%d %H:%M} UTC: "
+        f"{gone.subscriptions} pending subscriptions, {gone.requests} requests, "
+        f"{gone.events} consent events"
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
@@ -32,6 +33,17 @@ LOCAL_ZONE = ZoneInfo("Europe/Rome")
     metavar="JUSTIFICATION",
     help="Send through calendar blocks (par condicio), saying why; the audit log keeps it.",
 )
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Send nothing: the workers write one .eml per recipient into --out, and a report.",
+)
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), help="The dry run's folder."
+)
+@click.option(
+    "--timeout", default=600.0, show_default=True, help="Seconds a dry run waits for the workers."
+)
 @pass_app
 def send(
     app: AppContext,
@@ -42,13 +54,24 @@ def send(
     again: bool,
     wait: bool,
     override: str | None,
+    dry_run: bool,
+    out: Path | None,
+    timeout: float,
 ) -> None:
     """Send edition EDITION_ID to one or more lists, now or at a given time.
 
     The edition must be approved in its current version (dispatcher editions approve).
     The sending calendar refuses a time inside a block, on a holiday or outside the
     sending hours (dispatcher calendar list).
+    With --dry-run --out DIR it sends nothing: see dispatcher/sends/dryrun.py.
     """
+    if dry_run or out is not None:
+        if not (dry_run and out is not None) or now_flag or at or again:
+            raise click.UsageError("a dry run takes --dry-run and --out, and no --now/--at/--again")
+        from dispatcher.cli.dryrun import run_dry_run
+
+        run_dry_run(app, edition_id, lists, out, timeout)
+        return
     if now_flag == (at is not None):
         raise click.UsageError("give exactly one of --now and --at")
     when = utcnow() if now_flag else parse_local_time(at or "")

@@ -20,6 +20,13 @@ then reaches those who did not get it. The rules, by kind:
   never both. From then on the correction's rows count as having received the
   corrected edition too, so a later send of it does not reach them.
 
+- ``dry_run``: the audience a normal send would have, written to a folder instead of
+  sent (:mod:`dispatcher.sends.dryrun`). Its ledger also holds, as ``skipped`` rows
+  with the reason, the people on the lists a real send would leave out (suppressed,
+  not confirmed, already received), so its report can say who and why. Its rows are
+  never received (they end ``skipped``), and a dry run never counts as a send of the
+  edition: it does not make a later send "again", nor is it "prior" to one.
+
 Suppressed people get a ``skipped`` row with the reason, never a message. Before a
 send exists, :func:`refuse_repeat` keeps a normal send from reaching a list that
 already had its edition unless ``again`` is asked for.
@@ -41,6 +48,7 @@ from subscribers.models import MailingList
 KIND_NORMAL = "normal"
 KIND_LATE = "late"  # the same edition, to people who subscribed after the send
 KIND_CORRECTION = "correction"  # another edition, to the people who got the original
+KIND_DRY_RUN = "dry_run"  # the normal audience, written to a folder: reaches nobody
 
 #: What "already received the edition" means: a row of another send carrying it that is
 #: sent, uncertain, bounced or complained (the relay took the message; a bounce report
@@ -82,6 +90,36 @@ GROUP BY s.subscriber_id
 ORDER BY s.subscriber_id
 """
 
+_SUPPRESSED = "EXISTS (SELECT 1 FROM suppressions x WHERE x.subscriber_id = s.subscriber_id)"
+_UNCONFIRMED = "MAX(CASE WHEN s.status = 'confirmed' THEN 1 ELSE 0 END) = 0"
+_HAD_IT = """EXISTS (SELECT 1 FROM deliveries r
+    WHERE r.send_id IN :prior AND r.subscriber_id = s.subscriber_id
+      AND (r.status IN :received OR (r.status = 'failed' AND r.in_doubt)))"""
+SKIP_SUPPRESSED = "not sent: the address is on the suppression list"
+SKIP_UNCONFIRMED = "not sent: not confirmed on the send's lists"
+SKIP_RECEIVED = "not sent: already received this edition"
+
+# Everyone on the send's lists: those a normal send reaches are queued, the others
+# skipped with the reason (the dry run reports them).
+_DRY_RUN_TEMPLATE = """
+INSERT INTO deliveries (send_id, subscriber_id, list_id, status, smtp_reply,
+                        attempts, in_doubt, created_at)
+SELECT :send_id, s.subscriber_id,
+       COALESCE(MIN(CASE WHEN s.status = 'confirmed' THEN s.list_id END), MIN(s.list_id)),
+       CASE WHEN {suppressed} OR {unconfirmed} OR {had_it} THEN 'skipped' ELSE 'queued' END,
+       CASE WHEN {suppressed} THEN :suppressed
+            WHEN {unconfirmed} THEN :unconfirmed
+            WHEN {had_it} THEN :had_it ELSE NULL END,
+       0, false, :now
+FROM subscriptions s
+WHERE s.list_id IN (SELECT list_id FROM send_lists WHERE send_id = :send_id)
+GROUP BY s.subscriber_id
+ORDER BY s.subscriber_id
+"""
+_INSERT_DRY_RUN = _DRY_RUN_TEMPLATE.format(  # nosec B608 - the module's SQL constants
+    suppressed=_SUPPRESSED, unconfirmed=_UNCONFIRMED, had_it=_HAD_IT
+)
+
 # Everyone who received the corrected edition through one of the :sources sends.
 _INSERT_CORRECTION = """
 INSERT INTO deliveries (send_id, subscriber_id, list_id, status, smtp_reply,
@@ -115,6 +153,8 @@ def write_ledger(session: Session, send: Send, now: dt.datetime) -> int:
     :returns: how many rows were written
     """
     prior = sends_carrying(session, send.edition_id, exclude=send.id)
+    if send.kind == KIND_DRY_RUN:
+        return _write_dry_run(session, send, prior, now)
     lists: dict[str, list[object]] = {}
     if send.kind == KIND_CORRECTION:
         sources = corrected_sends(session, send)
@@ -133,12 +173,26 @@ def write_ledger(session: Session, send: Send, now: dt.datetime) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+def _write_dry_run(session: Session, send: Send, prior: list[int], now: dt.datetime) -> int:
+    lists = {"prior": list(prior), "received": list(RECEIVED_STATUSES)}
+    statement = sql(_INSERT_DRY_RUN).bindparams(
+        *(bindparam(name, expanding=True) for name in lists)
+    )
+    reasons = {
+        "suppressed": SKIP_SUPPRESSED,
+        "unconfirmed": SKIP_UNCONFIRMED,
+        "had_it": SKIP_RECEIVED,
+    }
+    result = session.execute(statement, {**lists, **reasons, "send_id": send.id, "now": now})
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 def sends_carrying(session: Session, edition_id: int, *, exclude: int | None = None) -> list[int]:
     """The started sends through which people receive ``edition_id``: its own, and its
     corrections' (a correction's recipients count as having received the edition it
     corrects). Sends that never started have no rows."""
     parent = aliased(Send)
-    started = Send.started_at.is_not(None)
+    started = Send.started_at.is_not(None) & (Send.kind != KIND_DRY_RUN)
     own = select(Send.id).where(Send.edition_id == edition_id, started)
     corrections = (
         select(Send.id)
@@ -183,6 +237,7 @@ def refuse_repeat(session: Session, edition_id: int, list_ids: list[int]) -> Non
             Send.edition_id == edition_id,
             SendList.list_id.in_(list_ids),
             Send.state != SendState.CANCELLED.value,
+            Send.kind != KIND_DRY_RUN,
             or_(Send.state != SendState.FINISHED.value, someone_received),
         )
         .group_by(MailingList.slug)

@@ -99,6 +99,8 @@ def _claim_and_deliver(
         personaliser = (
             runtime.personaliser(session, claim.send_id) if claim and claim.rows else None
         )
+        if personaliser is not None and claim is not None:
+            transport = runtime.transport_for(session, claim.send_id)  # a dry run's outbox
     if claim is None:
         # Hook (control): the send is paused or held back; the batch waits as pending.
         with runtime.sessions.begin() as session:
@@ -130,13 +132,13 @@ def _deliver(
     policy = runtime.settings.sending
     rows = {row.recipient.delivery_id: row for row in claim.rows}
     message_ids: dict[int, str] = {}
-    messages = _messages(claim, personaliser, writer, message_ids, report, runtime)
+    delivers = counts_as_delivery(transport)  # an outbox may reach nobody (a dry run)
+    messages = _messages(claim, personaliser, writer, message_ids, report, runtime, delivers)
     # Each outcome is journalled before the consumer asks for the next one, so before
     # the transport may finish the next message; before_dot keeps the lease alive.
     outcomes = transport.deliver(messages, before_dot=writer.before_dot)
     checker = _StateChecker(runtime, claim.send_id, claim.batch_id)
     failures = autopause.FailureWindow(autopause.policy_of(policy))  # hook: auto-pause
-    delivers = counts_as_delivery(transport)  # an outbox may reach nobody (a dry run)
     try:
         for outcome in outcomes:
             now, row = runtime.clock(), rows[outcome.delivery_id]
@@ -177,6 +179,7 @@ def _messages(
     message_ids: dict[int, str],
     report: BatchReport,
     runtime: Runtime,
+    paced: bool,
 ) -> Iterator[OutgoingMessage]:
     """Fill each row's message as the transport asks for it, within the sending limits.
 
@@ -184,7 +187,8 @@ def _messages(
     off (no worker sleeps on them); the global limit paces the whole batch.
     """
     date = format_date(time.time())
-    limiter = runtime.rate_limiter
+    # Files written to a dry run's folder take nothing of the relay's sending budget.
+    limiter = runtime.rate_limiter if paced else None
     pacer = Pacer(limiter) if limiter is not None else None
     for row in claim.rows:
         if limiter is not None and _put_off(limiter, row.recipient.email, row, writer, runtime):

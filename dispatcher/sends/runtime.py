@@ -14,12 +14,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from redis import Redis
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatcher.config import Settings, redact_url
 from dispatcher.db import create_db_engine, create_session_factory
 from dispatcher.message.dkim import configured_keys
 from dispatcher.message.personalise import Personaliser
+from dispatcher.models import Send
 from dispatcher.sends import journal, recovery
 from dispatcher.sends.compose import personaliser_for
 from dispatcher.sends.ledger_sink import LedgerSink
@@ -27,6 +29,7 @@ from dispatcher.sends.outcomes import open_sink
 from dispatcher.sends.ratelimit import Limits, RateLimiter
 from dispatcher.transport import create_transport
 from dispatcher.transport.base import Transport
+from dispatcher.transport.outbox import OutboxTransport
 from subscribers.orm import utcnow
 from subscribers.tokens import Signer
 
@@ -51,6 +54,8 @@ class Runtime:
         self._sink: LedgerSink | None = None
         self._limiter: RateLimiter | None = None
         self._personalisers: OrderedDict[int, Personaliser] = OrderedDict()
+        # Per send: the dry run's own outbox, or None for the production transport.
+        self._outboxes: OrderedDict[int, OutboxTransport | None] = OrderedDict()
         self.dkim_keys = configured_keys(settings.dkim)
         if not self.dkim_keys and (settings.smtp.url or "").startswith(("smtp://", "smtps://")):
             log.warning(
@@ -69,6 +74,20 @@ class Runtime:
         if self._transport is None:
             self._transport = self._transport_factory()
         return self._transport
+
+    def transport_for(self, session: Session, send_id: int) -> Transport:
+        """The transport of send ``send_id``: the production one, or for a dry run an
+        outbox in the send's own folder that counts nothing as delivered.
+
+        The answer is kept per send, so a batch after the first costs a dict lookup.
+        """
+        if send_id not in self._outboxes:
+            folder = session.scalar(select(Send.outbox_dir).where(Send.id == send_id))
+            outbox = OutboxTransport(Path(folder)) if folder else None
+            self._outboxes[send_id] = outbox
+            if len(self._outboxes) > TEMPLATE_CACHE_SIZE:
+                self._outboxes.popitem(last=False)
+        return self._outboxes[send_id] or self.transport
 
     @property
     def rate_limiter(self) -> RateLimiter | None:

@@ -8,6 +8,7 @@ visitor, and every unsafe one must refuse a request without the CSRF token.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
@@ -15,7 +16,7 @@ from fastapi.routing import iter_route_contexts
 from dispatcher.models import SendState
 from dispatcher.office.approvals import EditionState
 from dispatcher.office.images import store_image
-from dispatcher.sends import ledger
+from dispatcher.sends import dryrun, ledger
 from dispatcher.web.i18n import CATALOGUE
 from dispatcher.web.routes.admin import common, route_roles
 from dispatcher.web.routes.admin.texts import TEXTS
@@ -142,7 +143,12 @@ def _some_of_everything(desk: Desk) -> dict[str, object]:
         edition_id = add_example_edition(session, desk.settings)
         send = ledger.create_send(session, edition_id, ["cronache"], utcnow())
         image = store_image(session, PNG, "logo.png", "Il logo", "editor", edition_id)
+        folder = Path(desk.settings.dry_run_dir) / "access"
+        dry_run, _ = dryrun.start_dry_run(
+            session, edition_id, ["cronache"], folder, now=utcnow(), batch_size=10
+        )
         return {
+            "dry_run_id": dry_run.id,
             "edition_id": edition_id,
             "send_id": send.id,
             "slug": "cronache",

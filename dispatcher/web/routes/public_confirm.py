@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from dispatcher.office.confirmation import preferences_url
 from dispatcher.web.i18n import add_texts
-from dispatcher.web.routes.public_common import NO_STORE, WriteSession
+from dispatcher.web.routes.public_common import NO_STORE, WriteSession, client_ip
 from dispatcher.web.state import DbSession, State, WebState
 from dispatcher.web.templating import render
 from subscribers.consent import (
@@ -106,9 +106,16 @@ def confirm_post(request: Request, token: str, session: WriteSession, state: Sta
     keys = state.settings.all_secret_keys
     try:
         if link.request is not None:
-            confirm_request(session, keys, link.request.id)
+            confirm_request(session, keys, link.request.id, ip=client_ip(request))
         else:
-            confirm(session, keys, link.subscriber_id, link.list_id)
+            confirm(
+                session,
+                keys,
+                link.subscriber_id,
+                link.list_id,
+                source="form",
+                ip=client_ip(request),
+            )
     except (SubscriptionStateError, UnknownSubscriberError):
         return _stale_page(request, mailing_list)
     return _confirmed_page(request, state, mailing_list, link.subscriber_id, already=False)

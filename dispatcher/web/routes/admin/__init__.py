@@ -14,6 +14,7 @@ from dispatcher.web.i18n import add_texts
 from dispatcher.web.routes.admin import (
     approvals,
     blocks,
+    dryruns,
     editions,
     home,
     images,
@@ -28,7 +29,7 @@ __all__ = ["ROLE_ROUTERS", "install", "route_roles"]
 
 #: The admin's routers with the roles their routes need (() means any logged-in user).
 #: Each page module above adds its routes to them when it is imported.
-PAGES = (home, editions, preview, images, proofs, approvals, schedule, blocks)
+PAGES = (home, editions, preview, images, proofs, approvals, schedule, blocks, dryruns)
 ROLE_ROUTERS: RoleRouters = ROUTERS
 
 

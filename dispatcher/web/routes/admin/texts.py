@@ -170,6 +170,19 @@ _IT = {
     "problem.image": "Immagine non accettata:",
     "problem.proof": "Non posso inviare la bozza:",
     "problem.other": "Operazione non riuscita:",
+    "dryrun.title": "Prova generale",
+    "dryrun.hint": "Tutto il percorso di un invio vero, ma nessun messaggio parte: "
+    "un file .eml per destinatario in una cartella, e un resoconto.",
+    "dryrun.run": "Fai una prova generale",
+    "dryrun.running": "Prova in corso: {pending} messaggi ancora da scrivere. "
+    "La pagina si aggiorna da sola.",
+    "dryrun.written": "Messaggi scritti: {count} in {folder}",
+    "dryrun.languages": "Per lingua",
+    "dryrun.sizes": "Dimensione: {total} byte in tutto, il più grande {largest}",
+    "dryrun.skipped": "Esclusi: {count}",
+    "dryrun.who": "Destinatario",
+    "dryrun.why": "Motivo",
+    "dryrun.nobody": "Nessuno escluso.",
 }
 
 _EN = {
@@ -227,6 +240,19 @@ _EN = {
     "preflight.clean": "No problem found.",
     "preflight.errors": "Errors (they block approval)",
     "preflight.warnings": "Warnings (they do not block)",
+    "dryrun.title": "Dry run",
+    "dryrun.hint": "The whole path of a real send, but no message leaves: "
+    "an .eml file per recipient in a folder, and a report.",
+    "dryrun.run": "Run a dry run",
+    "dryrun.running": "Dry run in progress: {pending} messages still to write. "
+    "The page refreshes itself.",
+    "dryrun.written": "Messages written: {count} in {folder}",
+    "dryrun.languages": "By language",
+    "dryrun.sizes": "Size: {total} bytes in all, the largest {largest}",
+    "dryrun.skipped": "Left out: {count}",
+    "dryrun.who": "Recipient",
+    "dryrun.why": "Reason",
+    "dryrun.nobody": "Nobody left out.",
     "proof.title": "Send a proof",
     "proof.hint": "The proof has '[BOZZA]' in its subject and goes to any address; it is not "
     "a send to subscribers and is not counted in the figures.",
