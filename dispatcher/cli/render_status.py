@@ -76,7 +76,8 @@ def print_system(figures: SystemFigures) -> None:
         click.echo(f"workers and queues: not available ({harmless(figures.problem or '')})")
         return
     queues = ", ".join(f"{name} {count:,}" for name, count in figures.queues.items())
-    click.echo(f"queues: {queues} waiting, {figures.unacked:,} taken by workers")
+    taken = "unknown" if figures.unacked is None else f"{figures.unacked:,}"
+    click.echo(f"queues: {queues or 'not readable'} waiting, {taken} taken by workers")
     beat = figures.beat_seconds_ago
     click.echo("beat: no tick recorded" if beat is None else f"beat: last tick {beat:,.0f} s ago")
     click.echo(f"workers: {figures.workers_alive} processes alive, {figures.workers_busy} busy")
