@@ -21,7 +21,13 @@ from dispatcher.config import Settings
 from dispatcher.db import create_db_engine
 from dispatcher.monitoring.connection import monitoring_redis
 from dispatcher.monitoring.heartbeat import heartbeat_ttl
-from dispatcher.monitoring.system import SystemFigures, read_stored, read_system
+from dispatcher.monitoring.rabbit import is_amqp
+from dispatcher.monitoring.system import (
+    SystemFigures,
+    read_stored,
+    read_system,
+    with_rabbit_queues,
+)
 from dispatcher.sends import status
 from dispatcher.sends.rates import RateTracker
 from dispatcher.sends.status import BounceGroup, FailureGroup, SendView
@@ -52,7 +58,10 @@ class MonitoringReader:
         ttl = heartbeat_ttl(self.settings.heartbeat_seconds)
         client = self._redis()
         if client is not None:
-            return read_system(client, self.settings.broker_key_prefix, now, ttl)
+            figures = read_system(client, self.settings.broker_key_prefix, now, ttl)
+            if is_amqp(self.settings.broker_url):  # REDIS_URL beside RabbitMQ: queues there
+                return with_rabbit_queues(figures, self.settings.broker_url)
+            return figures
         try:
             with Session(self._database()) as session:
                 return read_stored(session, self.settings.broker_url, now, ttl)

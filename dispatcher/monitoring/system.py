@@ -105,10 +105,20 @@ def read_stored(
     )
     if not rabbit.is_amqp(broker_url):
         return figures  # the SQL broker of the embedded demo: no queue figures
+    return with_rabbit_queues(figures, broker_url, queue_names)
+
+
+def with_rabbit_queues(
+    figures: SystemFigures, broker_url: str, queue_names: Sequence[str] = keys.DEFAULT_QUEUES
+) -> SystemFigures:
+    """``figures`` with RabbitMQ's ready counts (unacked unknown), or saying it did not answer."""
+    if not figures.available:
+        return figures
     try:
-        return replace(figures, queues=rabbit.queue_depths(broker_url, queue_names))
+        depths = rabbit.queue_depths(broker_url, queue_names)
     except rabbit.RABBIT_ERRORS as exc:
         return replace(figures, available=False, problem=f"RabbitMQ did not answer: {exc}")
+    return replace(figures, queues=depths, unacked=None)
 
 
 def read_system(

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+import redis
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from kombu import Connection
@@ -24,11 +25,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from dispatcher.cli.main import cli
 from dispatcher.config import Settings
 from dispatcher.monitoring import stored
-from dispatcher.monitoring.heartbeat import HeartbeatThread
+from dispatcher.monitoring.heartbeat import HeartbeatThread, write_heartbeat
 from dispatcher.monitoring.reader import MonitoringReader
 from dispatcher.office.users import create_user
 from dispatcher.sends.activity import Activity, Snapshot
 from dispatcher.web.app import create_app
+from tests.conftest import REDIS_URL
 from tests.support.admin import PASSWORD, log_in
 
 TTL = 15.0
@@ -174,3 +176,16 @@ def test_the_console_and_metrics_show_them(client: TestClient, machinery: None) 
     assert system["unacked"] is None and system["workers_alive"] == 1
     assert system["workers"][0]["pid"] == 4242
     assert 'data-system="workers_alive"' in client.get("/console").text
+
+
+def test_with_redis_beside_rabbitmq_queues_still_come_from_rabbitmq(
+    settings: Settings, machinery: None, redis_store: redis.Redis, broker_prefix: str
+) -> None:
+    # REDIS_URL for the shared rate limits: heartbeats go there, the queue stays RabbitMQ's.
+    redis_store.lpush(f"{broker_prefix}celery", "not", "the", "queue", "at", "all")
+    now = time.time()
+    write_heartbeat(redis_store, broker_prefix, Snapshot(77, now, None, None, 0, 0, 0, 0), TTL, now)
+    beside = settings.with_overrides(redis_url=REDIS_URL)
+    figures = MonitoringReader(beside).system()
+    assert figures.available and figures.queues == {"celery": 3} and figures.unacked is None
+    assert [w.pid for w in figures.workers] == [77]
