@@ -229,7 +229,7 @@ class Settings:
     bounce_folder_max_messages: int = _env("BOUNCE_FOLDER_MAX_MESSAGES", 10_000)  # per folder
     bounce_folder_max_mb: int = _env("BOUNCE_FOLDER_MAX_MB", 200)  # per folder, MiB
     require_approval: bool = _env("REQUIRE_APPROVAL", True)  # 0: a one-person office skips it
-    heartbeat_seconds: float = _env("HEARTBEAT_SECONDS", 5.0)  # how often workers report to Redis
+    heartbeat_seconds: float = _env("HEARTBEAT_SECONDS", 5.0)  # how often workers report
     metrics_token: str | None = _env("METRICS_TOKEN", None)  # bearer token for /metrics from afar
     api_token: str | None = _env("API_TOKEN", None)  # bearer token for the read-only /api/
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
