@@ -154,6 +154,10 @@ class AccessError(DispatcherError):
     """The web request may not do this: nobody logged in, a missing role or CSRF token."""
 
 
+class BrokerUnavailableError(DispatcherError):
+    """The broker did not answer a monitoring question (queue depth): the figures say so."""
+
+
 class BounceError(DispatcherError):
     """A message that came back to the bounce address cannot be read or classified."""
 

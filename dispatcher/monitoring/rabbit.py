@@ -14,21 +14,12 @@ per pool process).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-import amqp
-import kombu.exceptions
-from kombu.connection import Connection
+from dispatcher.errors import BrokerUnavailableError
 
 #: Seconds to connect and to wait for each answer: a page must not hang on the broker.
 TIMEOUT_SECONDS = 2.0
-#: What the broker or the network can raise while we ask (all logged by the caller).
-RABBIT_ERRORS: tuple[type[BaseException], ...] = (
-    amqp.exceptions.AMQPError,
-    kombu.exceptions.OperationalError,
-    ConnectionError,
-    OSError,
-    TimeoutError,
-)
 
 
 def is_amqp(broker_url: str) -> bool:
@@ -37,27 +28,37 @@ def is_amqp(broker_url: str) -> bool:
 
 
 def queue_depths(broker_url: str, queues: Sequence[str]) -> dict[str, int]:
-    """Messages ready per queue; a queue not declared yet (no worker ever started) counts 0."""
-    depths: dict[str, int] = {}
-    with Connection(  # type: ignore[no-untyped-call]
-        broker_url, connect_timeout=TIMEOUT_SECONDS, transport_options={"max_retries": 0}
-    ) as connection:
-        connection.ensure_connection(max_retries=1, timeout=TIMEOUT_SECONDS)
-        for queue in queues:
-            depths[queue] = _ready(connection, queue)
-    return depths
+    """Messages ready per queue; a queue not declared yet (no worker ever started) counts 0.
+
+    :raises BrokerUnavailableError: RabbitMQ did not answer, or refused the login
+    """
+    # kombu and py-amqp are imported here: `dispatcher status` on Redis or the demo
+    # must not load Celery's stack (a test checks what it imports).
+    import amqp
+    import kombu.exceptions
+    from kombu.connection import Connection
+
+    errors = (amqp.exceptions.AMQPError, kombu.exceptions.OperationalError, OSError)
+    try:
+        with Connection(  # type: ignore[no-untyped-call]
+            broker_url, connect_timeout=TIMEOUT_SECONDS, transport_options={"max_retries": 0}
+        ) as connection:
+            connection.ensure_connection(max_retries=1, timeout=TIMEOUT_SECONDS)
+            return {queue: _ready(connection, queue, amqp.exceptions.NotFound) for queue in queues}
+    except errors as exc:
+        raise BrokerUnavailableError(str(exc) or type(exc).__name__) from exc
 
 
-def _ready(connection: Connection, queue: str) -> int:
+def _ready(connection: Any, queue: str, not_found: type[Exception]) -> int:
     # A fresh channel per queue: a passive declare of a missing queue closes its channel.
-    channel = connection.channel()  # type: ignore[no-untyped-call]
+    channel = connection.channel()
     try:
         ok = channel.queue_declare(queue=queue, passive=True)
-    except amqp.exceptions.NotFound:
+    except not_found:
         return 0
     finally:
         try:
             channel.close()
-        except RABBIT_ERRORS:
-            pass  # already closed by the broker's 404
+        except Exception:  # noqa: BLE001 - already closed by the broker's 404
+            pass
     return int(ok.message_count)

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 import redis
 from sqlalchemy.orm import Session
 
+from dispatcher.errors import BrokerUnavailableError
 from dispatcher.monitoring import beat, keys, queues, rabbit, stored
 from dispatcher.monitoring.heartbeat import Heartbeat, read_heartbeats
 
@@ -116,7 +117,7 @@ def with_rabbit_queues(
         return figures
     try:
         depths = rabbit.queue_depths(broker_url, queue_names)
-    except rabbit.RABBIT_ERRORS as exc:
+    except BrokerUnavailableError as exc:
         return replace(figures, available=False, problem=f"RabbitMQ did not answer: {exc}")
     return replace(figures, queues=depths, unacked=None)
 
