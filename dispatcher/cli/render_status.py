@@ -77,7 +77,10 @@ def print_system(figures: SystemFigures) -> None:
         return
     queues = ", ".join(f"{name} {count:,}" for name, count in figures.queues.items())
     taken = "unknown" if figures.unacked is None else f"{figures.unacked:,}"
-    click.echo(f"queues: {queues or 'not readable'} waiting, {taken} taken by workers")
+    if queues:
+        click.echo(f"queues: {queues} waiting, {taken} taken by workers")
+    else:  # the demo's SQL broker: nothing to read its queue with
+        click.echo("queues: not readable on this broker")
     beat = figures.beat_seconds_ago
     click.echo("beat: no tick recorded" if beat is None else f"beat: last tick {beat:,.0f} s ago")
     click.echo(f"workers: {figures.workers_alive} processes alive, {figures.workers_busy} busy")

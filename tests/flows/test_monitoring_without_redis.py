@@ -13,6 +13,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import redis
@@ -30,7 +31,7 @@ from dispatcher.monitoring.reader import MonitoringReader
 from dispatcher.office.users import create_user
 from dispatcher.sends.activity import Activity, Snapshot
 from dispatcher.web.app import create_app
-from tests.conftest import REDIS_URL
+from tests.conftest import REDIS_URL, SECRET
 from tests.support.admin import PASSWORD, log_in
 
 TTL = 15.0
@@ -189,3 +190,33 @@ def test_with_redis_beside_rabbitmq_queues_still_come_from_rabbitmq(
     figures = MonitoringReader(beside).system()
     assert figures.available and figures.queues == {"celery": 3} and figures.unacked is None
     assert [w.pid for w in figures.workers] == [77]
+
+
+def test_the_embedded_demo_keeps_its_workers_in_sqlite(sqlite_url: str, tmp_path: Path) -> None:
+    # The demo's SQL broker: heartbeats and the tick in its SQLite file, no queue figures.
+    demo = Settings(
+        database_url=sqlite_url,
+        broker_url=f"sqla+sqlite:///{tmp_path}/broker.sqlite",
+        secret_keys=(SECRET,),
+    )
+    activity = Activity()
+    thread = HeartbeatThread(stored.DatabaseSink(sqlite_url), 5.0, activity)
+    thread.start()
+    reader = MonitoringReader(demo)
+    try:
+        assert _eventually(lambda: reader.system().workers_alive == 1)
+        activity.begin_batch(1, 1, 10)
+        assert _eventually(lambda: reader.system().workers_busy == 1)
+        figures = reader.system()
+        assert figures.available and figures.queues == {} and figures.unacked is None
+    finally:
+        thread.stop()
+        reader.close()
+    result = CliRunner().invoke(
+        cli,
+        ["status"],
+        env={"DATABASE_URL": sqlite_url, "BROKER_URL": demo.broker_url, "SECRET_KEY": SECRET},
+    )
+    assert result.exit_code == 0, result.output
+    assert "queues: not readable on this broker" in result.output
+    assert "workers: 0 processes alive" in result.output  # the thread said goodbye
