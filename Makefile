@@ -33,6 +33,7 @@ system-packages:
 	command -v spamassassin >/dev/null || missing="$$missing spamassassin"; \
 	[ -x /usr/sbin/smtp-sink ] || missing="$$missing postfix"; \
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
+	command -v rabbitmqctl >/dev/null || missing="$$missing rabbitmq-server"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \

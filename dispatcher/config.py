@@ -239,7 +239,7 @@ class Settings:
     sending_hours: str = _env("SENDING_HOURS", "08:00-20:00")
     national_holidays: bool = _env("NATIONAL_HOLIDAYS", True)
     local_holidays: str = _env("LOCAL_HOLIDAYS", "")
-    heartbeat_seconds: float = _env("HEARTBEAT_SECONDS", 5.0)  # how often workers report to Redis
+    heartbeat_seconds: float = _env("HEARTBEAT_SECONDS", 5.0)  # how often workers report
     metrics_token: str | None = _env("METRICS_TOKEN", None)  # bearer token for /metrics from afar
     api_token: str | None = _env("API_TOKEN", None)  # bearer token for the read-only /api/
     smtp: SmtpSettings = field(default_factory=SmtpSettings)

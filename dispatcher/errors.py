@@ -47,6 +47,7 @@ Classes defined in another module name it in brackets::
         ├── RateLimited                 the global sending budget is spent for a while: hold the
         │                               send (private to the batch loop) [sends.ratelimit]
         ├── JournalError                the outcome journal cannot be written [sends.journal]
+        ├── BrokerUnavailableError      the broker did not answer a monitoring question
         ├── BounceError                 a returned message (bounce, report, reply) cannot be read
         ├── SessionLost                 the SMTP session broke; the transport turns it into a
         │                               DeliveryError below (private) [transport.smtp_wire]
@@ -79,6 +80,7 @@ from subscribers.errors import (
 __all__ = [
     "AccessError",
     "BounceError",
+    "BrokerUnavailableError",
     "ConfigurationError",
     "ContentError",
     "DeliveryError",
@@ -155,6 +157,10 @@ class StateError(DispatcherError):
 
 class AccessError(DispatcherError):
     """The web request may not do this: nobody logged in, a missing role or CSRF token."""
+
+
+class BrokerUnavailableError(DispatcherError):
+    """The broker did not answer a monitoring question (queue depth): the figures say so."""
 
 
 class BounceError(DispatcherError):

@@ -373,3 +373,29 @@ class CalendarBlock(Base):
 
     def __repr__(self) -> str:
         return f"CalendarBlock(id={self.id!r}, starts_at={self.starts_at!r})"
+
+
+class WorkerHeartbeat(Base):
+    """A worker process's last heartbeat, kept here when there is no Redis to hold it.
+
+    One row per process, rewritten in place every heartbeat interval (never per
+    message); ``data`` is the same JSON a Redis heartbeat holds. Readers take the
+    rows seen within a few intervals; a row of a dead process is removed by the
+    next writer on its host or ages out of what readers take.
+    """
+
+    __tablename__ = "worker_heartbeats"
+
+    host: Mapped[str] = mapped_column(String(255), primary_key=True)
+    pid: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_seen: Mapped[float] = mapped_column(index=True)  # epoch seconds, as in the JSON
+    data: Mapped[str] = mapped_column(Text)
+
+
+class MonitoringTick(Base):
+    """When a periodic job last completed (the beat's reconcile run), without Redis."""
+
+    __tablename__ = "monitoring_ticks"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[float]  # epoch seconds

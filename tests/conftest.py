@@ -52,6 +52,7 @@ from tests.smtpd import SmtpServer
 from tests.support.admin import Desk, fake_preflight, make_desk
 from tests.support.data import NEWSLETTER_FILE, create_newsletter
 from tests.support.database import migrate, scratch_database, truncate_all
+from tests.support.rabbit import rabbit_vhost
 
 PG_ADMIN_URL = os.environ.get("TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -116,6 +117,13 @@ def redis_store(broker_prefix: str) -> Iterator[redis.Redis]:
     for key in client.scan_iter(match=f"{broker_prefix}*"):
         client.delete(key)
     client.close()
+
+
+@pytest.fixture
+def rabbit_url(run_id: str) -> Iterator[str]:
+    """An AMQP URL on the machine's RabbitMQ, in a vhost of the test's own (then deleted)."""
+    with rabbit_vhost(run_id) as url:
+        yield url
 
 
 @pytest.fixture

@@ -76,7 +76,11 @@ def print_system(figures: SystemFigures) -> None:
         click.echo(f"workers and queues: not available ({harmless(figures.problem or '')})")
         return
     queues = ", ".join(f"{name} {count:,}" for name, count in figures.queues.items())
-    click.echo(f"queues: {queues} waiting, {figures.unacked:,} taken by workers")
+    taken = "unknown" if figures.unacked is None else f"{figures.unacked:,}"
+    if queues:
+        click.echo(f"queues: {queues} waiting, {taken} taken by workers")
+    else:  # the demo's SQL broker: nothing to read its queue with
+        click.echo("queues: not readable on this broker")
     beat = figures.beat_seconds_ago
     click.echo("beat: no tick recorded" if beat is None else f"beat: last tick {beat:,.0f} s ago")
     click.echo(f"workers: {figures.workers_alive} processes alive, {figures.workers_busy} busy")

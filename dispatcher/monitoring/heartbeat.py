@@ -1,9 +1,10 @@
-"""Worker heartbeats: each worker process says in Redis who it is and what it does.
+"""Worker heartbeats: each worker process says who it is and what it does.
 
 A heartbeat is a small JSON value under ``dispatcher:worker:<host>:<pid>`` with a
 time to live of a few intervals: a process that dies stops renewing it and
 drops off the console by itself. A sorted set indexes the keys by last write,
-so readers fetch them in two commands.
+so readers fetch them in two commands. Without Redis,
+:mod:`dispatcher.monitoring.stored` keeps the same JSON in a table.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import redis
 
@@ -123,50 +124,79 @@ def read_heartbeats(client: redis.Redis, prefix: str, now: float, ttl: float) ->
     return sorted((b for b in beats if b is not None), key=lambda b: (b.host, b.pid))
 
 
+class HeartbeatSink(Protocol):
+    """Where a process's heartbeats go: Redis, or the database when there is no Redis."""
+
+    #: What a write may raise when the store is unreachable (logged, never raised).
+    errors: tuple[type[BaseException], ...]
+
+    def open(self) -> None: ...
+    def write(self, snapshot: Snapshot, now: float) -> None: ...
+    def remove(self, pid: int) -> None: ...
+    def close(self) -> None: ...
+
+
+class RedisSink:
+    """Heartbeats as Redis keys under the broker's prefix, with a TTL."""
+
+    errors: tuple[type[BaseException], ...] = (redis.RedisError,)
+
+    def __init__(self, client_factory: Callable[[], redis.Redis], prefix: str, ttl: float) -> None:
+        self._factory, self._prefix, self._ttl = client_factory, prefix, ttl
+        self._client: redis.Redis | None = None
+
+    def open(self) -> None:
+        self._client = self._factory()
+
+    def write(self, snapshot: Snapshot, now: float) -> None:
+        if self._client is not None:
+            write_heartbeat(self._client, self._prefix, snapshot, self._ttl, now)
+
+    def remove(self, pid: int) -> None:
+        if self._client is not None:
+            remove_heartbeat(self._client, self._prefix, pid)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+
 class HeartbeatThread(threading.Thread):
     """Writes this process's heartbeat every interval, and at once when a batch starts or ends.
 
-    It runs in each pool process (started after the fork); Redis errors are
+    It runs in each pool process (started after the fork); the store's errors are
     logged once per outage and never reach the tasks.
     """
 
-    def __init__(
-        self,
-        client_factory: Callable[[], redis.Redis],
-        prefix: str,
-        interval: float,
-        ttl: float,
-        activity: Activity,
-    ) -> None:
+    def __init__(self, sink: HeartbeatSink, interval: float, activity: Activity) -> None:
         super().__init__(name="dispatcher-heartbeat", daemon=True)
-        self._client_factory, self._prefix = client_factory, prefix
-        self._interval, self._ttl, self._activity = interval, ttl, activity
+        self._sink, self._interval, self._activity = sink, interval, activity
         self._stopping = threading.Event()
         self._failing = False
 
     def run(self) -> None:
-        client = self._client_factory()
+        self._sink.open()
         while not self._stopping.is_set():
-            self._beat(client)
+            self._beat()
             self._activity.changed.wait(self._interval)
             self._activity.changed.clear()
         try:
-            remove_heartbeat(client, self._prefix, os.getpid())
-        except redis.RedisError:
-            pass  # the key expires by itself
-        client.close()
+            self._sink.remove(os.getpid())
+        except self._sink.errors:
+            pass  # the key expires, the row ages out
+        self._sink.close()
 
     def stop(self, timeout: float = 2.0) -> None:
         self._stopping.set()
         self._activity.changed.set()
         self.join(timeout)
 
-    def _beat(self, client: redis.Redis) -> None:
+    def _beat(self) -> None:
         try:
-            write_heartbeat(client, self._prefix, self._activity.snapshot(), self._ttl, time.time())
-        except redis.RedisError as exc:
+            self._sink.write(self._activity.snapshot(), time.time())
+        except self._sink.errors as exc:
             if not self._failing:
-                log.warning("heartbeat: Redis is unreachable (%s); retrying quietly", exc)
+                log.warning("heartbeat: its store is unreachable (%s); retrying quietly", exc)
             self._failing = True
         else:
             self._failing = False

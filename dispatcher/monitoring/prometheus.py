@@ -18,7 +18,7 @@ Metrics:
 - ``dispatcher_queue_depth{queue}``, ``dispatcher_queue_unacked``: the broker
 - ``dispatcher_workers_alive``, ``dispatcher_workers_busy``: from the heartbeats
 - ``dispatcher_beat_last_tick_age_seconds``: since the reconciler last ran (NaN: never)
-- ``dispatcher_monitoring_redis_up``: 1 when Redis answered this scrape
+- ``dispatcher_monitoring_redis_up``: 1 when Redis (without Redis: the database and broker) answered
 """
 
 from __future__ import annotations
@@ -92,16 +92,20 @@ def send_health_metrics(sends: list[health.SendHealth]) -> Iterator[Metric]:
 
 
 def system_metrics(figures: SystemFigures) -> Iterator[Metric]:
-    """The Redis figures as metrics (zero, or NaN for ages, when Redis did not answer)."""
-    yield _gauge("dispatcher_monitoring_redis_up", "1 if Redis answered.", int(figures.available))
+    """The machinery's figures as metrics (zero, or NaN for ages, when they did not answer)."""
+    yield _gauge("dispatcher_monitoring_redis_up", "1 if Redis (or, without Redis, the "
+                 "database and the broker) answered.", int(figures.available))  # fmt: skip
     depth = GaugeMetricFamily(
         "dispatcher_queue_depth", "Messages waiting in a Celery queue.", labels=["queue"]
     )
     for queue, count in figures.queues.items():
         depth.add_metric([queue], count)
     yield depth
+    unacked = figures.unacked
     yield _gauge(
-        "dispatcher_queue_unacked", "Messages taken by workers, not acknowledged.", figures.unacked
+        "dispatcher_queue_unacked",
+        "Messages taken by workers, not acknowledged (NaN: the broker does not say).",
+        math.nan if unacked is None else unacked,
     )
     yield _gauge("dispatcher_workers_alive", "Worker processes with a live heartbeat.",
                  figures.workers_alive)  # fmt: skip

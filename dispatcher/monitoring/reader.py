@@ -13,12 +13,21 @@ import threading
 import time
 
 import redis
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from dispatcher.config import Settings
+from dispatcher.db import create_db_engine
 from dispatcher.monitoring.connection import monitoring_redis
 from dispatcher.monitoring.heartbeat import heartbeat_ttl
-from dispatcher.monitoring.system import SystemFigures, read_system
+from dispatcher.monitoring.rabbit import is_amqp
+from dispatcher.monitoring.system import (
+    SystemFigures,
+    read_stored,
+    read_system,
+    with_rabbit_queues,
+)
 from dispatcher.sends import status
 from dispatcher.sends.rates import RateTracker
 from dispatcher.sends.status import BounceGroup, FailureGroup, SendView
@@ -32,23 +41,32 @@ _Problems = tuple[tuple[FailureGroup, ...], tuple[BounceGroup, ...]]
 
 
 class MonitoringReader:
-    """Reads sends' figures from the database and the machinery's from Redis."""
+    """Reads sends' figures from the database, the machinery's from Redis or, without
+    Redis, from the database's heartbeats and RabbitMQ's queues."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.rates = RateTracker()
         self._client: redis.Redis | None = None
+        self._engine: Engine | None = None  # without Redis: the heartbeats' table
         self._lock = threading.Lock()
         self._failures: dict[int, tuple[float, _Problems]] = {}
 
     def system(self, now: float | None = None) -> SystemFigures:
-        """Queues, workers and the beat (says so when Redis is not there or does not answer)."""
-        return read_system(
-            self._redis(),
-            self.settings.broker_key_prefix,
-            time.time() if now is None else now,
-            heartbeat_ttl(self.settings.heartbeat_seconds),
-        )
+        """Queues, workers and the beat (says so when their store does not answer)."""
+        now = time.time() if now is None else now
+        ttl = heartbeat_ttl(self.settings.heartbeat_seconds)
+        client = self._redis()
+        if client is not None:
+            figures = read_system(client, self.settings.broker_key_prefix, now, ttl)
+            if is_amqp(self.settings.broker_url):  # REDIS_URL beside RabbitMQ: queues there
+                return with_rabbit_queues(figures, self.settings.broker_url)
+            return figures
+        try:
+            with Session(self._database()) as session:
+                return read_stored(session, self.settings.broker_url, now, ttl)
+        except SQLAlchemyError as exc:
+            return SystemFigures(False, f"the database did not answer: {exc}")
 
     def sends(
         self, session: Session, now: dt.datetime, send_ids: list[int] | None = None
@@ -81,6 +99,15 @@ class MonitoringReader:
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
+        if self._engine is not None:
+            self._engine.dispose()
+
+    def _database(self) -> Engine:
+        # An engine of its own, one connection: the heartbeats' table is read once a look.
+        with self._lock:
+            if self._engine is None:
+                self._engine = create_db_engine(self.settings.database_url)
+            return self._engine
 
     def _redis(self) -> redis.Redis | None:
         with self._lock:

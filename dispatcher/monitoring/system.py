@@ -1,4 +1,8 @@
-"""What the machinery looks like right now: queues, workers, the beat, read from Redis.
+"""What the machinery looks like right now: queues, workers, the beat.
+
+With Redis (the broker, or ``REDIS_URL``) everything is read from its keys;
+without it, workers and the beat come from the database and queue depth from
+RabbitMQ when it is the broker (:func:`read_stored`).
 
 The same figures feed the console, ``/metrics`` and ``dispatcher status``. A
 read costs five Redis round trips at most; if Redis does not answer, the
@@ -8,11 +12,13 @@ figures say so instead of failing the page.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 
 import redis
+from sqlalchemy.orm import Session
 
-from dispatcher.monitoring import beat, keys, queues
+from dispatcher.errors import BrokerUnavailableError
+from dispatcher.monitoring import beat, keys, queues, rabbit, stored
 from dispatcher.monitoring.heartbeat import Heartbeat, read_heartbeats
 
 
@@ -50,12 +56,14 @@ _COPIED = tuple(
 
 @dataclass(frozen=True)
 class SystemFigures:
-    """Queues, workers and the beat; ``available`` is False when Redis did not answer."""
+    """Queues, workers and the beat; ``available`` is False when Redis or the broker did not
+    answer. ``unacked`` is None where the broker does not say (RabbitMQ without its
+    management API, the SQL broker); ``queues`` is empty where it cannot be read."""
 
     available: bool
     problem: str | None = None
     queues: dict[str, int] = field(default_factory=dict)
-    unacked: int = 0
+    unacked: int | None = 0
     workers: tuple[WorkerFigures, ...] = ()
     beat_seconds_ago: float | None = None  # None: no tick recorded
 
@@ -75,6 +83,43 @@ class SystemFigures:
         data = asdict(self)
         data |= {"workers_alive": self.workers_alive, "workers_busy": self.workers_busy}
         return data
+
+
+def read_stored(
+    session: Session,
+    broker_url: str,
+    now: float,
+    heartbeat_ttl: float,
+    queue_names: Sequence[str] = keys.DEFAULT_QUEUES,
+) -> SystemFigures:
+    """The figures without Redis: workers and the beat from the database, queues from
+    RabbitMQ (a passive declare) when it is the broker; never raises for broker trouble."""
+    tick = stored.last_tick(session)
+    workers = tuple(
+        WorkerFigures.of(h, now) for h in stored.read_heartbeats(session, now, heartbeat_ttl)
+    )
+    figures = SystemFigures(
+        available=True,
+        unacked=None,
+        workers=workers,
+        beat_seconds_ago=None if tick is None else round(max(0.0, now - tick), 1),
+    )
+    if not rabbit.is_amqp(broker_url):
+        return figures  # the SQL broker of the embedded demo: no queue figures
+    return with_rabbit_queues(figures, broker_url, queue_names)
+
+
+def with_rabbit_queues(
+    figures: SystemFigures, broker_url: str, queue_names: Sequence[str] = keys.DEFAULT_QUEUES
+) -> SystemFigures:
+    """``figures`` with RabbitMQ's ready counts (unacked unknown), or saying it did not answer."""
+    if not figures.available:
+        return figures
+    try:
+        depths = rabbit.queue_depths(broker_url, queue_names)
+    except BrokerUnavailableError as exc:
+        return replace(figures, available=False, problem=f"RabbitMQ did not answer: {exc}")
+    return replace(figures, queues=depths, unacked=None)
 
 
 def read_system(

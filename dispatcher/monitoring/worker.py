@@ -2,8 +2,9 @@
 
 :func:`start_process` runs in each pool process after the fork (Celery's
 ``worker_process_init``) and :func:`stop_process` at its shutdown; both are
-wired in :mod:`dispatcher.worker.app`. Nothing here may make a task fail: Redis
-trouble is logged, and delivery goes on.
+wired in :mod:`dispatcher.worker.app`. Heartbeats and the tick go to Redis when
+there is one, else to the database (:mod:`dispatcher.monitoring.stored`).
+Nothing here may make a task fail: trouble is logged, and delivery goes on.
 """
 
 from __future__ import annotations
@@ -12,27 +13,38 @@ import logging
 import time
 
 import redis
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from dispatcher.config import Settings
+from dispatcher.db import create_db_engine
 from dispatcher.errors import ConfigurationError
-from dispatcher.monitoring import beat
+from dispatcher.monitoring import beat, stored
 from dispatcher.monitoring.connection import monitoring_redis
-from dispatcher.monitoring.heartbeat import HeartbeatThread, heartbeat_ttl
+from dispatcher.monitoring.heartbeat import HeartbeatSink, HeartbeatThread, RedisSink, heartbeat_ttl
+from dispatcher.monitoring.stored import DatabaseSink
 from dispatcher.sends.activity import ACTIVITY
 
 log = logging.getLogger(__name__)
 
 _thread: HeartbeatThread | None = None
 _client: redis.Redis | None = None
+_engine: Engine | None = None  # the beat's tick without Redis
 
 
 def start_process(settings: Settings) -> None:
-    """Start this process's heartbeat thread (a no-op when the broker is not Redis)."""
-    global _thread, _client
-    _client = None  # a client inherited through fork is never used
+    """Start this process's heartbeat thread: to Redis if there is one, else to the database."""
+    global _thread, _client, _engine
+    _client = None  # a client or engine inherited through fork is never used
+    _engine = None
     ACTIVITY.reset()
+    _thread = HeartbeatThread(_sink(settings), settings.heartbeat_seconds, ACTIVITY)
+    _thread.start()
+
+
+def _sink(settings: Settings) -> HeartbeatSink:
     if settings.redis is None:
-        return
+        return DatabaseSink(settings.database_url)
 
     def client() -> redis.Redis:
         made = monitoring_redis(settings)
@@ -40,36 +52,35 @@ def start_process(settings: Settings) -> None:
             raise ConfigurationError("worker heartbeats need Redis (REDIS_URL or BROKER_URL)")
         return made
 
-    _thread = HeartbeatThread(
-        client,
-        settings.broker_key_prefix,
-        settings.heartbeat_seconds,
-        heartbeat_ttl(settings.heartbeat_seconds),
-        ACTIVITY,
-    )
-    _thread.start()
+    return RedisSink(client, settings.broker_key_prefix, heartbeat_ttl(settings.heartbeat_seconds))
 
 
 def stop_process() -> None:
-    """Stop the heartbeat and remove this process's key."""
-    global _thread, _client
+    """Stop the heartbeat and remove this process's key or row."""
+    global _thread, _client, _engine
     if _thread is not None:
         _thread.stop()
         _thread = None
     if _client is not None:
         _client.close()
         _client = None
+    if _engine is not None:
+        _engine.dispose()
+        _engine = None
 
 
 def record_tick(settings: Settings) -> None:
     """Note that the reconciler just ran (for "last beat tick" on the console)."""
-    global _client
-    if settings.redis is None:
-        return
+    global _client, _engine
     try:
+        if settings.redis is None:
+            if _engine is None:
+                _engine = create_db_engine(settings.database_url)
+            stored.record_tick(_engine, time.time())
+            return
         if _client is None:
             _client = monitoring_redis(settings)
         if _client is not None:
             beat.record_tick(_client, settings.broker_key_prefix, time.time())
-    except redis.RedisError as exc:
+    except (redis.RedisError, SQLAlchemyError) as exc:
         log.warning("could not record the beat's tick: %s", exc)

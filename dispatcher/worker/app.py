@@ -19,6 +19,7 @@ from celery.signals import (
 
 from dispatcher.config import Settings
 from dispatcher.monitoring import worker as monitoring
+from dispatcher.monitoring.rabbit import is_amqp
 from dispatcher.worker import tasks
 
 # Pools that run each task in a process of its own. Threads, gevent and eventlet would run
@@ -41,6 +42,12 @@ def create_celery(settings: Settings) -> Celery:
 
 
 def _transport_options(settings: Settings) -> dict[str, Any]:
+    if is_amqp(settings.broker_url):
+        # A publish returns once RabbitMQ has taken the message (written it, the queue
+        # and the message being durable): `send --now` and the reconciler commit a
+        # batch as queued, then publish; without confirms a broker crash right after
+        # would lose it until the reconciler's redispatch.
+        return {"confirm_publish": True}
     if not settings.broker_url.startswith(("redis://", "rediss://")):
         # kombu's SQLAlchemy transport hands its options to create_engine(): give it
         # only what SQLite needs to wait for the other process's writes.
@@ -52,6 +59,31 @@ def _transport_options(settings: Settings) -> dict[str, Any]:
 
 
 def _conf(settings: Settings) -> dict[str, Any]:
+    return _base_conf(settings) | _amqp_conf(settings)
+
+
+def _amqp_conf(settings: Settings) -> dict[str, Any]:
+    """RabbitMQ: durable classic queues, persistent messages (see the README's broker choice).
+
+    Not quorum queues: they need a cluster to be worth more than a durable classic queue on
+    one node, Celery sends countdown retries through its native delayed delivery, which
+    needs topic exchanges and 28 extra queues per vhost, and RabbitMQ drops a message
+    redelivered more times than the queue's delivery limit, where a crash loop must lose
+    nothing.
+    """
+    if not is_amqp(settings.broker_url):
+        return {}
+    return {
+        "task_default_queue_type": "classic",
+        "task_create_missing_queues": True,
+        "task_default_delivery_mode": "persistent",
+        # Per-consumer prefetch (not global QoS): each pool process holds at most one
+        # batch beyond the one it runs, as on Redis.
+        "worker_prefetch_multiplier": 1,
+    }
+
+
+def _base_conf(settings: Settings) -> dict[str, Any]:
     transport_options = _transport_options(settings)
     return {
         "task_ignore_result": True,

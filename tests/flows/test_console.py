@@ -324,9 +324,8 @@ def test_a_heartbeat_thread_reports_the_batch_and_says_goodbye(
     redis_store: redis.Redis, broker_prefix: str
 ) -> None:
     activity = Activity()
-    thread = heartbeat.HeartbeatThread(
-        lambda: redis.Redis.from_url(REDIS_URL), broker_prefix, 5.0, 15.0, activity
-    )
+    sink = heartbeat.RedisSink(lambda: redis.Redis.from_url(REDIS_URL), broker_prefix, 15.0)
+    thread = heartbeat.HeartbeatThread(sink, 5.0, activity)
     thread.start()
 
     def beats() -> list[heartbeat.Heartbeat]:

@@ -4,7 +4,8 @@ The SMTP server answers each message after a short delay, so the send lasts
 several seconds; the test pauses it in the middle, checks that the relay stops
 receiving (once the group of messages in progress is done), resumes it, and
 compares what the server received with the ledger: everyone exactly once. The
-console's figures (heartbeats, beat tick) are read from the real worker too.
+console's figures (heartbeats, beat tick) are read from the real worker too, on
+Redis and on RabbitMQ (where they come from the database).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dispatcher.monitoring.reader import MonitoringReader
 from dispatcher.sends import control, reconcile
 from dispatcher.worker.tasks import enqueue_batch
 from subscribers.orm import utcnow
+from tests.integration.conftest import BROKERS
 from tests.smtpd import SmtpServer
 from tests.support.data import address
 from tests.support.sending import (
@@ -109,6 +111,7 @@ def test_a_real_send_pauses_and_resumes_and_everyone_gets_it_once(
     assert {row.status for row in ledger_rows(pg_sessions, send_id)} == {"sent"}
 
 
+@pytest.mark.parametrize("broker", BROKERS, indirect=True)
 def test_the_console_sees_the_real_workers_and_the_beat(
     pg_sessions: sessionmaker[Session], settings: Settings, smtpd: SmtpServer, worker: WorkerProcess
 ) -> None:

@@ -1,7 +1,8 @@
 """The whole pipeline against real services: PostgreSQL, Redis, a Celery worker process, SMTP.
 
 Each test starts its own worker process (prefork pool, beat embedded) with its
-own Redis key prefix, and an SMTP server on a free port; what the server
+own Redis key prefix (or, for those parametrised with ``broker``, also on RabbitMQ
+in a vhost of its own), and an SMTP server on a free port; what the server
 received is compared with what the ledger says.
 """
 
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.config import Settings
 from dispatcher.worker.tasks import enqueue_batch
+from tests.integration.conftest import BROKERS
 from tests.smtpd import SmtpServer
 from tests.support.data import address
 from tests.support.sending import (
@@ -61,6 +63,7 @@ def _refusing_one_of_five(
     return send_id
 
 
+@pytest.mark.parametrize("broker", BROKERS, indirect=True)
 def test_two_thousand_subscribers_each_get_exactly_one_copy(
     pg_sessions: sessionmaker[Session], settings: Settings, smtpd: SmtpServer, worker: WorkerProcess
 ) -> None:
@@ -118,6 +121,7 @@ def test_the_same_batch_enqueued_twice_sends_nothing_twice(
     assert len(received) == 600 and set(received.values()) == {1}
 
 
+@pytest.mark.parametrize("broker", BROKERS, indirect=True)
 def test_a_worker_killed_mid_batch_leaves_a_send_that_completes(
     pg_sessions: sessionmaker[Session], settings: Settings, smtpd: SmtpServer, worker: WorkerProcess
 ) -> None:

@@ -95,10 +95,10 @@ class SendDetailOut(SendOut):
 
 
 class SystemOut(BaseModel):
-    available: bool  # False when Redis is not used or did not answer
+    available: bool  # False when Redis, the broker or the database did not answer
     problem: str | None
     queues: dict[str, int]  # messages waiting per Celery queue
-    unacked: int
+    unacked: int | None  # None: the broker does not say (RabbitMQ without management)
     workers: list[WorkerFigures]
     workers_alive: int
     workers_busy: int
