@@ -7,7 +7,6 @@ batch really delivered through the in-memory transport.
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -33,6 +32,7 @@ from dispatcher.web.app import create_app
 from tests.conftest import REDIS_URL
 from tests.support.admin import PASSWORD, csrf_of, log_in
 from tests.support.data import add_readers_and_edition
+from tests.support.heartbeats import check_heartbeat_thread
 from tests.support.sending import start_send
 
 POLICY = SendingSettings(batch_size=10, dispatch_window=100)
@@ -326,20 +326,11 @@ def test_a_heartbeat_thread_reports_the_batch_and_says_goodbye(
     activity = Activity()
     sink = heartbeat.RedisSink(lambda: redis.Redis.from_url(REDIS_URL), broker_prefix, 15.0)
     thread = heartbeat.HeartbeatThread(sink, 5.0, activity)
-    thread.start()
 
     def beats() -> list[heartbeat.Heartbeat]:
         return heartbeat.read_heartbeats(redis_store, broker_prefix, time.time(), 15)
 
-    try:
-        assert _eventually(lambda: len(beats()) == 1)
-        assert beats()[0].pid == os.getpid() and not beats()[0].busy
-        activity.begin_batch(7, 3, 50)  # written at once, not at the next interval
-        assert _eventually(lambda: beats()[0].busy)
-        assert (beats()[0].batch_id, beats()[0].send_id, beats()[0].claimed) == (7, 3, 50)
-    finally:
-        thread.stop()
-    assert beats() == []
+    check_heartbeat_thread(thread, activity, beats)
 
 
 def test_an_expired_heartbeat_no_longer_counts(

@@ -9,7 +9,6 @@ declare (each test in a vhost of its own). Unacknowledged messages are unknown.
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -33,6 +32,7 @@ from dispatcher.sends.activity import Activity, Snapshot
 from dispatcher.web.app import create_app
 from tests.conftest import REDIS_URL, SECRET
 from tests.support.admin import PASSWORD, log_in
+from tests.support.heartbeats import check_heartbeat_thread
 
 TTL = 15.0
 
@@ -75,21 +75,12 @@ def test_a_heartbeat_thread_writes_a_row_reports_the_batch_and_says_goodbye(
 ) -> None:
     activity = Activity()
     thread = HeartbeatThread(stored.DatabaseSink(pg_url), 5.0, activity)
-    thread.start()
 
     def beats() -> list[stored.Heartbeat]:
         with pg_sessions() as session:
             return stored.read_heartbeats(session, time.time(), TTL)
 
-    try:
-        assert _eventually(lambda: len(beats()) == 1)
-        assert beats()[0].pid == os.getpid() and not beats()[0].busy
-        activity.begin_batch(7, 3, 50)  # written at once, not at the next interval
-        assert _eventually(lambda: beats()[0].busy)
-        assert (beats()[0].batch_id, beats()[0].send_id, beats()[0].claimed) == (7, 3, 50)
-    finally:
-        thread.stop()
-    assert beats() == []
+    check_heartbeat_thread(thread, activity, beats)
 
 
 def test_a_row_not_renewed_stops_counting_and_an_hour_old_one_is_removed(

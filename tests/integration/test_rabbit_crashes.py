@@ -11,31 +11,23 @@ everyone reached, a second copy only for a row flagged in doubt.
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.config import Settings
-from dispatcher.worker.tasks import enqueue_batch
-from subscribers.models import Subscriber
 from tests.smtpd import SmtpServer
 from tests.support.private_rabbit import private_rabbit
 from tests.support.sending import (
-    assert_finished,
-    ledger_rows,
-    quick_policy,
-    start_example_send,
-    wait_until,
+    RECOVERY,
+    assert_nobody_lost,
+    send_through_a_lost_broker,
 )
-from tests.support.worker import WorkerProcess
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-RECOVERY = quick_policy(batch_size=500, lease_seconds=5, redispatch_after=5)
 READERS = 4000
 
 
@@ -51,23 +43,15 @@ def test_rabbitmq_killed_and_restarted_during_a_send_loses_nobody(
     smtpd: SmtpServer,
     tmp_path: Path,
 ) -> None:
-    smtpd.delay("dot", 0.002, times=100_000)  # long enough a send to break it in the middle
     with private_rabbit() as rabbit:
         settings = enqueuing_settings(smtp_url=smtpd.url, sending=RECOVERY, broker_url=rabbit.url)
-        with WorkerProcess(settings, tmp_path, concurrency=2) as worker:
-            send_id = start_example_send(pg_sessions, settings, READERS, 500, enqueue_batch)
-            assert wait_until(lambda: len(smtpd.accepted) > 800, timeout=60), worker.log()
+
+        def lose_and_restart() -> None:
             rabbit.kill()
             time.sleep(3)
             rabbit.start()  # the same data: the durable queue and its messages
-            assert_finished(pg_sessions, send_id, worker, timeout=240)
 
-    rows = ledger_rows(pg_sessions, send_id)
-    assert Counter(row.status for row in rows) == Counter({"sent": READERS})
-    with pg_sessions() as session:
-        emails = dict(session.execute(select(Subscriber.id, Subscriber.email)).all())
-    received = Counter(rcpt for m in smtpd.accepted for rcpt in m.rcpt_tos)
-    assert set(received) == {emails[row.subscriber_id] for row in rows}
-    doubtful = {emails[row.subscriber_id] for row in rows if row.in_doubt}
-    assert {a for a, n in received.items() if n > 1} <= doubtful
-    assert max(received.values()) <= 2
+        send_id = send_through_a_lost_broker(
+            settings, pg_sessions, smtpd, tmp_path, lose_and_restart, READERS
+        )
+    assert_nobody_lost(pg_sessions, smtpd, send_id, READERS, crashes=1)

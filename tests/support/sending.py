@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -17,7 +19,9 @@ from dispatcher.sends import ledger, reconcile
 from dispatcher.sends.batch import run_batch
 from dispatcher.sends.runtime import Runtime
 from dispatcher.transport.memory import MemoryTransport
+from subscribers.models import Subscriber
 from subscribers.orm import utcnow
+from tests.smtpd import SmtpServer
 from tests.support.data import add_readers_and_edition
 from tests.support.worker import WorkerProcess
 
@@ -37,6 +41,10 @@ _QUICK = SendingSettings(
 def quick_policy(**changes: Any) -> SendingSettings:
     """Sending settings with the quick timers above; ``changes`` set other fields."""
     return dataclasses.replace(_QUICK, **changes)
+
+
+#: The crash tests' timers: a dead worker's claim comes back within seconds.
+RECOVERY = quick_policy(batch_size=500, lease_seconds=5, redispatch_after=5)
 
 
 def start_send(
@@ -156,3 +164,42 @@ def kill_a_claiming_process(worker: WorkerProcess, sessions: sessionmaker[Sessio
         raise RuntimeError("no live pool process held a claim")
     worker.kill(chosen[0])
     return chosen[0]
+
+
+def assert_nobody_lost(
+    sessions: sessionmaker[Session], smtpd: SmtpServer, send_id: int, count: int, crashes: int
+) -> None:
+    """Nobody lost; second copies only for rows flagged in doubt, at most one per crash."""
+    rows = ledger_rows(sessions, send_id)
+    assert Counter(row.status for row in rows) == Counter({"sent": count})
+    with sessions() as session:
+        emails = dict(session.execute(select(Subscriber.id, Subscriber.email)).all())
+    received = Counter(rcpt for m in smtpd.accepted for rcpt in m.rcpt_tos)
+    assert set(received) == {emails[row.subscriber_id] for row in rows}
+    doubtful = {emails[row.subscriber_id] for row in rows if row.in_doubt}
+    twice = {address for address, n in received.items() if n > 1}
+    assert twice <= doubtful and max(received.values()) <= 2
+    assert len(doubtful) <= crashes * 2  # one message in flight per pool process at most
+
+
+def send_through_a_lost_broker(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    smtpd: SmtpServer,
+    workdir: Path,
+    lose_and_restart: Callable[[], None],
+    readers: int = 4000,
+) -> int:
+    """Send to ``readers`` through a real worker, losing the broker after 800 messages.
+
+    :returns: the send's id, once the send has finished
+    """
+    from dispatcher.worker.tasks import enqueue_batch
+
+    smtpd.delay("dot", 0.002, times=100_000)  # long enough a send to break it in the middle
+    with WorkerProcess(settings, workdir, concurrency=2) as worker:
+        send_id = start_example_send(sessions, settings, readers, 500, enqueue_batch)
+        assert wait_until(lambda: len(smtpd.accepted) > 800, timeout=60), worker.log()
+        lose_and_restart()
+        assert_finished(sessions, send_id, worker, timeout=240)
+    return send_id
