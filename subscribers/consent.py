@@ -54,6 +54,22 @@ class Signup:
     request: SignupRequest | None
 
 
+def _pending(
+    session: Session, list_id: int, subscriber_id: int, ip: str | None, privacy_version: str
+) -> Subscription:
+    """A new ``pending`` subscription, so the office sees who waits for their link."""
+    subscription = Subscription(
+        list_id=list_id,
+        subscriber_id=subscriber_id,
+        status=SubscriptionStatus.PENDING.value,
+        source=ConsentSource.FORM.value,
+        consent_ip=ip,
+        privacy_version=privacy_version,
+    )
+    session.add(subscription)
+    return subscription
+
+
 def request_signup(
     session: Session,
     list_id: int,
@@ -86,15 +102,7 @@ def request_signup(
     if subscription is not None and subscription.status == SubscriptionStatus.CONFIRMED:
         return Signup(subscription, None)
     if subscription is None:
-        subscription = Subscription(
-            list_id=list_id,
-            subscriber_id=subscriber.id,
-            status=SubscriptionStatus.PENDING.value,
-            source=ConsentSource.FORM.value,
-            consent_ip=ip,
-            privacy_version=privacy_version,
-        )
-        session.add(subscription)
+        subscription = _pending(session, list_id, subscriber.id, ip, privacy_version)
     _forget_old_requests(session, max_age)
     request = SignupRequest(
         subscriber_id=subscriber.id,
@@ -106,14 +114,9 @@ def request_signup(
     )
     session.add(request)
     consent_history.record(
-        session,
-        subscriber.id,
-        ConsentEventKind.SIGNUP_REQUESTED,
-        source=ConsentSource.FORM.value,
-        list_id=list_id,
-        ip=ip,
-        privacy_version=privacy_version,
-    )
+        session, subscriber.id, ConsentEventKind.SIGNUP_REQUESTED, source=ConsentSource.FORM.value,
+        list_id=list_id, ip=ip, privacy_version=privacy_version,
+    )  # fmt: skip
     session.flush()
     return Signup(subscription, request)
 

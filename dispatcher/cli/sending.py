@@ -66,11 +66,8 @@ def send(
     With --dry-run --out DIR it sends nothing: see dispatcher/sends/dryrun.py.
     """
     if dry_run or out is not None:
-        if not (dry_run and out is not None) or now_flag or at or again:
-            raise click.UsageError("a dry run takes --dry-run and --out, and no --now/--at/--again")
-        from dispatcher.cli.dryrun import run_dry_run
-
-        run_dry_run(app, edition_id, lists, out, timeout)
+        real = now_flag or bool(at) or again
+        _dry_run(app, edition_id, lists, out if dry_run else None, timeout, real)
         return
     if now_flag == (at is not None):
         raise click.UsageError("give exactly one of --now and --at")
@@ -92,6 +89,22 @@ def send(
         start_now(app, send_row.id)
     if wait:
         wait_for(app, send_row.id)
+
+
+def _dry_run(
+    app: AppContext,
+    edition_id: int,
+    lists: tuple[str, ...],
+    out: Path | None,
+    timeout: float,
+    real: bool,
+) -> None:
+    """``send --dry-run --out DIR``: the whole path, into DIR; see dispatcher/sends/dryrun.py."""
+    if out is None or real:
+        raise click.UsageError("a dry run takes --dry-run and --out, and no --now/--at/--again")
+    from dispatcher.cli.dryrun import run_dry_run
+
+    run_dry_run(app, edition_id, lists, out, timeout)
 
 
 def start_now(app: AppContext, send_id: int) -> None:

@@ -13,6 +13,7 @@ per pool process).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -57,8 +58,7 @@ def _ready(connection: Any, queue: str, not_found: type[Exception]) -> int:
     except not_found:
         return 0
     finally:
-        try:
+        # A channel the broker's 404 already closed may refuse to close again.
+        with contextlib.suppress(Exception):
             channel.close()
-        except Exception:  # noqa: BLE001 - already closed by the broker's 404
-            pass
     return int(ok.message_count)

@@ -19,7 +19,7 @@ error next to it catches the error itself: that is not translation.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -62,61 +62,67 @@ def error_response(
     return render(request, "error.html", context, status_code=status)
 
 
+#: Each branch of the exception tree and the status it answers with (and the message, when
+#: the status's own would mislead). Starlette picks the nearest class in the raised one's MRO.
+_ANSWERS: tuple[tuple[type[Exception], int, str | None], ...] = (
+    (InvalidTokenError, 400, "error.invalid_link"),
+    (NotFoundError, 404, None),
+    (UnknownListError, 404, None),
+    (StateError, 400, None),
+    (ContentError, 400, None),
+    (InputError, 400, None),
+    (SubscribersError, 400, None),
+    (AccessError, 403, None),
+)
+
+
 def install(app: FastAPI) -> None:
-    """Register the handlers that map errors to responses."""
-
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> Response:
-        return error_response(request, exc.status_code)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
-        if request.url.path.startswith("/api/"):
-            return JSONResponse({"error": "invalid", "detail": exc.errors()}, status_code=422)
-        return error_response(request, 400, fields=_fields_of(exc))
-
-    @app.exception_handler(InvalidTokenError)
-    async def invalid_token(request: Request, exc: InvalidTokenError) -> Response:
-        return error_response(request, 400, "error.invalid_link")
-
-    @app.exception_handler(NotFoundError)
-    @app.exception_handler(UnknownListError)
-    async def not_found(request: Request, exc: Exception) -> Response:
-        return error_response(request, 404)
-
-    @app.exception_handler(StateError)
-    @app.exception_handler(ContentError)
-    @app.exception_handler(InputError)
-    @app.exception_handler(SubscribersError)
-    async def refused(request: Request, exc: Exception) -> Response:
-        return error_response(request, 400)
-
-    @app.exception_handler(AccessError)
-    async def forbidden(request: Request, exc: Exception) -> Response:
-        return error_response(request, 403)
-
+    """Register the handlers that map errors to responses: the web's one translation."""
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    for kind, status, key in _ANSWERS:
+        app.add_exception_handler(kind, _answer(status, key))
     app.add_exception_handler(LoginRequired, _login_required)
-
-    @app.exception_handler(DataError)
-    async def refused_by_the_database(request: Request, exc: DataError) -> Response:
-        # The database refused a value the request carried: text with a NUL character,
-        # a number past a column's range, text longer than its column. That is a bad
-        # request, not a fault of ours; it is logged because the check belongs earlier.
-        # Only the kind is logged: the driver's message may quote the visitor's data.
-        kind = type(exc.orig).__name__
-        log.warning(
-            "the database refused the data of %s %r (%s)", request.method, _path(request), kind
-        )
-        return error_response(request, 400)
-
-    @app.exception_handler(OverflowError)
-    async def out_of_range(request: Request, exc: OverflowError) -> Response:
-        # SQLite's driver refuses an integer past 64 bits with OverflowError (PostgreSQL's
-        # with a DataError, above): a number the request carried that no column can hold.
-        log.warning("a number out of range in %s %r", request.method, _path(request))
-        return error_response(request, 400)
-
+    app.add_exception_handler(DataError, _refused_by_the_database)
+    app.add_exception_handler(OverflowError, _out_of_range)
     app.add_exception_handler(Exception, _unexpected)
+
+
+def _answer(status: int, key: str | None) -> Callable[[Request, Exception], Awaitable[Response]]:
+    async def handler(request: Request, exc: Exception) -> Response:
+        return error_response(request, status, key)
+
+    return handler
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    return error_response(request, status)
+
+
+async def _invalid_request(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, RequestValidationError):  # registered for it alone
+        return await _unexpected(request, exc)
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": "invalid", "detail": exc.errors()}, status_code=422)
+    return error_response(request, 400, fields=_fields_of(exc))
+
+
+async def _refused_by_the_database(request: Request, exc: Exception) -> Response:
+    # The database refused a value the request carried: text with a NUL character,
+    # a number past a column's range, text longer than its column. That is a bad
+    # request, not a fault of ours; it is logged because the check belongs earlier.
+    # Only the kind is logged: the driver's message may quote the visitor's data.
+    kind = type(getattr(exc, "orig", exc)).__name__
+    log.warning("the database refused the data of %s %r (%s)", request.method, _path(request), kind)
+    return error_response(request, 400)
+
+
+async def _out_of_range(request: Request, exc: Exception) -> Response:
+    # SQLite's driver refuses an integer past 64 bits with OverflowError (PostgreSQL's
+    # with a DataError, above): a number the request carried that no column can hold.
+    log.warning("a number out of range in %s %r", request.method, _path(request))
+    return error_response(request, 400)
 
 
 def _fields_of(exc: RequestValidationError) -> list[str]:
