@@ -111,9 +111,7 @@ def _article_view(
     article: Article, newsletter: NewsletterSettings, counted: dict[str, str]
 ) -> ArticleView:
     colours = newsletter.colours
-    html = markdown_to_html(
-        article.body, link=colours.link, primary=colours.primary, links=counted
-    )
+    html = markdown_to_html(article.body, link=colours.link, primary=colours.primary, links=counted)
     text = markdown_to_text(article.body, links=counted)
     # Entities such as &#79; could spell the slot marker only after Markdown decoded them.
     if SENTINEL_PREFIX in html or SENTINEL_PREFIX in text:
