@@ -409,7 +409,8 @@ class EditionClicks(Base):
     edition_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("editions.id", ondelete="CASCADE"), primary_key=True
     )
-    link_index: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    # dispatcher.render.reach.link_key of the link: stable whichever variant carried it.
+    link_key: Mapped[str] = mapped_column(String(16), primary_key=True)
     clicks: Mapped[int] = mapped_column(BigId, default=0)
 
 

@@ -21,7 +21,7 @@ from dispatcher.editions.model import Edition as EditionContent
 from dispatcher.errors import NotFoundError
 from dispatcher.models import Edition, EditionClicks, EditionViews, Send
 from dispatcher.office.edition_store import newsletter_settings
-from dispatcher.render.reach import edition_links
+from dispatcher.render.reach import edition_links, link_key
 from subscribers.models import MailingList, Subscription
 from subscribers.service import newsletter_lists
 
@@ -34,7 +34,7 @@ class EditionReach:
     """What an edition's page shows: clicks per link, views and unsubscribes after it."""
 
     edition_id: int
-    links: tuple[tuple[str, int], ...]  # (address, clicks), in the redirect's order
+    links: tuple[tuple[str, int], ...]  # (address, clicks), in the edition's order
     views: int
     unsubscribes_after: int | None  # None: the edition has not gone out
 
@@ -50,8 +50,8 @@ def reach_newsletters(session: Session) -> list[str]:
     return [item.name for item in lists if newsletter_settings(item).reach]
 
 
-def count_click(session: Session, slug: str, number: int, index: int) -> str:
-    """Count one click on link ``index`` of an edition and say where it leads.
+def count_click(session: Session, slug: str, number: int, key: str) -> str:
+    """Count one click on the link of an edition that ``key`` names and say where it leads.
 
     :raises NotFoundError: no such newsletter, edition or link (nothing is counted)
     """
@@ -61,10 +61,11 @@ def count_click(session: Session, slug: str, number: int, index: int) -> str:
         .where(MailingList.slug == slug, Edition.number == number)
     )
     links = () if edition is None else edition_links(EditionContent.from_dict(edition.content))
-    if edition is None or not 0 <= index < len(links):
-        raise NotFoundError(f"edition {slug}/{number} has no link {index}")
-    _increment(session, EditionClicks, {"edition_id": edition.id, "link_index": index}, "clicks")
-    return links[index]
+    target = next((link for link in links if link_key(link) == key), None)
+    if edition is None or target is None:
+        raise NotFoundError(f"edition {slug}/{number} has no link {key}")
+    _increment(session, EditionClicks, {"edition_id": edition.id, "link_key": key}, "clicks")
+    return target
 
 
 def count_view(session: Session, list_id: int, number: int) -> None:
@@ -80,7 +81,7 @@ def reach_of(session: Session, edition: Edition) -> EditionReach:
     """The figures of one edition."""
     clicks = dict(
         session.execute(
-            select(EditionClicks.link_index, EditionClicks.clicks).where(
+            select(EditionClicks.link_key, EditionClicks.clicks).where(
                 EditionClicks.edition_id == edition.id
             )
         ).all()
@@ -88,7 +89,7 @@ def reach_of(session: Session, edition: Edition) -> EditionReach:
     links = edition_links(EditionContent.from_dict(edition.content))
     return EditionReach(
         edition_id=edition.id,
-        links=tuple((link, clicks.get(index, 0)) for index, link in enumerate(links)),
+        links=tuple((link, clicks.get(link_key(link), 0)) for link in links),
         views=_views(session, edition.id),
         unsubscribes_after=unsubscribes_after(session, edition),
     )
@@ -137,7 +138,7 @@ def _views(session: Session, edition_id: int) -> int:
     return views or 0
 
 
-def _increment(session: Session, model: Any, key: dict[str, int], counter: str) -> None:
+def _increment(session: Session, model: Any, key: dict[str, Any], counter: str) -> None:
     """``INSERT ... ON CONFLICT DO UPDATE SET counter = counter + 1``: one statement."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     column = model.__table__.c[counter]

@@ -96,6 +96,8 @@ def template_context(
         address is not allowed, or the text holds the dispatcher's reserved slot marker
     """
     _check_edition(edition, newsletter)
+    if newsletter.reach and not links.redirect_base:
+        raise ContentError(f"{newsletter.slug} counts its reach but the links have no redirect")
     counted = redirects(edition, links.redirect_base) if newsletter.reach else {}
     return {
         "edition": with_redirects(edition, counted) if counted else edition,

@@ -26,7 +26,7 @@ def upgrade() -> None:
     op.create_table(
         "edition_clicks",
         sa.Column("edition_id", _BIG_ID, nullable=False),
-        sa.Column("link_index", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("link_key", sa.String(length=16), nullable=False),
         sa.Column("clicks", _BIG_ID, nullable=False),
         sa.ForeignKeyConstraint(
             ["edition_id"],
@@ -34,7 +34,7 @@ def upgrade() -> None:
             name=op.f("fk_edition_clicks_edition_id_editions"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("edition_id", "link_index", name=op.f("pk_edition_clicks")),
+        sa.PrimaryKeyConstraint("edition_id", "link_key", name=op.f("pk_edition_clicks")),
     )
     op.create_table(
         "edition_views",

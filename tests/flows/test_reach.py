@@ -22,7 +22,7 @@ from dispatcher.editions.model import Edition as EditionContent
 from dispatcher.editions.newsletter import load_newsletter_settings
 from dispatcher.models import Edition, EditionClicks, EditionViews, Send
 from dispatcher.office.edition_store import add_edition, read_source
-from dispatcher.render.reach import edition_links
+from dispatcher.render.reach import edition_links, link_key
 from subscribers.models import MailingList, Subscription
 from subscribers.service import create_list
 from tests.support.admin import Desk
@@ -64,14 +64,14 @@ def http(desk: Desk) -> Iterator[TestClient]:
         yield logged.http
 
 
-def clicks(sessions: sessionmaker[Session], edition_id: int) -> dict[int, int]:
+def clicks(sessions: sessionmaker[Session], edition_id: int) -> dict[str, int]:
     with sessions() as session:
         rows = session.execute(
-            select(EditionClicks.link_index, EditionClicks.clicks).where(
+            select(EditionClicks.link_key, EditionClicks.clicks).where(
                 EditionClicks.edition_id == edition_id
             )
         )
-        return {index: count for index, count in rows}
+        return {key: count for key, count in rows}
 
 
 def own_links(sessions: sessionmaker[Session], edition_id: int) -> tuple[str, ...]:
@@ -79,39 +79,49 @@ def own_links(sessions: sessionmaker[Session], edition_id: int) -> tuple[str, ..
         return edition_links(EditionContent.from_dict(session.get_one(Edition, edition_id).content))
 
 
+def path(sessions: sessionmaker[Session], edition_id: int, number: int, place: int) -> str:
+    """The counted address of the edition's link at ``place``, as the email has it."""
+    return f"/r/cronache/{number}/{link_key(own_links(sessions, edition_id)[place])}"
+
+
 def test_the_stored_edition_links_to_the_redirect(desk: Desk, editions: tuple[int, int]) -> None:
+    cover = path(desk.sessions, editions[0], 44, 0)
     with desk.sessions() as session:
         stored = session.get_one(Edition, editions[0])
-        assert f'href="{PUBLIC}/r/cronache/44/0"' in stored.html
-        assert f"<{PUBLIC}/r/cronache/44/0>" in stored.text
+        assert f'href="{PUBLIC}{cover}"' in stored.html
+        assert f"<{PUBLIC}{cover}>" in stored.text
 
 
 def test_a_click_is_counted_and_answered_303_to_the_link_without_a_cookie(
     desk: Desk, editions: tuple[int, int], http: TestClient
 ) -> None:
     links = own_links(desk.sessions, editions[0])
-    answer = http.get("/r/cronache/44/1")
+    second = path(desk.sessions, editions[0], 44, 1)
+    answer = http.get(second)
     assert answer.status_code == 303
     assert answer.headers["location"] == links[1]
     assert "set-cookie" not in answer.headers and not http.cookies
     assert answer.headers["cache-control"] == "no-store"
-    http.get("/r/cronache/44/1")
-    http.get("/r/cronache/44/0")
-    assert clicks(desk.sessions, editions[0]) == {0: 1, 1: 2}
+    http.get(second)
+    http.get(path(desk.sessions, editions[0], 44, 0))
+    assert clicks(desk.sessions, editions[0]) == {link_key(links[0]): 1, link_key(links[1]): 2}
     assert clicks(desk.sessions, editions[1]) == {}
 
 
 def test_what_is_not_one_of_the_editions_links_is_refused_and_not_counted(
     desk: Desk, editions: tuple[int, int], http: TestClient
 ) -> None:
-    count = len(own_links(desk.sessions, editions[0]))
-    for path in (f"/r/cronache/44/{count}", "/r/cronache/46/0", "/r/altra/44/0"):
-        assert http.get(path).status_code == 404, path
-    assert http.get("/r/cronache/44/-1").status_code in (400, 404, 422)
+    cover = path(desk.sessions, editions[0], 44, 0)
+    key = cover.rsplit("/", 1)[1]
+    foreign = link_key("https://evil.example/")
+    for refused in (f"/r/cronache/44/{foreign}", f"/r/cronache/46/{key}", f"/r/altra/44/{key}"):
+        assert http.get(refused).status_code == 404, refused
+    for malformed in ("/r/cronache/44/0", "/r/cronache/44/https%3A%2F%2Fevil.example"):
+        assert http.get(malformed).status_code in (400, 404, 422), malformed
     # A URL in the query is ignored: the answer leads to the edition's own link only.
-    answer = http.get("/r/cronache/44/0", params={"url": "https://evil.example"})
+    answer = http.get(cover, params={"url": "https://evil.example"})
     assert answer.headers["location"] == own_links(desk.sessions, editions[0])[0]
-    assert clicks(desk.sessions, editions[0]) == {0: 1}
+    assert clicks(desk.sessions, editions[0]) == {key: 1}
 
 
 def test_each_web_version_view_is_counted(
@@ -156,7 +166,7 @@ def test_the_editions_page_shows_clicks_per_link_and_views(
 ) -> None:
     links = own_links(desk.sessions, editions[0])
     with desk.client("operator") as logged:
-        logged.http.get("/r/cronache/44/2")
+        logged.http.get(path(desk.sessions, editions[0], 44, 2))
         logged.http.get("/archive/cronache/44")
         page = logged.http.get(f"/admin/editions/{editions[0]}").text
     rows = re.findall(r"<tr><td><a [^>]*>([^<]+)</a></td><td>(\d+)</td></tr>", page)
@@ -167,8 +177,8 @@ def test_the_editions_page_shows_clicks_per_link_and_views(
 
 def test_metrics_show_each_editions_figures(desk: Desk, editions: tuple[int, int]) -> None:
     with TestClient(desk.app, base_url="https://testserver", client=("127.0.0.1", 50000)) as local:
-        local.get("/r/cronache/45/0")
-        local.get("/r/cronache/45/1")
+        local.get(path(desk.sessions, editions[1], 45, 0))
+        local.get(path(desk.sessions, editions[1], 45, 1))
         local.get("/archive/cronache/45")
         text = local.get("/metrics").text
     assert f'dispatcher_edition_clicks{{edition_id="{editions[1]}"}} 2.0' in text

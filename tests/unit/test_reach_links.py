@@ -11,7 +11,7 @@ import pytest
 from dispatcher.editions import Article, Edition, NewsletterSettings, load_edition
 from dispatcher.errors import EditionFileError
 from dispatcher.render import EditionLinks, compile_edition
-from dispatcher.render.reach import edition_links
+from dispatcher.render.reach import edition_links, link_key
 
 ROOT = Path(__file__).resolve().parents[2]
 PUBLIC_URL = "https://notizie.example.org"
@@ -56,7 +56,7 @@ def test_with_reach_every_content_link_goes_through_the_redirect(
     for link in own:
         assert f'href="{link}"' not in compiled.html.replace("&amp;", "&")
         assert f"<{link}>" not in compiled.text
-    counted = {f"{BASE}/{index}" for index in range(len(own))}
+    counted = {f"{BASE}/{link_key(link)}" for link in own}
     assert counted <= set(hrefs(compiled.html))
     assert all(url in compiled.text for url in counted)
     # The same address for everyone: no slot, no recipient in the counted links.
@@ -74,6 +74,17 @@ def test_without_reach_no_link_goes_through_the_redirect(
     compiled = compile_edition(edition, newsletter_settings, links)
     assert "/r/cronache" not in compiled.html and "/r/cronache" not in compiled.text
     assert edition.cover.link in hrefs(compiled.html)
+
+
+def test_a_link_keeps_its_address_in_an_edition_with_fewer_articles(
+    edition: Edition, newsletter_settings: NewsletterSettings, links: EditionLinks
+) -> None:
+    # A sections variant holds some of the articles: its links must count as the same links.
+    settings = dataclasses.replace(newsletter_settings, reach=True)
+    variant = dataclasses.replace(edition, articles=edition.articles[-1:])
+    html = compile_edition(variant, settings, links).html
+    assert f'href="{BASE}/{link_key(ARTICLE_LINK)}"' in html
+    assert len({link_key(link) for link in edition_links(edition)}) == len(edition_links(edition))
 
 
 def test_reach_changes_what_an_approval_binds_to(

@@ -8,7 +8,7 @@ The other pages live in ``public_*`` modules:
 - ``/u/<token>``: RFC 8058 one-click unsubscribe and the unsubscribe page (:mod:`.public_leave`)
 - ``/p/<token>``: preferences (:mod:`.public_prefs`)
 - ``/privacy``: the privacy notice (:mod:`.public_privacy`)
-- ``/r/<newsletter>/<number>/<link>``: reach's counting redirect (:mod:`.public_reach`)
+- ``/r/<newsletter>/<number>/<key>``: reach's counting redirect (:mod:`.public_reach`)
 
 Tokens are verified in the handlers; a forged, altered or expired one raises
 ``InvalidTokenError``, which :mod:`dispatcher.web.errors` turns into the 400 page.
