@@ -399,3 +399,27 @@ class MonitoringTick(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     at: Mapped[float]  # epoch seconds
+
+
+class EditionClicks(Base):
+    """Reach: how many times one link of an edition was followed (nothing about who)."""
+
+    __tablename__ = "edition_clicks"
+
+    edition_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("editions.id", ondelete="CASCADE"), primary_key=True
+    )
+    # dispatcher.render.reach.link_key of the link: stable whichever variant carried it.
+    link_key: Mapped[str] = mapped_column(String(16), primary_key=True)
+    clicks: Mapped[int] = mapped_column(BigId, default=0)
+
+
+class EditionViews(Base):
+    """Reach: how many times an edition's web version was opened (nothing about who)."""
+
+    __tablename__ = "edition_views"
+
+    edition_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("editions.id", ondelete="CASCADE"), primary_key=True
+    )
+    views: Mapped[int] = mapped_column(BigId, default=0)

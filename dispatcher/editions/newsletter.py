@@ -93,6 +93,9 @@ class NewsletterSettings:
     organisation_address: str | None = None
     colours: Colours = field(default_factory=Colours)
     logo: Logo | None = None
+    # Reach without tracking: links go through a per-edition click counter, web-version
+    # views and the unsubscribes after each edition are counted; nothing per person.
+    reach: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """:returns: a JSON-ready mapping that :meth:`from_dict` turns back into these settings"""
@@ -141,6 +144,7 @@ class NewsletterSettings:
             organisation_address=keys.optional(keys.text, "organisation_address"),
             colours=_colours(keys.table("colours", _names(Colours))),
             logo=None if data.get("logo") is None else _logo(keys.table("logo", _names(Logo))),
+            reach=keys.flag("reach"),
         )
 
 
@@ -237,6 +241,13 @@ class _Keys:
         """The sub-table ``name``; an absent one reads as empty."""
         value = self.data.get(name)
         return _Keys({} if value is None else value, self.source, f"{name}.", allowed)
+
+    def flag(self, name: str) -> bool:
+        """The true/false setting ``name``; an absent one reads as false."""
+        value = self.data.get(name, False)
+        if not isinstance(value, bool):
+            self.fail(name, "must be true or false, without quotes")
+        return value
 
     def text(self, name: str) -> str:
         value = self.data.get(name)

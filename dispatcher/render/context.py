@@ -21,6 +21,7 @@ from dispatcher.editions.newsletter import NewsletterSettings
 from dispatcher.errors import ContentError
 from dispatcher.message.slots import SENTINEL_PREFIX, Slot, preferences_path, unsubscribe_path
 from dispatcher.render.markdown import markdown_to_html
+from dispatcher.render.reach import redirect_base, redirects, with_redirects
 from dispatcher.render.text import markdown_to_text
 
 _WEEKDAYS = ("lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica")
@@ -41,6 +42,9 @@ class EditionLinks:
     web_version_url: str
     unsubscribe_url: str
     preferences_url: str
+    # Where reach's counted links start (see dispatcher.render.reach); used only when the
+    # newsletter has reach on.
+    redirect_base: str = ""
 
     @classmethod
     def for_edition(cls, public_url: str, newsletter_slug: str, number: int) -> EditionLinks:
@@ -56,6 +60,7 @@ class EditionLinks:
             web_version_url=f"{base}/archive/{newsletter_slug}/{number}",
             unsubscribe_url=base + unsubscribe_path(Slot.UNSUBSCRIBE_TOKEN.sentinel),
             preferences_url=base + preferences_path(Slot.PREFERENCES_TOKEN.sentinel),
+            redirect_base=redirect_base(base, newsletter_slug, number),
         )
 
 
@@ -91,20 +96,25 @@ def template_context(
         address is not allowed, or the text holds the dispatcher's reserved slot marker
     """
     _check_edition(edition, newsletter)
+    if newsletter.reach and not links.redirect_base:
+        raise ContentError(f"{newsletter.slug} counts its reach but the links have no redirect")
+    counted = redirects(edition, links.redirect_base) if newsletter.reach else {}
     return {
-        "edition": edition,
+        "edition": with_redirects(edition, counted) if counted else edition,
         "newsletter": newsletter,
         "colours": newsletter.colours,
         "links": links,
         "date_label": italian_date(edition.date),
-        "articles": [_article_view(article, newsletter) for article in edition.articles],
+        "articles": [_article_view(item, newsletter, counted) for item in edition.articles],
     }
 
 
-def _article_view(article: Article, newsletter: NewsletterSettings) -> ArticleView:
+def _article_view(
+    article: Article, newsletter: NewsletterSettings, counted: dict[str, str]
+) -> ArticleView:
     colours = newsletter.colours
-    html = markdown_to_html(article.body, link=colours.link, primary=colours.primary)
-    text = markdown_to_text(article.body)
+    html = markdown_to_html(article.body, link=colours.link, primary=colours.primary, links=counted)
+    text = markdown_to_text(article.body, links=counted)
     # Entities such as &#79; could spell the slot marker only after Markdown decoded them.
     if SENTINEL_PREFIX in html or SENTINEL_PREFIX in text:
         raise ContentError(f'article "{article.title}" contains the reserved slot marker')

@@ -8,7 +8,7 @@ clients without ``<style>`` support are written on the elements themselves.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from markdown_it.token import Token
 
@@ -50,16 +50,33 @@ def parse_markdown(source: str) -> list[Token]:
     return _markdown().parse(source)
 
 
-def markdown_to_html(source: str, *, link: str, primary: str) -> str:
+def redirect_links(tokens: Sequence[Token], links: Mapping[str, str]) -> list[Token]:
+    """Point each link found in ``links`` at its replacement (reach's counted address).
+
+    :param tokens: markdown-it's block tokens, changed in place
+    :param links: ``address -> replacement``; other links are left alone
+    :returns: the tokens
+    """
+    for token in all_tokens(tokens):
+        href = str(token.attrGet("href") or "") if token.type == "link_open" else ""
+        if href in links:
+            token.attrSet("href", links[href])
+    return list(tokens)
+
+
+def markdown_to_html(
+    source: str, *, link: str, primary: str, links: Mapping[str, str] | None = None
+) -> str:
     """Render an article body as HTML for the email.
 
     :param source: the Markdown text
     :param link: the #rrggbb colour of links
     :param primary: the #rrggbb colour of subheadings and quotation rules
+    :param links: links to replace (``address -> replacement``), as :func:`redirect_links`
     :returns: the HTML fragment, with the editor's text escaped and images given a width
     """
-    tokens = parse_markdown(source)
-    for token in _all_tokens(tokens):
+    tokens = redirect_links(parse_markdown(source), links or {})
+    for token in all_tokens(tokens):
         if token.type == "link_open":
             token.attrSet("style", f"color:{link};text-decoration:underline;")
         elif token.type == "image":
@@ -84,8 +101,9 @@ def _style_cell(token: Token, primary: str) -> None:
         token.attrSet("scope", "col")
 
 
-def _all_tokens(tokens: Sequence[Token]) -> Iterator[Token]:
+def all_tokens(tokens: Sequence[Token]) -> Iterator[Token]:
+    """Every token, the inline children after their parent."""
     for token in tokens:
         yield token
         if token.children:
-            yield from _all_tokens(token.children)
+            yield from all_tokens(token.children)

@@ -9,12 +9,12 @@ Links are written ``text <url>`` (the delimiters RFC 3986 appendix C suggests).
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from markdown_it.token import Token
 
-from dispatcher.render.markdown import parse_markdown
+from dispatcher.render.markdown import parse_markdown, redirect_links
 from dispatcher.render.tables import TextTable
 
 WIDTH = 76
@@ -52,14 +52,17 @@ def heading(text: str, underline: str = "=", width: int = WIDTH) -> str:
     return f"{lines}\n{underline * longest}"
 
 
-def markdown_to_text(source: str, width: int = WIDTH) -> str:
+def markdown_to_text(
+    source: str, width: int = WIDTH, links: Mapping[str, str] | None = None
+) -> str:
     """Render an article body as wrapped plain text.
 
     :param source: the Markdown text
     :param width: the longest line wanted
+    :param links: links to replace (``address -> replacement``), as in the HTML part
     :returns: the text, blocks separated by blank lines (items of tight lists by none)
     """
-    return _TextWriter(width).write(parse_markdown(source))
+    return _TextWriter(width).write(redirect_links(parse_markdown(source), links or {}))
 
 
 def inline_text(children: Sequence[Token]) -> str:

@@ -127,6 +127,7 @@ def test_links_for_an_edition(links: EditionLinks) -> None:
         web_version_url=f"{PUBLIC_URL}/archive/cronache/44",
         unsubscribe_url=UNSUBSCRIBE_URL,
         preferences_url=PREFERENCES_URL,
+        redirect_base=f"{PUBLIC_URL}/r/cronache/44",
     )
 
 

@@ -24,6 +24,8 @@ from sqlalchemy.orm import Session
 from dispatcher.errors import NotFoundError
 from dispatcher.message.slots import SENTINEL_PREFIX, Slot, preferences_path, unsubscribe_path
 from dispatcher.office.archive import PublishedEdition, published_editions, published_html
+from dispatcher.office.edition_store import newsletter_settings
+from dispatcher.office.reach import count_view
 from dispatcher.render.context import italian_date
 from dispatcher.web.i18n import add_texts, choose_language
 from dispatcher.web.routes.public_common import newsletter_of
@@ -88,6 +90,8 @@ def archive_feed(slug: str, session: DbSession, state: State) -> Response:
 def web_version(slug: str, number: EditionNumber, session: DbSession, state: State) -> Response:
     mailing_list = _newsletter(session, slug)
     html = published_html(session, mailing_list.id, number)
+    if newsletter_settings(mailing_list).reach:
+        count_view(session, mailing_list.id, number)
     help_url = state.settings.public_url + HELP_PATH
     return HTMLResponse(public_copy(html, help_url), headers=WEB_VERSION_HEADERS)
 

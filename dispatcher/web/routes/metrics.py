@@ -18,6 +18,7 @@ from fastapi.responses import PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from dispatcher.monitoring.prometheus import DispatcherCollector
+from dispatcher.office.reach_metrics import ReachCollector
 from dispatcher.web.routes.console import monitoring_reader
 from dispatcher.web.state import WebState
 
@@ -40,6 +41,7 @@ def install(app: FastAPI) -> None:
     reader = monitoring_reader(state)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(DispatcherCollector(state.sessions, reader.system))
+    registry.register(ReachCollector(state.sessions))
 
     @app.get("/metrics", include_in_schema=False)
     def metrics(request: Request) -> Response:

@@ -8,6 +8,7 @@ The other pages live in ``public_*`` modules:
 - ``/u/<token>``: RFC 8058 one-click unsubscribe and the unsubscribe page (:mod:`.public_leave`)
 - ``/p/<token>``: preferences (:mod:`.public_prefs`)
 - ``/privacy``: the privacy notice (:mod:`.public_privacy`)
+- ``/r/<newsletter>/<number>/<key>``: reach's counting redirect (:mod:`.public_reach`)
 
 Tokens are verified in the handlers; a forged, altered or expired one raises
 ``InvalidTokenError``, which :mod:`dispatcher.web.errors` turns into the 400 page.
@@ -24,6 +25,7 @@ from dispatcher.web.routes import (
     public_leave,
     public_prefs,
     public_privacy,
+    public_reach,
     public_signup,
 )
 from dispatcher.web.state import DbSession
@@ -62,5 +64,6 @@ def home(request: Request, session: DbSession) -> Response:
 def install(app: FastAPI) -> None:
     """Add the public pages to ``app``."""
     app.include_router(router)
-    for module in (public_signup, public_confirm, public_leave, public_prefs, public_privacy):
+    modules = (public_signup, public_confirm, public_leave, public_prefs, public_privacy)
+    for module in (*modules, public_reach):
         app.include_router(module.router)

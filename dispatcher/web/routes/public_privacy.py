@@ -15,8 +15,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from dispatcher.office.reach import reach_newsletters
 from dispatcher.web.i18n import DEFAULT_LANGUAGE, add_texts, choose_language
-from dispatcher.web.state import State
+from dispatcher.web.state import DbSession, State
 from dispatcher.web.templating import render
 
 PRIVACY_NOTICE: dict[str, tuple[str, ...]] = {
@@ -52,6 +53,18 @@ PRIVACY_NOTICE: dict[str, tuple[str, ...]] = {
     ),
 }
 
+# Said only while a newsletter has reach on (its `reach` setting), naming those newsletters.
+REACH_NOTICE = {
+    "it": "Per {names} contiamo, per ogni numero, quante volte è stato aperto ciascun link "
+    "(i link passano da un indirizzo del nostro sito, uguale per tutti i lettori), quante "
+    "volte è stata letta la versione web e quante disiscrizioni sono seguite. Sono solo "
+    "totali: non registriamo chi ha cliccato o letto, né usiamo cookie o pixel.",
+    "en": "For {names} we count, for each issue, how many times each link was followed "
+    "(links go through an address on our site, the same for every reader), how many times "
+    "the web version was read and how many unsubscriptions followed. These are totals "
+    "only: we do not record who clicked or read, and use no cookies or pixels.",
+}
+
 router = APIRouter(include_in_schema=False)
 
 add_texts(
@@ -74,7 +87,13 @@ def notice(language: str) -> tuple[str, ...]:
 
 
 @router.get("/privacy")
-def privacy_page(request: Request, state: State) -> Response:
+def privacy_page(request: Request, state: State, session: DbSession) -> Response:
     version = state.settings.web.privacy_version
-    context = {"notice": notice(choose_language(request)), "version": version}
+    language = choose_language(request)
+    paragraphs = notice(language)
+    names = reach_newsletters(session)
+    if names:
+        reach = REACH_NOTICE.get(language, REACH_NOTICE[DEFAULT_LANGUAGE])
+        paragraphs = (*paragraphs, reach.format(names=", ".join(names)))
+    context = {"notice": paragraphs, "version": version}
     return render(request, "public/privacy.html", context)
