@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from sqlalchemy import func, select
 
-from dispatcher.models import AuditEntry, Delivery
+from dispatcher.models import AuditEntry, BounceEvent, Delivery
 from dispatcher.sends.runtime import Runtime
 from dispatcher.transport.memory import MemoryTransport
 from subscribers.models import MailingList, Subscriber, Subscription
@@ -232,3 +232,44 @@ def test_the_navigation_shows_people_to_those_who_may_read_them(desk: Desk) -> N
             assert ('href="/admin/subscribers"' in home) is shown, role
             expected = 200 if shown else 403
             assert user.http.get("/admin/subscribers").status_code == expected, role
+
+
+def test_bounces_and_complaints_are_on_the_person_page(desk: Desk) -> None:
+    maria = _person(desk)
+    with desk.sessions.begin() as session:
+        session.add_all(
+            [
+                BounceEvent(kind="hard", subscriber_id=maria, status_code="5.1.1",
+                            diagnostic="550 5.1.1 <maria> User unknown"),
+                BounceEvent(kind="complaint", subscriber_id=maria, diagnostic="abuse report"),
+            ]
+        )  # fmt: skip
+    with desk.client("operator") as operator:
+        page = operator.http.get(f"/admin/subscribers/{maria}").text
+    table = page.split('id="bounces"')[1].split("</table>")[0]
+    assert "5.1.1" in table and "User unknown" in table and "&lt;maria&gt;" in table
+    assert "complaint" in table and "abuse report" in table
+
+
+def test_a_person_who_does_not_exist_is_not_found(desk: Desk) -> None:
+    with desk.client("editor") as editor:
+        assert editor.http.get("/admin/subscribers/999999").status_code == 404
+    result = desk.run_cli("subscribers", "unsubscribe", "nobody@example.org", "--list", "x")
+    assert result.exit_code != 0
+
+
+def test_an_erased_person_cannot_be_erased_again(desk: Desk) -> None:
+    maria = _person(desk)
+    with desk.client("admin") as admin:
+        admin.post(f"/admin/subscribers/{maria}/erase", {"confirm": MARIA})
+        again = admin.http.get(f"/admin/subscribers/{maria}/erase")
+        assert again.status_code == 303
+        page = admin.http.get(f"/admin/subscribers/{maria}").text
+        assert f'action="/admin/subscribers/{maria}/lists"' not in page  # no actions left
+    with desk.sessions() as session:
+        erased = session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.action == "subscriber.erase")
+        )
+        assert erased == 1

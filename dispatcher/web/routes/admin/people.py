@@ -116,6 +116,9 @@ def suppress(
 @administrator.get("/subscribers/{subscriber_id}/erase")
 def erase_page(request: Request, session: DbSession, subscriber_id: RowId) -> Response:
     person = people.get_person(session, subscriber_id)
+    if person.erased_at is not None:  # nothing left to erase: say so on their page
+        flash(request, "flash.person_already_erased")
+        return see_other(f"/admin/subscribers/{subscriber_id}")
     return page(request, "person_erase.html", {"person": person, "mismatch": False})
 
 
@@ -128,6 +131,9 @@ def erase(
     confirm: Annotated[str, Form(max_length=320)] = "",
 ) -> Response:
     person = people.get_person(session, subscriber_id)
+    if person.erased_at is not None:
+        flash(request, "flash.person_already_erased")
+        return see_other(f"/admin/subscribers/{subscriber_id}")
     if confirm.strip().lower() != person.email.lower():
         context = {"person": person, "mismatch": True}
         return page(request, "person_erase.html", context, status_code=400)

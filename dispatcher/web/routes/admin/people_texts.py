@@ -65,6 +65,7 @@ PEOPLE_IT = {
     "flash.person_not_on_list": "La persona non era iscritta a questa lista.",
     "flash.person_suppressed": "Indirizzo escluso da ogni invio.",
     "flash.person_erased": "Persona {id} cancellata; invii ripuliti: {deliveries}.",
+    "flash.person_already_erased": "I dati di questa persona sono già stati cancellati.",
     "problem.person_state": "L'iscrizione non si può cambiare così:",
     "problem.unknown_list": "La lista non esiste:",
 }
@@ -132,6 +133,7 @@ PEOPLE_EN = {
     "flash.person_not_on_list": "The person was not on this list.",
     "flash.person_suppressed": "Address excluded from every send.",
     "flash.person_erased": "Person {id} erased; deliveries scrubbed: {deliveries}.",
+    "flash.person_already_erased": "This person's data was already erased.",
     "problem.person_state": "The subscription cannot be changed this way:",
     "problem.unknown_list": "The list does not exist:",
 }
