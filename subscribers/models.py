@@ -14,6 +14,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -61,7 +62,21 @@ class Subscriber(Base):
     """A person, known by one address; attributes hold name, language, sections and the like."""
 
     __tablename__ = "subscribers"
-    __table_args__ = (Index("uq_subscribers_email_lower", func.lower("email"), unique=True),)
+    __table_args__ = (
+        Index("uq_subscribers_email_lower", func.lower("email"), unique=True),
+        # The admin's prefix search (LIKE 'x%'): on PostgreSQL a btree serves LIKE only
+        # with text_pattern_ops, whatever the database's collation (migration 0013).
+        Index(
+            "ix_subscribers_email_prefix",
+            func.lower(text("email")).label("email_prefix"),
+            postgresql_ops={"email_prefix": "text_pattern_ops"},
+        ),
+        Index(
+            "ix_subscribers_name_prefix",
+            func.lower(text("name")).label("name_prefix"),
+            postgresql_ops={"name_prefix": "text_pattern_ops"},
+        ),
+    )
 
     id: Mapped[intpk]
     email: Mapped[email_str]

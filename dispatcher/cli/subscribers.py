@@ -9,6 +9,7 @@ import click
 
 from dispatcher.cli.context import AppContext, pass_app
 from dispatcher.cli.output import harmless, harmless_json
+from dispatcher.office.people import leave_list_by_address
 from dispatcher.office.privacy import erase_person, export_person
 from subscribers.csvfile import CsvStream, open_csv
 from subscribers.export import DELIMITERS, export_csv
@@ -16,6 +17,7 @@ from subscribers.importer import ImportReport, ProgressHook, import_records
 from subscribers.orm import SubscriptionStatus
 
 PROGRESS_FROM = 5000  # lines; smaller imports finish before a bar would help
+CLI_USER = "cli"  # who the audit log names for a change made here
 
 
 @click.group("subscribers")
@@ -123,6 +125,21 @@ def export_person_command(app: AppContext, email: str) -> None:
     """Print as JSON everything held about the person with address EMAIL (GDPR art. 15)."""
     record = app.about_address(export_person, email)
     click.echo(harmless_json(record))
+
+
+@group.command("unsubscribe")
+@click.argument("email")
+@click.option("--list", "list_slug", required=True, help="Slug of the list to leave.")
+@pass_app
+def unsubscribe_command(app: AppContext, email: str, list_slug: str) -> None:
+    """Take the person with address EMAIL off one list; their other lists stay.
+
+    For someone who asks the office by phone or letter; the consent history and the
+    audit log record it as done by the office.
+    """
+    with app.transaction() as session:
+        changed = leave_list_by_address(session, email, list_slug, CLI_USER)
+    click.echo(f"unsubscribed from {list_slug}" if changed else f"was not on {list_slug}")
 
 
 @group.command("erase")

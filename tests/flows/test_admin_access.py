@@ -22,8 +22,9 @@ from dispatcher.web.routes.admin import common, route_roles
 from dispatcher.web.routes.admin.texts import TEXTS
 from dispatcher.web.templating import WEB_TEMPLATES
 from subscribers.orm import utcnow
+from subscribers.service import get_list
 from tests.support.admin import ROLES, Desk
-from tests.support.data import add_example_edition, create_newsletter
+from tests.support.data import add_example_edition, add_subscribers, create_newsletter
 
 PROTECTED = ("/admin", "/console", "/api/admin")
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -142,6 +143,7 @@ def _some_of_everything(desk: Desk) -> dict[str, object]:
         create_newsletter(session)
         edition_id = add_example_edition(session, desk.settings)
         send = ledger.create_send(session, edition_id, ["cronache"], utcnow())
+        person = add_subscribers(session, get_list(session, "cronache").id, 1)[0]
         image = store_image(session, PNG, "logo.png", "Il logo", "editor", edition_id)
         folder = Path(desk.settings.dry_run_dir) / "access"
         dry_run, _ = dryrun.start_dry_run(
@@ -152,6 +154,8 @@ def _some_of_everything(desk: Desk) -> dict[str, object]:
             "edition_id": edition_id,
             "send_id": send.id,
             "slug": "cronache",
+            "subscriber_id": person,
+            "list_id": get_list(session, "cronache").id,
             "image_id": image.id,
             "filename": image.filename,
         }

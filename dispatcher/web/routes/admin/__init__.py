@@ -18,6 +18,7 @@ from dispatcher.web.routes.admin import (
     editions,
     home,
     images,
+    people,
     preview,
     proofs,
     schedule,
@@ -29,7 +30,18 @@ __all__ = ["ROLE_ROUTERS", "install", "route_roles"]
 
 #: The admin's routers with the roles their routes need (() means any logged-in user).
 #: Each page module above adds its routes to them when it is imported.
-PAGES = (home, editions, preview, images, proofs, approvals, schedule, blocks, dryruns)
+PAGES = (
+    home,
+    editions,
+    preview,
+    images,
+    proofs,
+    approvals,
+    schedule,
+    blocks,
+    dryruns,
+    people,
+)
 ROLE_ROUTERS: RoleRouters = ROUTERS
 
 

@@ -35,12 +35,17 @@ from dispatcher.office.scheduling import (
 from dispatcher.office.users import has_role
 from dispatcher.web.auth import admin_router
 from dispatcher.web.templating import environment, render
+from subscribers.errors import SubscriptionStateError, UnknownListError
 
 #: Reading the admin needs only a login; changing things needs one of these roles.
 VIEW: tuple[str, ...] = ()
 EDIT = (Role.EDITOR.value,)
 APPROVE = (Role.APPROVER.value,)
 ADMIN = (Role.ADMIN.value,)
+#: People's data (addresses, what the server said about their mail) is read by those who
+#: answer the public about it: editors ("did I get the newsletter?") and operators (what
+#: the relay replied). Approvers have no need to; changing it stays with admins.
+READ_PEOPLE = (Role.EDITOR.value, Role.OPERATOR.value)
 
 #: Routers with the roles they need (the access tests read this).
 RoleRouters = tuple[tuple[tuple[str, ...], APIRouter], ...]
@@ -58,6 +63,8 @@ _EXPLAINED: tuple[tuple[type[Exception], str], ...] = (
     (EditionFileError, "problem.edition_file"),
     (ImageError, "problem.image"),
     (ProofError, "problem.proof"),
+    (SubscriptionStateError, "problem.person_state"),
+    (UnknownListError, "problem.unknown_list"),
 )
 
 
@@ -70,11 +77,13 @@ viewer = office_router(VIEW)
 editor = office_router(EDIT)
 approver = office_router(APPROVE)
 administrator = office_router(ADMIN)
+people_reader = office_router(READ_PEOPLE)
 ROUTERS: RoleRouters = (
     (VIEW, viewer),
     (EDIT, editor),
     (APPROVE, approver),
     (ADMIN, administrator),
+    (READ_PEOPLE, people_reader),
 )
 
 
@@ -171,11 +180,20 @@ def local_input(value: dt.datetime | None) -> str:
     return local_time(value, "%Y-%m-%dT%H:%M")
 
 
+def local_iso(value: str | None) -> str:
+    """An ISO 8601 time from an export record, on the office's clock, for pages."""
+    if not value:
+        return ""
+    moment = dt.datetime.fromisoformat(value)
+    return local_time(moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC))
+
+
 def install_filters() -> None:
     """Template filters the admin's pages use (idempotent)."""
     env = environment()
     env.filters["local"] = local_time
     env.filters["local_input"] = local_input
+    env.filters["local_iso"] = local_iso
 
 
 def page(
@@ -191,6 +209,7 @@ def page(
         "can_edit": may(request, EDIT),
         "can_approve": may(request, APPROVE),
         "is_admin": may(request, ADMIN),
+        "can_read_people": may(request, READ_PEOPLE),
         "problem": None,
         **(context or {}),
     }

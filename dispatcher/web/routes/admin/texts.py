@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dispatcher.web.routes.admin.people_texts import PEOPLE_EN, PEOPLE_IT
+
 _WEEKDAYS_IT = ("lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica")
 _WEEKDAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -368,6 +370,6 @@ _EN = {
 }
 
 TEXTS = {
-    "it": {**_IT, **{f"weekday.{i}": day for i, day in enumerate(_WEEKDAYS_IT)}},
-    "en": {**_EN, **{f"weekday.{i}": day for i, day in enumerate(_WEEKDAYS_EN)}},
+    "it": {**_IT, **PEOPLE_IT, **{f"weekday.{i}": day for i, day in enumerate(_WEEKDAYS_IT)}},
+    "en": {**_EN, **PEOPLE_EN, **{f"weekday.{i}": day for i, day in enumerate(_WEEKDAYS_EN)}},
 }
