@@ -6,8 +6,8 @@ PostgreSQL uses a btree for LIKE prefixes only under the C collation or with the
 lower(email) keeps its default class: it serves equality and the constraint). SQLite
 gets plain indexes on the same expressions.
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0013"
-down_revision: str | None = "0012"
+revision: str = "0014"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
