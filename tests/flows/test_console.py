@@ -350,12 +350,3 @@ def test_the_rate_is_taken_over_the_recent_looks() -> None:
     assert rates.observe(1, 110.0, 1000) == pytest.approx(100.0)
     assert rates.observe(1, 200.0, 1000) == pytest.approx(0.0)  # older looks fell out
     assert rates.observe(1, 205.0, 10) is None  # counts went down: start again
-
-
-def _eventually(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()

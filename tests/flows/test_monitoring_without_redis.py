@@ -33,6 +33,7 @@ from dispatcher.web.app import create_app
 from tests.conftest import REDIS_URL, SECRET
 from tests.support.admin import PASSWORD, log_in
 from tests.support.heartbeats import check_heartbeat_thread
+from tests.support.sending import wait_until
 
 TTL = 15.0
 
@@ -59,15 +60,6 @@ def machinery(settings: Settings, pg_engine: Engine, pg_sessions: sessionmaker[S
     stored.record_tick(pg_engine, now - 2)
     with pg_sessions.begin() as session:
         create_user(session, "operator", PASSWORD, "operator")
-
-
-def _eventually(check: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_a_heartbeat_thread_writes_a_row_reports_the_batch_and_says_goodbye(
@@ -195,9 +187,9 @@ def test_the_embedded_demo_keeps_its_workers_in_sqlite(sqlite_url: str, tmp_path
     thread.start()
     reader = MonitoringReader(demo)
     try:
-        assert _eventually(lambda: reader.system().workers_alive == 1)
+        assert wait_until(lambda: reader.system().workers_alive == 1, 5, 0.05)
         activity.begin_batch(1, 1, 10)
-        assert _eventually(lambda: reader.system().workers_busy == 1)
+        assert wait_until(lambda: reader.system().workers_busy == 1, 5, 0.05)
         figures = reader.system()
         assert figures.available and figures.queues == {} and figures.unacked is None
     finally:
