@@ -52,8 +52,13 @@ class MonitoringReader:
         self._lock = threading.Lock()
         self._failures: dict[int, tuple[float, _Problems]] = {}
 
-    def system(self, now: float | None = None) -> SystemFigures:
-        """Queues, workers and the beat (says so when their store does not answer)."""
+    def system(self, now: float | None = None, session: Session | None = None) -> SystemFigures:
+        """Queues, workers and the beat (says so when their store does not answer).
+
+        :param session: the caller's session, when it has one open: without Redis the
+            figures are read from the database, and on SQLite a second connection would
+            wait for the write lock the caller's own transaction holds (BEGIN IMMEDIATE)
+        """
         now = time.time() if now is None else now
         ttl = heartbeat_ttl(self.settings.heartbeat_seconds)
         client = self._redis()
@@ -63,8 +68,10 @@ class MonitoringReader:
                 return with_rabbit_queues(figures, self.settings.broker_url)
             return figures
         try:
-            with Session(self._database()) as session:
+            if session is not None:
                 return read_stored(session, self.settings.broker_url, now, ttl)
+            with Session(self._database()) as own:
+                return read_stored(own, self.settings.broker_url, now, ttl)
         except SQLAlchemyError as exc:
             return SystemFigures(False, f"the database did not answer: {exc}")
 

@@ -149,7 +149,7 @@ def _stop(request: Request, state: WebState, send_id: int, done: str, reason: st
 
 def _overview(session: Session, state: WebState) -> dict[str, Any]:
     reader = monitoring_reader(state)
-    return {"sends": reader.sends(session, utcnow()), "system": reader.system()}
+    return {"sends": reader.sends(session, utcnow()), "system": reader.system(session=session)}
 
 
 def _send(session: Session, state: WebState, send_id: int) -> dict[str, Any]:
@@ -160,7 +160,7 @@ def _send(session: Session, state: WebState, send_id: int) -> dict[str, Any]:
         "lists": view.lists,
         "failures": reader.failures(session, send_id),
         "bounces": reader.bounces(session, send_id),
-        "system": reader.system(),
+        "system": reader.system(session=session),
     }
 
 
