@@ -248,7 +248,7 @@ def test_bounces_and_complaints_are_on_the_person_page(desk: Desk) -> None:
         page = operator.http.get(f"/admin/subscribers/{maria}").text
     table = page.split('id="bounces"')[1].split("</table>")[0]
     assert "5.1.1" in table and "User unknown" in table and "&lt;maria&gt;" in table
-    assert "complaint" in table and "abuse report" in table
+    assert "segnalazione di spam" in table and "abuse report" in table
 
 
 def test_a_person_who_does_not_exist_is_not_found(desk: Desk) -> None:
