@@ -9,11 +9,16 @@ APT_PACKAGES := chromium spamassassin postfix
 
 .PHONY: demo test lint typecheck unit integration bench system-packages web-assets clean
 
-# JavaScript the web app serves itself (the API explorer), from the pinned npm lock file,
-# copied where the app's static files are (and the wheel's package data picks them up).
+# Front-end packages the web app serves itself, never from a CDN (offices sit behind
+# firewalls): the API explorer, Bootstrap Italia and its Titillium Web font (the Italian
+# public administration's design kit), the edition editor (EasyMDE); axe-core is read by the
+# browser tests straight from node_modules. Versions are pinned in package-lock.json and
+# copied where the app's static files are (the wheel's package data picks them up).
 # --ignore-scripts: swagger-ui-dist's only dependency is an analytics install script.
-VENDOR := templates/web/static/vendor/swagger_ui
+STATIC_VENDOR := templates/web/static/vendor
+VENDOR := $(STATIC_VENDOR)/swagger_ui
 VENDOR_FILES := swagger-ui-bundle.js swagger-ui.css LICENSE
+VENDOR_STAMP := $(STATIC_VENDOR)/.copied
 
 # The virtualenv, from the committed lock file (every version pinned).
 $(STAMP): pyproject.toml setup.py requirements.lock
@@ -39,12 +44,22 @@ system-packages:
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	fi
 
-$(VENDOR)/swagger-ui-bundle.js: package.json package-lock.json
+$(VENDOR_STAMP): package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
-	rm -rf $(VENDOR) && mkdir -p $(VENDOR)
+	rm -rf $(STATIC_VENDOR) && mkdir -p $(VENDOR) $(STATIC_VENDOR)/bootstrap_italia \
+	  $(STATIC_VENDOR)/titillium_web $(STATIC_VENDOR)/easymde
 	cd node_modules/swagger-ui-dist && cp $(VENDOR_FILES) $(CURDIR)/$(VENDOR)/
+	cp node_modules/bootstrap-italia/dist/css/bootstrap-italia.min.css \
+	  node_modules/bootstrap-italia/dist/js/bootstrap-italia.bundle.min.js \
+	  node_modules/bootstrap-italia/LICENSE $(STATIC_VENDOR)/bootstrap_italia/
+	cp node_modules/bootstrap-italia/dist/svg/sprites.svg $(STATIC_VENDOR)/bootstrap_italia/
+	cp node_modules/bootstrap-italia/dist/fonts/Titillium_Web/*.woff2 \
+	  node_modules/bootstrap-italia/dist/fonts/Titillium_Web/OFL.txt $(STATIC_VENDOR)/titillium_web/
+	cp node_modules/easymde/dist/easymde.min.js node_modules/easymde/dist/easymde.min.css \
+	  node_modules/easymde/LICENSE $(STATIC_VENDOR)/easymde/
+	touch $@
 
-web-assets: $(VENDOR)/swagger-ui-bundle.js
+web-assets: $(VENDOR_STAMP)
 
 # The main job on embedded defaults: SQLite, an embedded broker, an outbox folder.
 demo: $(STAMP) web-assets
@@ -66,4 +81,4 @@ bench: $(STAMP) system-packages
 	$(BIN)/python bench/throughput.py
 
 clean:
-	rm -rf $(VENV) var outbox preview node_modules $(VENDOR)
+	rm -rf $(VENV) var outbox preview node_modules $(STATIC_VENDOR)

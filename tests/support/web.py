@@ -7,6 +7,8 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -63,3 +65,41 @@ def browser_page() -> Iterator[object]:
             yield browser.new_page()
         finally:
             browser.close()
+
+
+# axe-core from the pinned npm lock file (`make web-assets` runs `npm ci`); read from
+# node_modules, because it is a test's tool and the app never serves it.
+AXE_SOURCE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+PHONE_WIDTH = 375
+
+
+def axe_violations(page: Any) -> list[dict[str, Any]]:
+    """What axe-core finds wrong on the page as shown now (WCAG 2.x A and AA rules)."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(content=AXE_SOURCE.read_text(encoding="utf-8"))
+    result = page.evaluate(
+        "async () => (await axe.run(document, {runOnly: {type: 'tag', values: "
+        "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}})).violations"
+    )
+    return [
+        {
+            "id": item["id"],
+            "help": item["help"],
+            "nodes": [node["target"] for node in item["nodes"]][:5],
+        }
+        for item in result
+    ]
+
+
+def assert_page_is_sound(page: Any) -> None:
+    """The page has no axe violation and, on a phone, is no wider than the screen.
+
+    Call it on every page a browser test visits: WCAG 2.1 AA (axe) and reflow at
+    375 px (WCAG 1.4.10) are checked where a person actually stands.
+    """
+    violations = axe_violations(page)
+    assert not violations, (page.url, violations)
+    viewport = page.viewport_size
+    if viewport and viewport["width"] <= PHONE_WIDTH:
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= viewport["width"], (page.url, width)
