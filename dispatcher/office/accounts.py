@@ -43,7 +43,7 @@ class AccountRefusedError(StateError):
     """A change to a user refused; ``reason`` names why, for pages to explain in words.
 
     Reasons: ``bad_name``, ``name_taken``, ``bad_role``, ``last_admin``,
-    ``wrong_password``, ``short_password``, ``same_password``.
+    ``wrong_current``, ``too_short``, ``not_new``.
     """
 
     def __init__(self, reason: str, message: str) -> None:
@@ -180,13 +180,13 @@ def change_own_password(session: Session, user: User, current: str, new: str) ->
     :raises AccountRefusedError: if ``current`` is wrong or ``new`` breaks the policy
     """
     if authenticate(session, user.username, current) is None:
-        raise AccountRefusedError("wrong_password", "the current password is not right")
+        raise AccountRefusedError("wrong_current", "the current password is not right")
     if len(new) < MIN_PASSWORD_LENGTH:
         message = f"the password needs at least {MIN_PASSWORD_LENGTH} characters"
-        raise AccountRefusedError("short_password", message)
+        raise AccountRefusedError("too_short", message)
     if new == current or new.strip().lower() == user.username.lower():
         message = "the new password must differ from the old one and from the name"
-        raise AccountRefusedError("same_password", message)
+        raise AccountRefusedError("not_new", message)
     set_password(session, user.username, new)
     user.must_change_password = False
     audit(session, user.username, "user.password", "user", user.id, account=user.username)

@@ -92,9 +92,9 @@ TEXTS = {
         "account.refused.bad_role": "Il ruolo scelto non esiste.",
         "account.refused.last_admin": "È l'ultimo amministratore attivo: nominane un altro "
         "prima di cambiarlo o disattivarlo.",
-        "account.refused.wrong_password": "La password attuale non è corretta.",
-        "account.refused.short_password": "La nuova password è troppo corta.",
-        "account.refused.same_password": "La nuova password deve essere diversa da quella "
+        "account.refused.wrong_current": "La password attuale non è corretta.",
+        "account.refused.too_short": "La nuova password è troppo corta.",
+        "account.refused.not_new": "La nuova password deve essere diversa da quella "
         "attuale e dal nome utente.",
         "account.refused.repeat": "Le due nuove password non coincidono.",
         "totp.login_title": "Codice di verifica",
@@ -199,9 +199,9 @@ TEXTS = {
         "account.refused.bad_role": "The role chosen does not exist.",
         "account.refused.last_admin": "This is the last enabled admin: make someone else "
         "admin before changing or disabling them.",
-        "account.refused.wrong_password": "The current password is not right.",
-        "account.refused.short_password": "The new password is too short.",
-        "account.refused.same_password": "The new password must differ from the current one "
+        "account.refused.wrong_current": "The current password is not right.",
+        "account.refused.too_short": "The new password is too short.",
+        "account.refused.not_new": "The new password must differ from the current one "
         "and from the user name.",
         "account.refused.repeat": "The two new passwords differ.",
         "totp.login_title": "Verification code",
