@@ -16,6 +16,7 @@ import datetime as dt
 import re
 import xml.etree.ElementTree as ET  # nosec B405 - builds the feed; never parses XML
 from collections.abc import Sequence
+from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
@@ -28,9 +29,10 @@ from dispatcher.office.edition_store import newsletter_settings
 from dispatcher.office.reach import count_view
 from dispatcher.render.context import italian_date
 from dispatcher.web.i18n import add_texts, choose_language
+from dispatcher.web.routes.archive_frame import framed_web_version
 from dispatcher.web.routes.public_common import newsletter_of
 from dispatcher.web.state import DbSession, EditionNumber, State
-from dispatcher.web.templating import render
+from dispatcher.web.templating import render, signup_url
 from subscribers.models import MailingList
 from subscribers.service import get_list
 
@@ -87,13 +89,24 @@ def archive_feed(slug: str, session: DbSession, state: State) -> Response:
 
 
 @router.get("/archive/{slug}/{number}")
-def web_version(slug: str, number: EditionNumber, session: DbSession, state: State) -> Response:
+def web_version(
+    request: Request, slug: str, number: EditionNumber, session: DbSession, state: State
+) -> Response:
     mailing_list = _newsletter(session, slug)
     html = published_html(session, mailing_list.id, number)
     if newsletter_settings(mailing_list).reach:
         count_view(session, mailing_list.id, number)
-    help_url = state.settings.public_url + HELP_PATH
-    return HTMLResponse(public_copy(html, help_url), headers=WEB_VERSION_HEADERS)
+    public_url = state.settings.public_url
+    language = choose_language(request)
+    page = framed_web_version(
+        public_copy(html, public_url + HELP_PATH),
+        language=language,
+        name=mailing_list.name,
+        archive_url=f"/archive/{quote(slug)}",
+        signup_url=signup_url(slug, language),
+        self_url=f"{public_url}/archive/{slug}/{number}",
+    )
+    return HTMLResponse(page, headers=WEB_VERSION_HEADERS)
 
 
 def public_copy(html: str, help_url: str) -> str:
