@@ -28,8 +28,9 @@ MAX_QUERY = 200
 class ImageInUseError(StateError):
     """The picture is used by these editions or newsletters; nothing was deleted."""
 
-    def __init__(self, image_id: int, users: list[str]) -> None:
-        super().__init__(f"picture {image_id} is used by: {', '.join(users)}")
+    def __init__(self, filename: str, users: list[str]) -> None:
+        super().__init__(f"picture {filename} is used by: {', '.join(users)}")
+        self.filename = filename
         self.users = users
 
 
@@ -91,7 +92,7 @@ def delete_image(session: Session, image_id: int, actor: str) -> str:
     image = get_image(session, image_id)
     users = image_users(session, image_id)
     if users:
-        raise ImageInUseError(image_id, users)
+        raise ImageInUseError(image.filename, users)
     name = image.filename
     detail = {"filename": name, "sha256": image.sha256, "alt": image.alt}
     audit(session, actor, "image.delete", "image", image_id, **detail)

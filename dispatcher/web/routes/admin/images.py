@@ -63,7 +63,7 @@ def delete(request: Request, session: DbSession, state: State, image_id: RowId) 
         with session.begin_nested():
             name = media.delete_image(session, image_id, actor(request))
     except media.ImageInUseError as refused:
-        return _images_page(request, session, state, in_use=(image_id, refused.users))
+        return _images_page(request, session, state, in_use=(refused.filename, refused.users))
     flash(request, "flash.image_deleted", name=name)
     return see_other("/admin/images")
 
@@ -119,7 +119,7 @@ def _images_page(
     *,
     q: str = "",
     number: int = 1,
-    in_use: tuple[int, list[str]] | None = None,
+    in_use: tuple[str, list[str]] | None = None,
 ) -> Response:
     found = media.search_images(session, q, number)
     context = {
@@ -141,9 +141,9 @@ def _count(value: int, language: str) -> str:
     return text.replace(",", ".") if language == "it" else text
 
 
-def _in_use(in_use: tuple[int, list[str]] | None) -> dict[str, object] | None:
+def _in_use(in_use: tuple[str, list[str]] | None) -> dict[str, object] | None:
     if in_use is None:
         return None
-    image_id, users = in_use
-    values = {"id": image_id, "names": ", ".join(users)}
+    filename, users = in_use
+    values = {"name": filename, "names": ", ".join(users)}
     return {"key": "media.in_use", "values": values, "detail": ""}

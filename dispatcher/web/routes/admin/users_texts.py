@@ -127,7 +127,7 @@ TEXTS = {
         "media.delete": "Elimina",
         "media.delete_named": "Elimina {name}",
         "media.none": "Nessuna immagine corrisponde alla ricerca.",
-        "media.in_use": "L'immagine {id} non è stata eliminata: la usano {names}.",
+        "media.in_use": "L'immagine {name} non è stata eliminata: la usano {names}.",
         "flash.image_deleted": "Immagine {name} eliminata.",
         "totp.wrong_code": "Il codice non corrisponde: controlla l'ora del telefono e "
         "riprova con il codice nuovo.",
@@ -252,7 +252,7 @@ TEXTS = {
         "media.delete": "Delete",
         "media.delete_named": "Delete {name}",
         "media.none": "No image matches the search.",
-        "media.in_use": "Image {id} was not deleted: it is used by {names}.",
+        "media.in_use": "Image {name} was not deleted: it is used by {names}.",
         "flash.image_deleted": "Image {name} deleted.",
         "totp.wrong_code": "The code does not match: check the phone's clock and try again "
         "with the new code.",
