@@ -35,8 +35,8 @@ __all__ = ["finish_login", "router", "users_texts"]
 def finish_login(request: Request, session: Session, user: User, target: str) -> Response:
     """Log ``user`` in, or ask for their code first when they have enrolled TOTP."""
     if totp.is_enrolled(user):
-        request.session[PENDING] = {"user": user.id, "at": int(time.time()), "next": target,
-                                    "tries": 0}  # fmt: skip
+        pending = {"user": user.id, "at": int(time.time()), "next": target, "tries": 0}
+        request.session[PENDING] = pending
         return RedirectResponse("/login/code", status_code=303)
     return _logged_in(request, session, user, target)
 
