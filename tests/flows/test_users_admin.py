@@ -247,3 +247,24 @@ def test_a_code_counts_one_step_either_side_and_never_twice(desk: Desk) -> None:
         assert not totp.check_code(session, user, step(0), start)  # before the last one used
         assert not totp.check_code(session, user, step(1), start)  # used
         assert not totp.check_code(session, user, "12345x", start)
+
+
+def test_an_admin_ends_sessions_disables_and_enables_with_each_step_audited(desk: Desk) -> None:
+    editor_id = _user(desk, "editor").id
+    with desk.client("editor") as editor, desk.client("admin") as admin:
+        page = admin.http.get(f"/admin/users/{editor_id}?lang=it")
+        assert "Sessioni aperte</dt><dd>1</dd>" in page.text
+        assert admin.post(f"/admin/users/{editor_id}/sessions/end").status_code == 303
+        assert "Sessioni chiuse: 1." in admin.http.get(f"/admin/users/{editor_id}?lang=it").text
+        assert editor.http.get("/admin").headers["location"].startswith("/login")
+        assert admin.post(f"/admin/users/{editor_id}/disable").status_code == 303
+        token = csrf_of(editor.http.get("/login").text)
+        form = {"csrf_token": token, "username": "editor", "password": PASSWORD}
+        assert editor.http.post("/login", data=form).status_code == 401
+        assert admin.post(f"/admin/users/{editor_id}/enable").status_code == 303
+        assert _log_in(editor.http, "editor", PASSWORD) == "/admin"
+        assert admin.post("/admin/users/999999/disable").status_code == 404
+    expected = ["user.sessions_end", "user.disable", "user.enable"]
+    assert _actions(desk, "editor") == expected
+    result = desk.run_cli("users", "totp-reset", "nessuno")
+    assert result.exit_code != 0 and "nessuno" in result.output
