@@ -16,9 +16,10 @@ import datetime as dt
 import re
 import xml.etree.ElementTree as ET  # nosec B405 - builds the feed; never parses XML
 from collections.abc import Sequence
+from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
@@ -38,7 +39,8 @@ from subscribers.service import get_list
 
 ATOM = "http://www.w3.org/2005/Atom"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-FEED_ENTRIES = 20  # the newest editions in the feed; the archive page lists them all
+FEED_ENTRIES = 20  # the newest editions in the feed
+ARCHIVE_PAGE = 52  # a year of a weekly on each page of the archive
 HELP_PATH = "/gestione-iscrizione"
 # The stored HTML was compiled by the office: no script, only its own styles and pictures.
 WEB_VERSION_HEADERS = {
@@ -69,14 +71,26 @@ add_texts(
 
 
 @router.get("/archive/{slug}")
-def archive_page(request: Request, slug: str, session: DbSession) -> Response:
+def archive_page(
+    request: Request,
+    slug: str,
+    session: DbSession,
+    before: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> Response:
     mailing_list = _newsletter(session, slug)
     language = choose_language(request)
+    rows = published_editions(session, mailing_list.id, limit=ARCHIVE_PAGE + 1, before=before)
     editions = [
         {"number": row.number, "subject": row.subject, "date": _date(row.issue_date, language)}
-        for row in published_editions(session, mailing_list.id)
+        for row in rows[:ARCHIVE_PAGE]
     ]
-    context = {"newsletter": mailing_list, "editions": editions}
+    here = f"/archive/{quote(slug)}"
+    context = {
+        "newsletter": mailing_list,
+        "editions": editions,
+        "older_url": f"{here}?before={rows[-2].number}" if len(rows) > ARCHIVE_PAGE else None,
+        "newest_url": here if before else None,
+    }
     return render(request, "archive/index.html", context)
 
 

@@ -12,6 +12,9 @@ TEXTS = {
         "web.back": "Tutti i numeri di {name}",
         "web.subscribe": "Iscriviti",
         "web.nav": "Newsletter",
+        "pager.label": "Pagine",
+        "pager.older": "Più vecchi",
+        "pager.newest": "I più recenti",
     },
     "en": {
         "site.publisher": "Metropolitan City of Turin",
@@ -20,6 +23,9 @@ TEXTS = {
         "web.back": "All issues of {name}",
         "web.subscribe": "Subscribe",
         "web.nav": "Newsletter",
+        "pager.label": "Pages",
+        "pager.older": "Older",
+        "pager.newest": "Newest",
     },
 }
 add_texts(TEXTS)
