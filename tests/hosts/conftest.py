@@ -5,6 +5,8 @@
   ``w2`` a prefork pool of two each, every one with a journal folder of its own.
   Everything (namespaces, links, processes, folders) is removed afterwards, whatever
   happened; what an earlier run that crashed left behind is removed first.
+- ``relay_delay``: how long the relay waits before answering each final dot (none
+  unless a test parametrises it: a slower relay makes a longer send).
 """
 
 from __future__ import annotations
@@ -27,9 +29,6 @@ from tests.support.sending import quick_policy
 
 #: Quick timers: the lease of a lost host's claim runs out within seconds.
 POLICY = quick_policy(batch_size=500, lease_seconds=8, redispatch_after=5)
-#: The relay answers each final dot this late (a relay some way off): a send of 20,000
-#: then lasts long enough for a host cut off for 30 s to come back while it runs.
-RELAY_DELAY = 0.008
 #: Pool processes per worker host: each holds one claim at a time.
 CONCURRENCY = 2
 
@@ -58,10 +57,16 @@ def on_host(settings: Settings, host: Host) -> Settings:
 
 
 @pytest.fixture
-def cluster(make_settings: Callable[..., Settings]) -> Iterator[Cluster]:
+def relay_delay() -> float:
+    """Seconds the relay waits before it answers each final dot (a test may parametrise it)."""
+    return 0.0
+
+
+@pytest.fixture
+def cluster(make_settings: Callable[..., Settings], relay_delay: float) -> Iterator[Cluster]:
     if (reason := available()) is not None:
         pytest.skip(reason)
-    with lab(dot_delay=RELAY_DELAY) as (network, services):
+    with lab(dot_delay=relay_delay) as (network, services):
         migrate(services.database_url)
         engine = create_db_engine(services.database_url)
         settings = make_settings(

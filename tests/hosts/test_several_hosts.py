@@ -39,10 +39,13 @@ READERS = 20_000
 CUT_SECONDS = 30
 
 
-def start_and_wait_for_the_middle(cluster: Cluster) -> int:
-    """Start the send; return once the relay got a random share of it and w2 holds a claim."""
+def start_and_wait_for_the_middle(cluster: Cluster, share: tuple[float, float]) -> int:
+    """Start the send; return once the relay got a random share of it and w2 holds a claim.
+
+    :param share: the least and the most of the send the relay may have got by then
+    """
     send_id = start_example_send(cluster.sessions, cluster.settings, READERS, 500, enqueue_batch)
-    mark = random.randint(READERS // 10, READERS // 2)
+    mark = int(READERS * random.uniform(*share))
     assert wait_until(lambda: accepted_count(cluster.sink_file) >= mark, 180), cluster.logs()
     assert wait_until(lambda: holds_a_claim(cluster, "w2"), 60, 0.01), cluster.logs()
     return send_id
@@ -85,13 +88,16 @@ def assert_finished_with_nobody_lost(cluster: Cluster, send_id: int) -> None:
 
 
 def test_a_worker_host_lost_outright_mid_send(cluster: Cluster) -> None:
-    send_id = start_and_wait_for_the_middle(cluster)
+    send_id = start_and_wait_for_the_middle(cluster, (0.1, 0.6))
     cluster.network.lose(cluster.hosts["w2"])
     assert_finished_with_nobody_lost(cluster, send_id)
 
 
+# A relay that takes 4 ms per message, and a cut in the send's first quarter: the send
+# outlasts the cut by far, so w2 comes back to a send still running.
+@pytest.mark.parametrize("relay_delay", [0.004])
 def test_a_worker_host_cut_off_for_thirty_seconds(cluster: Cluster) -> None:
-    send_id = start_and_wait_for_the_middle(cluster)
+    send_id = start_and_wait_for_the_middle(cluster, (0.05, 0.25))
     w2 = cluster.hosts["w2"]
     cluster.network.cut(w2)
     time.sleep(1)  # what reached PostgreSQL before the cut is in the ledger now
