@@ -5,8 +5,6 @@
   ``w2`` a prefork pool of two each, every one with a journal folder of its own.
   Everything (namespaces, links, processes, folders) is removed afterwards, whatever
   happened; what an earlier run that crashed left behind is removed first.
-- ``relay_delay``: how long the relay waits before answering each final dot (none
-  unless a test parametrises it: a slower relay makes a longer send).
 """
 
 from __future__ import annotations
@@ -57,16 +55,10 @@ def on_host(settings: Settings, host: Host) -> Settings:
 
 
 @pytest.fixture
-def relay_delay() -> float:
-    """Seconds the relay waits before it answers each final dot (a test may parametrise it)."""
-    return 0.0
-
-
-@pytest.fixture
-def cluster(make_settings: Callable[..., Settings], relay_delay: float) -> Iterator[Cluster]:
+def cluster(make_settings: Callable[..., Settings]) -> Iterator[Cluster]:
     if (reason := available()) is not None:
         pytest.skip(reason)
-    with lab(dot_delay=relay_delay) as (network, services):
+    with lab() as (network, services):
         migrate(services.database_url)
         engine = create_db_engine(services.database_url)
         settings = make_settings(

@@ -199,11 +199,11 @@ def _pg_ctl(*args: str, check: bool = True) -> None:
 class Services:
     """PostgreSQL, Redis and the recording relay, on 127.0.0.1 and the bridge's address."""
 
-    def __init__(self, dot_delay: float = 0.0) -> None:
+    def __init__(self) -> None:
         self.pg_port, self.redis_port = free_port(), free_port()
         self.sink_file = ROOT / "sink.txt"
         self.sink_port = 0
-        self._dot_delay = dot_delay
+        self._sink: subprocess.Popen[bytes] | None = None
         self._processes: list[subprocess.Popen[bytes]] = []
         self._logs: list[IO[bytes]] = []
 
@@ -228,15 +228,20 @@ class Services:
         )  # fmt: skip
         sink = self._spawn(
             "sink",
-            [sys.executable, "-m", "tests.support.recording_sink", SERVICES, str(self.sink_file),
-             "--dot-delay", str(self._dot_delay)],
+            [sys.executable, "-m", "tests.support.recording_sink", SERVICES, str(self.sink_file)],
             stdout=subprocess.PIPE,
         )  # fmt: skip
         assert sink.stdout is not None
+        self._sink = sink
         self.sink_port = int(sink.stdout.readline() or b"0")
         if not self.sink_port:
             raise RuntimeError(f"the sink did not start: {(ROOT / 'sink.log').read_text()}")
         return self
+
+    def slow_relay(self, slow: bool) -> None:
+        """Make the relay answer each final dot late (``SLOW_DOT_SECONDS``), or quick again."""
+        assert self._sink is not None
+        self._sink.send_signal(signal.SIGUSR1 if slow else signal.SIGUSR2)
 
     def _start_postgres(self) -> None:
         data = ROOT / "pg" / "data"
@@ -333,11 +338,11 @@ class HostBeat(WorkerProcess):
 
 
 @contextlib.contextmanager
-def lab(dot_delay: float = 0.0) -> Iterator[tuple[Network, Services]]:
+def lab() -> Iterator[tuple[Network, Services]]:
     """The bridge and the services on it (hosts are added by the caller); all removed after."""
     clean_leftovers()
     ROOT.mkdir(parents=True)
-    network, services = Network(), Services(dot_delay)
+    network, services = Network(), Services()
     try:
         network.open()
         services.start()

@@ -7,9 +7,10 @@ line per accepted message to a file, ``CODE RCPT`` for each recipient, as the fi
 dot is answered. It runs in its own process so that the test's process, which also
 polls PostgreSQL and reads this file, never slows the relay down::
 
-    python -m tests.support.recording_sink HOST OUT_FILE [--dot-delay SECONDS]
+    python -m tests.support.recording_sink HOST OUT_FILE
 
-It prints its port on stdout once it listens and runs until SIGTERM.
+It prints its port on stdout once it listens and runs until SIGTERM. SIGUSR1 makes
+it slow (each final dot answered after :data:`SLOW_DOT_SECONDS`), SIGUSR2 quick again.
 """
 
 from __future__ import annotations
@@ -19,10 +20,14 @@ import signal
 import sys
 import threading
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
-from tests.smtpd import Received, SmtpServer
+from tests.smtpd import Action, Delay, Phase, Received, SmtpServer
+
+#: How long a slowed sink waits before answering each final dot.
+SLOW_DOT_SECONDS = 0.05
 
 
 class RecordingSink(SmtpServer):
@@ -31,7 +36,13 @@ class RecordingSink(SmtpServer):
     def __init__(self, host: str, out: IO[str]) -> None:
         super().__init__(pipelining=True, keep_data=False)
         self.host = host
+        self.slow = False
         self._out = out
+
+    def _action(self, phase: Phase, number: int, addresses: Sequence[str]) -> Action:
+        if phase == "dot" and self.slow:
+            return Delay(SLOW_DOT_SECONDS)
+        return super()._action(phase, number, addresses)
 
     def _record(self, message: Received) -> None:
         if message.accepted:
@@ -60,13 +71,12 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("host")
     parser.add_argument("out", type=Path)
-    parser.add_argument("--dot-delay", type=float, default=0.0)
     args = parser.parse_args(argv)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with args.out.open("a", encoding="utf-8") as out, RecordingSink(args.host, out) as sink:
-        if args.dot_delay:
-            sink.delay("dot", args.dot_delay, times=10_000_000)
+        signal.signal(signal.SIGUSR1, lambda *_: setattr(sink, "slow", True))
+        signal.signal(signal.SIGUSR2, lambda *_: setattr(sink, "slow", False))
         print(sink.port, flush=True)
         stop.wait()
 
