@@ -78,7 +78,7 @@ test: $(STAMP) system-packages web-assets lint typecheck
 	$(BIN)/python -m pytest --ignore=tests/hosts
 
 # Several worker hosts in network namespaces (root, iproute2): one lost, one cut off, mid-send.
-# Three and a half minutes, so apart from `make test`; .ci/run runs both.
+# About three minutes (a 30 s cut, two sends of 20,000), so apart from `make test`; .ci/run runs both.
 test-hosts: $(STAMP)
 	$(BIN)/python -m pytest tests/hosts
 
