@@ -16,6 +16,7 @@ from dispatcher.web.routes.admin import (
     blocks,
     dryruns,
     editions,
+    editor,
     home,
     images,
     people,
@@ -41,6 +42,7 @@ PAGES = (
     blocks,
     dryruns,
     people,
+    editor,
 )
 ROLE_ROUTERS: RoleRouters = ROUTERS
 
