@@ -46,6 +46,14 @@
     if (labelEl) { labelEl.addEventListener("click", function () { cm.focus(); }); }
     var toolbarEl = mde.gui.toolbar;
     if (toolbarEl) {
+      // A button's name holds its visible label too ("H3 Sottotitolo"), for voice control.
+      toolbarEl.querySelectorAll("button").forEach(function (el) {
+        var shown = el.textContent.trim();
+        var name = el.getAttribute("aria-label") || "";
+        if (/[a-z0-9]/i.test(shown) && name.toLowerCase().indexOf(shown.toLowerCase()) < 0) {
+          el.setAttribute("aria-label", shown + " " + name);
+        }
+      });
       toolbarEl.setAttribute("role", "toolbar");
       toolbarEl.setAttribute("aria-label", (labelEl ? labelEl.textContent.trim() + ": " : "") + texts.tBold + ", " + texts.tItalic + "\u2026");
     }
@@ -67,7 +75,6 @@
       autoDownloadFontAwesome: false, // no CDN: the buttons carry their own short labels
       spellChecker: false, // its dictionaries come from a CDN; the browser's own checker stays
       nativeSpellcheck: true,
-      inputStyle: "contenteditable", // what screen readers read best in CodeMirror 5
       status: false,
       forceSync: true,
       minHeight: "10rem",
