@@ -57,7 +57,7 @@ def explain(problem: str) -> tuple[str, dict[str, str]]:
         if found:
             values = dict(zip(("a", "b"), found.groups(), strict=False))
             if key == "editor.p.scheme":
-                values["b"] = values["b"].replace(" or ", " / ")
+                values["b"] = values["b"].split(" or ")[0]  # the preferred one
             return key, values
     return "editor.p.other", {"a": problem}
 
