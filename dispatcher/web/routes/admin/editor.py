@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dispatcher.editions.parse import parse_edition
@@ -79,13 +79,18 @@ def next_page(request: Request, session: DbSession, state: State, edition_id: Ro
 @viewer.get("/editor/start")
 def start_page(request: Request, session: DbSession) -> Response:
     """The newest edition of each newsletter, to start the next one from."""
+    top = (
+        select(Edition.list_id, func.max(Edition.number).label("number"))
+        .group_by(Edition.list_id)
+        .subquery()
+    )
     newest = (
         select(Edition, MailingList)
         .join(MailingList, MailingList.id == Edition.list_id)
-        .distinct(Edition.list_id)
-        .order_by(Edition.list_id, Edition.number.desc())
+        .join(top, (top.c.list_id == Edition.list_id) & (top.c.number == Edition.number))
+        .order_by(MailingList.slug)
     )
-    rows = list(session.execute(newest).tuples())
+    rows = [(edition, newsletter) for edition, newsletter in session.execute(newest)]
     if len(rows) == 1:
         return see_other(f"/admin/editions/{rows[0][0].id}/next")
     return page(request, "editor_start.html", {"rows": rows})
