@@ -91,8 +91,6 @@ def start_page(request: Request, session: DbSession) -> Response:
         .order_by(MailingList.slug)
     )
     rows = [(edition, newsletter) for edition, newsletter in session.execute(newest)]
-    if len(rows) == 1:
-        return see_other(f"/admin/editions/{rows[0][0].id}/next")
     return page(request, "editor_start.html", {"rows": rows})
 
 
