@@ -95,6 +95,8 @@ def test_an_editor_writes_the_next_edition_in_the_form(
         fill_the_form(page)
         write_with_the_toolbar(page)
         page.click("#save-form")
+        page.wait_for_load_state()
+        assert not page.locator("#form-errors").count(), page.inner_text("#form-errors")
         page.wait_for_url(f"{base}/admin/editions/*")
         assert "Edizione n. 45 caricata." in page.inner_text(".notice")
         new_url = page.url
@@ -154,6 +156,10 @@ def write_with_the_toolbar(page: Any) -> None:
     desktop = page.frame_locator("#live-desktop")
     desktop.get_by_text("LA MOLE AL TRAMONTO").first.wait_for()
     assert page.locator("#live-phone").get_attribute("srcdoc")
+    width = page.viewport_size["width"]
+    article.screenshot(path=f"/tmp/shots/editor-article-{width}.png")
+    page.locator(".live-preview").screenshot(path=f"/tmp/shots/editor-preview-{width}.png")
+    page.evaluate("window.scrollTo(0, 0)")  # an element's screenshot leaves clicks astray
 
 
 def a_wrong_link_is_refused_at_its_field(page: Any, edition_url: str, width: int) -> None:
