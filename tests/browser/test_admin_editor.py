@@ -79,6 +79,8 @@ def test_an_editor_writes_the_next_edition_in_the_form(
         page: Any = opened
         # The app's CSP refuses inline script, axe's injected tag too: load it with each page.
         page.add_init_script(path=str(AXE_SOURCE))
+        refused: list[str] = []  # what the page's Content-Security-Policy blocked, if anything
+        page.on("console", lambda m: refused.append(m.text) if "Content Security" in m.text else 0)
         page.set_viewport_size({"width": width, "height": 900})
         log_in(page, base, "redattrice")
         page.goto(f"{base}/admin/editions/{office}")
@@ -110,6 +112,7 @@ def test_an_editor_writes_the_next_edition_in_the_form(
 
         a_wrong_link_is_refused_at_its_field(page, new_url, width)
         preview_proof_and_approve(page, base, new_url, smtpd, width)
+        assert not refused, refused  # EasyMDE and our scripts run under the app's CSP as is
 
     with pg_sessions() as session:
         edition = session.scalars(select(Edition).where(Edition.number == 45)).one()

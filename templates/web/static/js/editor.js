@@ -111,6 +111,17 @@
     status.appendChild(link);
   }
 
+  // The frames may be read by this page (no script runs in them): the reader keeps their place.
+  function show(frame, html) {
+    var y = 0;
+    try { y = frame.contentWindow.scrollY; } catch (e) { y = 0; }
+    frame.addEventListener("load", function restore() {
+      frame.removeEventListener("load", restore);
+      try { frame.contentWindow.scrollTo(0, y); } catch (e) { /* nothing to keep */ }
+    });
+    frame.srcdoc = html;
+  }
+
   function refresh() {
     timer = null;
     editors.forEach(function (mde) { mde.codemirror.save(); });
@@ -120,7 +131,7 @@
       .then(function (body) {
         if (mine !== asked) { return; } // a newer request is on its way
         if (body.html) {
-          frames.forEach(function (frame) { frame.srcdoc = body.html; });
+          frames.forEach(function (frame) { show(frame, body.html); });
           say(texts.tUpdated, false);
         } else if (body.errors && body.errors.length) {
           showProblem(body.errors[0]);
