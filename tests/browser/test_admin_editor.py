@@ -121,6 +121,7 @@ def test_an_editor_writes_the_next_edition_in_the_form(
 
 def sound(page: Any, width: int, name: str) -> None:
     page.screenshot(path=f"/tmp/shots/editor-{name}-{width}.png", full_page=True)
+    page.screenshot(path=f"/tmp/shots/editor-{name}-{width}-top.png")
     assert_page_is_sound(page)
 
 

@@ -9,9 +9,9 @@ TEXTS = {
         "editor.title_new": "Nuova edizione: n. {number}",
         "editor.title_edit": "Modifica l'edizione n. {number}",
         "editor.intro_new": "Parte dall'edizione n. {number} del {date}: stessa newsletter, stessa "
-        "testata e stessa struttura (copertina, {highlights} in evidenza, {articles} articoli con "
-        "le loro sigle). Titoli e testi sono vuoti: l'edizione precedente non viene ricopiata, "
-        "così nessuna notizia vecchia parte per sbaglio.",
+        "testata e stessa struttura (copertina; notizie in evidenza: {highlights}; articoli: "
+        "{articles}, ognuno con la sua sigla). Titoli e testi sono vuoti: l'edizione precedente "
+        "non viene ricopiata, così nessuna notizia vecchia parte per sbaglio.",
         "editor.intro_edit": "Compila i campi: l'anteprima si aggiorna mentre scrivi.",
         "editor.raw": "Apri il testo sorgente (YAML e Markdown)",
         "editor.raw_hint": "Il modulo e il testo sorgente sono la stessa edizione: salvando dal "
@@ -124,9 +124,9 @@ TEXTS = {
         "editor.title_new": "New edition: no. {number}",
         "editor.title_edit": "Edit edition no. {number}",
         "editor.intro_new": "Starts from edition no. {number} of {date}: same newsletter, same "
-        "masthead and same structure (cover, {highlights} highlights, {articles} articles with "
-        "their initials). Titles and texts are empty: the previous edition is not copied, so "
-        "no old news goes out by mistake.",
+        "masthead and same structure (cover; highlights: {highlights}; articles: {articles}, "
+        "each with its initials). Titles and texts are empty: the previous edition is not "
+        "copied, so no old news goes out by mistake.",
         "editor.intro_edit": "Fill in the fields: the preview updates as you type.",
         "editor.raw": "Open the source text (YAML and Markdown)",
         "editor.raw_hint": "The form and the source text are the same edition: saving from the "
