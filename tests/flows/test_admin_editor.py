@@ -102,7 +102,7 @@ def test_the_live_preview_renders_the_form_or_names_the_field(desk: Desk, editio
         assert "<strong>nuovo</strong>" in shown["html"]
         broken = editor.post("/admin/editor/preview", {**form, "subject": ""}).json()
     assert broken["errors"][0]["field"] == "f-subject"
-    assert broken["errors"][0]["message"] == "è vuoto: va compilato."
+    assert broken["errors"][0]["message"] == "Oggetto dell'email: è vuoto: va compilato."
 
 
 def test_saving_the_form_unchanged_keeps_the_approval(desk: Desk, edition_id: int) -> None:

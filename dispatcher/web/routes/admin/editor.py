@@ -156,7 +156,7 @@ def live_preview(request: Request, session: DbSession, state: State, fields: Fie
         content = parse_edition(checked_source(draft), "edizione.md")
         compiled = compile_for(content, mailing_list, state.settings)
     except _Refused as refused:
-        return JSONResponse({"errors": [_shown(e, language) for e in refused.errors]})
+        return JSONResponse({"errors": [_shown(e, draft, language) for e in refused.errors]})
     except NewsletterError:
         return JSONResponse({"errors": [], "failed": True}, status_code=422)
     unsaved = Edition(
@@ -200,12 +200,29 @@ def checked_source(draft: EditionDraft) -> str:
     return written.text
 
 
-def _shown(error: FieldError, language: str) -> dict[str, Any]:
+_ROW_FIELD = re.compile(r"(highlight|article)s\[(\d+)\]\.(\w+)")
+
+
+def field_label(name: str, draft: EditionDraft) -> list[tuple[str, dict[str, Any]]]:
+    """The text keys naming a form field: ``In evidenza 2 · Titolo``, ``Copertina · Link``."""
+    found = _ROW_FIELD.fullmatch(name)
+    if found:
+        rows = draft.highlights if found[1] == "highlight" else draft.articles
+        keys = [row.key for row in rows]
+        place = keys.index(int(found[2])) + 1 if int(found[2]) in keys else int(found[2])
+        return [(f"editor.{found[1]}", {"n": place}), (f"editor.{found[1]}.{found[3]}", {})]
+    if name.startswith("cover."):
+        return [("editor.cover", {}), (f"editor.{name}", {})]
+    return [(f"editor.{name}", {})]
+
+
+def _shown(error: FieldError, draft: EditionDraft, language: str) -> dict[str, Any]:
     """A problem for the live preview's status line: the field and what is wrong."""
+    label = " · ".join(translate(language, key, **v) for key, v in field_label(error.name, draft))
     return {
         "field": field_id(error.name),
         "line": error.line,
-        "message": translate(language, error.problem, **error.values),
+        "message": f"{label}: {translate(language, error.problem, **error.values)}",
     }
 
 
@@ -239,6 +256,7 @@ def form_page(
         "errors": {e.name: e for e in errors or ()},
         "error_list": errors or [],
         "fid": field_id,
+        "label_of": lambda name: field_label(name, draft),
         "library": library,
         "problem": common.problem(problem) if problem else None,
     }
