@@ -122,3 +122,19 @@ def test_the_next_date_is_the_next_allowed_slot(desk: Desk, edition_id: int) -> 
         page = editor.http.get(f"/admin/editions/{edition_id}/next").text
     date = re.search(r'name="date" value="([\d-]+)"', page)
     assert date and dt.date.fromisoformat(date.group(1)).weekday() == 4
+
+
+def test_a_number_already_taken_is_refused_at_the_number(desk: Desk, edition_id: int) -> None:
+    with desk.client("editor") as editor:
+        page = editor.http.get(f"/admin/editions/{edition_id}/next").text
+        form = {**form_of(page), **FILLED, "number": "44"}
+        answer = editor.post(f"/admin/editions/{edition_id}/next", form)
+        created = editor.post(f"/admin/editions/{edition_id}/next", {**form, "number": "45"})
+        new_id = int(created.headers["location"].rsplit("/", 1)[1])
+        edited = editor.post(f"/admin/editions/{new_id}/form", form)  # 45 renumbered 44
+    for refused in (answer, edited):
+        assert refused.status_code == 400
+        field = refused.text.split('id="f-number"')[1][:400]
+        assert "ha già un&#39;edizione con questo numero" in field
+    with desk.sessions() as session:
+        assert sorted(session.scalars(select(Edition.number))) == [44, 45]

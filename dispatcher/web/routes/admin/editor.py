@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dispatcher.editions.parse import parse_edition
@@ -108,6 +109,9 @@ def save_form(
             update_edition(session, edition_id, text, edition.source_name, state.settings)
     except _Refused as refused:
         return form_page(request, session, state, draft, edition=edition, errors=refused.errors)
+    except IntegrityError:  # update_edition does not check that a new number is free
+        errors = [FieldError("number", "editor.number_taken")]
+        return form_page(request, session, state, draft, edition=edition, errors=errors)
     except NewsletterError as exc:
         return form_page(request, session, state, draft, edition=edition, problem=exc)
     detail = {"source_name": edition.source_name, "previous_hash": before, "via": "form"}
