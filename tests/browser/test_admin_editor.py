@@ -148,10 +148,18 @@ def fill_the_form(page: Any) -> None:
 
 
 def write_with_the_toolbar(page: Any) -> None:
+    page.evaluate("window.sameDocument = true")  # gone if the page reloads
     article = page.locator(".article-row[data-key='1']")
     article.locator(".CodeMirror").click()
     page.keyboard.type("Il bilancio è ")
-    article.locator(".editor-toolbar button.bold").click()
+    bold = article.locator(".editor-toolbar button.bold")
+    assert bold.get_attribute("tabindex") == "0"  # the toolbar is one tab stop
+    bold.focus()
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "Corsivo"
+    article.locator(".CodeMirror").click()
+    page.keyboard.press("End")
+    bold.click()
     page.keyboard.type("approvato")
     page.keyboard.press("End")
     page.keyboard.type(" dal Consiglio.")
@@ -160,6 +168,7 @@ def write_with_the_toolbar(page: Any) -> None:
     desktop = page.frame_locator("#live-desktop")
     desktop.get_by_text("LA MOLE AL TRAMONTO").first.wait_for()
     assert page.locator("#live-phone").get_attribute("srcdoc")
+    assert page.evaluate("window.sameDocument === true")
     width = page.viewport_size["width"]
     article.screenshot(path=f"/tmp/shots/editor-article-{width}.png")
     page.locator(".live-preview").screenshot(path=f"/tmp/shots/editor-preview-{width}.png")

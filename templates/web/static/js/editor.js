@@ -55,8 +55,26 @@
         }
       });
       toolbarEl.setAttribute("role", "toolbar");
-      toolbarEl.setAttribute("aria-label", (labelEl ? labelEl.textContent.trim() + ": " : "") + texts.tBold + ", " + texts.tItalic + "\u2026");
+      roving(toolbarEl);
+      toolbarEl.setAttribute("aria-label", texts.tToolbar);
     }
+  }
+
+  // EasyMDE takes its buttons out of the tab order; a toolbar is one tab stop, arrows move.
+  function roving(toolbarEl) {
+    var buttons = Array.prototype.slice.call(toolbarEl.querySelectorAll("button"));
+    buttons.forEach(function (el, index) { el.tabIndex = index === 0 ? 0 : -1; });
+    toolbarEl.addEventListener("keydown", function (event) {
+      var at = buttons.indexOf(document.activeElement);
+      var last = buttons.length - 1;
+      var to = { ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: last }[event.key];
+      if (at < 0 || to === undefined) { return; }
+      event.preventDefault();
+      to = to > last ? 0 : (to < 0 ? last : to);
+      buttons[at].tabIndex = -1;
+      buttons[to].tabIndex = 0;
+      buttons[to].focus();
+    });
   }
 
   function goToLine(mde, line) {
