@@ -138,3 +138,21 @@ def test_a_number_already_taken_is_refused_at_the_number(desk: Desk, edition_id:
         assert "ha già un&#39;edizione con questo numero" in field
     with desk.sessions() as session:
         assert sorted(session.scalars(select(Edition.number))) == [44, 45]
+
+
+def test_an_edition_prepared_ahead_is_followed_a_slot_later(desk: Desk, edition_id: int) -> None:
+    with desk.sessions.begin() as session:
+        scheduling.set_weekly_slot(session, "cronache", (4, dt.time(10, 0)), "admin")
+    ahead = dt.date.today() + dt.timedelta(days=30)
+    with desk.client("editor") as editor:
+        page = editor.http.get(f"/admin/editions/{edition_id}/next").text
+        created = editor.post(
+            f"/admin/editions/{edition_id}/next", {**form_of(page), **FILLED, "date": str(ahead)}
+        )
+        new_id = int(created.headers["location"].rsplit("/", 1)[1])
+        page = editor.http.get(f"/admin/editions/{new_id}/next").text
+    assert 'name="number" value="46"' in page
+    date = re.search(r'name="date" value="([\d-]+)"', page)
+    assert date
+    following = dt.date.fromisoformat(date.group(1))
+    assert following.weekday() == 4 and ahead < following <= ahead + dt.timedelta(days=7)

@@ -24,6 +24,7 @@ from dispatcher.web.routes.admin.editor_draft import (
     write_source,
 )
 from dispatcher.web.routes.admin.editor_problems import explain, field_error
+from dispatcher.web.routes.admin.editor_start import subject_start
 from tests.support.data import EDITION_FILE
 
 EXAMPLE = parse_edition(EDITION_FILE.read_text(encoding="utf-8"), "example.md")
@@ -192,3 +193,20 @@ def test_any_one_line_text_survives_the_round_trip(
         }
         return
     assert draft_of(parsed) == without_keys(draft)
+
+
+@pytest.mark.parametrize(
+    ("subject", "start"),
+    [
+        (
+            "Cronache da Palazzo Cisterna n. 44: verso il Piano",
+            "Cronache da Palazzo Cisterna n. 45: ",
+        ),
+        ("Cronache n.44 — il Natale", "Cronache n.45 — "),
+        ("Numero 44", "Numero 45"),
+        ("Le 144 notizie della settimana", ""),  # 44 inside another number is not the number
+        ("Senza numero: è così", ""),
+    ],
+)
+def test_the_next_subject_keeps_its_fixed_part(subject: str, start: str) -> None:
+    assert subject_start(subject, 44, 45) == start
