@@ -162,7 +162,8 @@ def live_preview(request: Request, session: DbSession, state: State, fields: Fie
     except _Refused as refused:
         return JSONResponse({"errors": [_shown(e, draft, language) for e in refused.errors]})
     except NewsletterError:
-        return JSONResponse({"errors": [], "failed": True}, status_code=422)
+        # Not an error page: the script says the preview is unavailable and keeps the last one.
+        return JSONResponse({"errors": [], "failed": True})
     unsaved = Edition(
         list_id=mailing_list.id,
         subject=content.subject,
