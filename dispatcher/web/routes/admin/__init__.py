@@ -17,6 +17,7 @@ from dispatcher.web.routes.admin import (
     blocks,
     dryruns,
     editions,
+    editor,
     home,
     images,
     people,
@@ -45,6 +46,7 @@ PAGES = (
     people,
     users,
     account,
+    editor,
 )
 ROLE_ROUTERS: RoleRouters = ROUTERS
 
