@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dispatcher.config import Settings
@@ -164,3 +164,19 @@ def _newsletter_list(session: Session, content: EditionContent, source_name: str
             f"create it with 'dispatcher lists create {content.newsletter} NAME --settings FILE'"
         )
     return found
+
+
+def newest_editions(session: Session) -> list[tuple[Edition, MailingList]]:
+    """The newest edition (highest number) of each newsletter, by the newsletter's slug."""
+    top = (
+        select(Edition.list_id, func.max(Edition.number).label("number"))
+        .group_by(Edition.list_id)
+        .subquery()
+    )
+    newest = (
+        select(Edition, MailingList)
+        .join(MailingList, MailingList.id == Edition.list_id)
+        .join(top, (top.c.list_id == Edition.list_id) & (top.c.number == Edition.number))
+        .order_by(MailingList.slug)
+    )
+    return [(edition, newsletter) for edition, newsletter in session.execute(newest)]

@@ -15,15 +15,20 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dispatcher.editions.parse import parse_edition
-from dispatcher.errors import EditionFileError, NewsletterError, StateError
+from dispatcher.errors import ContentError, EditionFileError, NewsletterError, StateError
 from dispatcher.models import Edition
 from dispatcher.office import scheduling
-from dispatcher.office.edition_store import add_edition, compile_for, get_edition, update_edition
+from dispatcher.office.edition_store import (
+    add_edition,
+    compile_for,
+    get_edition,
+    newest_editions,
+    update_edition,
+)
 from dispatcher.office.images import public_path, recent_images
 from dispatcher.office.users import audit
 from dispatcher.sends.compose import preview
@@ -42,7 +47,7 @@ from dispatcher.web.routes.admin.editor_draft import (
 from dispatcher.web.routes.admin.editor_problems import field_error
 from dispatcher.web.routes.admin.editor_start import next_draft
 from dispatcher.web.state import DbSession, RowId, State, WebState
-from subscribers.models import MailingList
+from subscribers.service import get_list_by_id, newsletter_lists
 
 __all__ = ["editor_texts"]
 
@@ -80,18 +85,7 @@ def next_page(request: Request, session: DbSession, state: State, edition_id: Ro
 @viewer.get("/editor/start")
 def start_page(request: Request, session: DbSession) -> Response:
     """The newest edition of each newsletter, to start the next one from."""
-    top = (
-        select(Edition.list_id, func.max(Edition.number).label("number"))
-        .group_by(Edition.list_id)
-        .subquery()
-    )
-    newest = (
-        select(Edition, MailingList)
-        .join(MailingList, MailingList.id == Edition.list_id)
-        .join(top, (top.c.list_id == Edition.list_id) & (top.c.number == Edition.number))
-        .order_by(MailingList.slug)
-    )
-    rows = [(edition, newsletter) for edition, newsletter in session.execute(newest)]
+    rows = newest_editions(session)
     return page(request, "editor_start.html", {"rows": rows})
 
 
@@ -107,7 +101,7 @@ def save_form(
         with common.attempt(session):
             scheduling.ensure_editable(session, edition_id)
             update_edition(session, edition_id, text, edition.source_name, state.settings)
-    except _Refused as refused:
+    except FormRefusedError as refused:
         return form_page(request, session, state, draft, edition=edition, errors=refused.errors)
     except IntegrityError:  # update_edition does not check that a new number is free
         errors = [FieldError("number", "editor.number_taken")]
@@ -134,7 +128,7 @@ def create_next(
         text = checked_source(draft)
         with common.attempt(session):
             created = add_edition(session, text, name, state.settings)
-    except _Refused as refused:
+    except FormRefusedError as refused:
         return form_page(request, session, state, draft, previous=previous, errors=refused.errors)
     except StateError:  # the number is taken
         errors = [FieldError("number", "editor.number_taken")]
@@ -152,14 +146,14 @@ def create_next(
 def live_preview(request: Request, session: DbSession, state: State, fields: Fields) -> Response:
     """The form's edition filled for the sample recipient, or the first thing to fix."""
     draft = draft_from_form(fields)
-    mailing_list = session.scalar(select(MailingList).where(MailingList.slug == draft.newsletter))
+    mailing_list = next((m for m in newsletter_lists(session) if m.slug == draft.newsletter), None)
     language = choose_language(request)
     try:
         if mailing_list is None:
             raise StateError(f"no newsletter {draft.newsletter!r}")
         content = parse_edition(checked_source(draft), "edizione.md")
         compiled = compile_for(content, mailing_list, state.settings)
-    except _Refused as refused:
+    except FormRefusedError as refused:
         return JSONResponse({"errors": [_shown(e, draft, language) for e in refused.errors]})
     except NewsletterError:
         # Not an error page: the script says the preview is unavailable and keeps the last one.
@@ -176,7 +170,7 @@ def live_preview(request: Request, session: DbSession, state: State, fields: Fie
     return JSONResponse({"html": shown.html, "text": shown.text, "errors": []}, headers=headers)
 
 
-class _Refused(NewsletterError):
+class FormRefusedError(ContentError):
     """The form's values cannot make an edition file yet: the problems, at their fields."""
 
     def __init__(self, errors: list[FieldError]) -> None:
@@ -187,21 +181,23 @@ class _Refused(NewsletterError):
 def checked_source(draft: EditionDraft) -> str:
     """The edition file of ``draft``, read back by the parser to the same values.
 
-    :raises _Refused: with the problems at their fields
+    :raises FormRefusedError: with the problems at their fields
     """
     problems = form_problems(draft)
     if problems:
-        raise _Refused(problems)
+        raise FormRefusedError(problems)
     written = write_source(draft)
     if len(written.text.encode()) > MAX_SOURCE_BYTES:
-        raise _Refused([FieldError("articles[1].body", "editor.p.other", None, {"a": "> 1 MB"})])
+        raise FormRefusedError(
+            [FieldError("articles[1].body", "editor.p.other", None, {"a": "> 1 MB"})]
+        )
     try:
         parsed = parse_edition(written.text, "edizione.md")
     except EditionFileError as exc:
-        raise _Refused([field_error(exc, draft, written)]) from exc
+        raise FormRefusedError([field_error(exc, draft, written)]) from exc
     misread = mismatch(draft, parsed)
     if misread is not None:
-        raise _Refused([misread])
+        raise FormRefusedError([misread])
     return written.text
 
 
@@ -232,7 +228,7 @@ def _shown(error: FieldError, draft: EditionDraft, language: str) -> dict[str, A
 
 
 def _slug_of(session: Session, list_id: int) -> str:
-    return session.get_one(MailingList, list_id).slug
+    return get_list_by_id(session, list_id).slug
 
 
 def form_page(
