@@ -163,7 +163,8 @@ class _Body:
             raise self.fail(first, f'"{slug}" is not a section (use its slug, such as ambiente)')
         if known is not None and slug not in known:
             listed = ", ".join(known) or "none: add [[sections]] to the newsletter's settings"
-            raise self.fail(first, f'unknown section "{slug}" (this newsletter\'s sections: {listed})')
+            problem = f'unknown section "{slug}" (this newsletter\'s sections: {listed})'
+            raise self.fail(first, problem)
         return slug, first + 1
 
     def check_inline(self, inline: Token) -> None:

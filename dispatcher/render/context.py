@@ -25,6 +25,7 @@ from dispatcher.render.markdown import markdown_to_html
 from dispatcher.render.reach import redirect_base, redirects, with_redirects
 from dispatcher.render.text import markdown_to_text
 
+
 @dataclass(frozen=True)
 class EditionLinks:
     """The addresses an edition links to besides its content.

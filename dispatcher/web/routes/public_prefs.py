@@ -1,8 +1,9 @@
 """``/p/<token>``: a person's preferences, from the link in every edition.
 
 The page lists the newsletters (each one on or off), the sections the person wants
-(read from each newsletter's settings: they decide which articles of an
-edition the person receives) and the language. Turning a newsletter off unsubscribes (``how="preferences"``).
+(read from each newsletter's settings: they decide which articles of an edition the
+person receives) and the language. Turning a newsletter off unsubscribes
+(``how="preferences"``).
 Turning one on is new consent, and is handled like the sign-up form: the
 subscription becomes pending and a confirmation mail goes to the address. The
 token proves only that its holder has one of the person's mails, and mails get
