@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 from sqlalchemy.orm import Session
 
 from subscribers import upsert
-from subscribers.attributes import SECTIONS, with_sections
+from subscribers.attributes import SECTIONS, section_names, with_sections
 from subscribers.bulk import dialect_of
 from subscribers.csvfile import CsvFile, CsvLayout, CsvStream, Record, open_csv
 from subscribers.orm import SubscriptionStatus, utcnow
@@ -102,8 +102,9 @@ def import_records(
     caller's transaction, rolled back, undoes them.
     """
     report = new_report(source)
-    target = _Target(session, get_list(session, list_slug).id, keys, confirmed)
-    collector = PeopleCollector()
+    mailing_list = get_list(session, list_slug)
+    target = _Target(session, mailing_list.id, keys, confirmed)
+    collector = PeopleCollector(section_names(mailing_list.settings))
     people = _prepared(collector.chunks(source.records, CHUNK), keys, target)
     with _cycle_collection_paused(), prefetched(people) as chunks:
         for chunk in chunks:
