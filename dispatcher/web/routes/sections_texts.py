@@ -18,6 +18,7 @@ TEXTS = {
         "(gli altri restano in italiano) e in inglese anche le parti fisse dell'email: "
         "data, collegamenti e piè di pagina.",
         "sections.signup_legend": "Sezioni (facoltativo)",
+        "sections.by_variant": "Per variante dell'edizione (lingua: sezioni)",
     },
     "en": {
         "sections.legend": "Sections you are interested in",
@@ -32,6 +33,7 @@ TEXTS = {
         "(the others stay in Italian), and the fixed parts of the email in English too: "
         "the date, the links and the footer.",
         "sections.signup_legend": "Sections (optional)",
+        "sections.by_variant": "By edition variant (language: sections)",
     },
 }
 
