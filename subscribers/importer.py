@@ -104,7 +104,9 @@ def import_records(
     report = new_report(source)
     mailing_list = get_list(session, list_slug)
     target = _Target(session, mailing_list.id, keys, confirmed)
-    collector = PeopleCollector(section_names(mailing_list.settings))
+    # A newsletter's sections are checked; a plain list (no settings) takes any name.
+    known = section_names(mailing_list.settings) if mailing_list.settings else None
+    collector = PeopleCollector(known)
     people = _prepared(collector.chunks(source.records, CHUNK), keys, target)
     with _cycle_collection_paused(), prefetched(people) as chunks:
         for chunk in chunks:
