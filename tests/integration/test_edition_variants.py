@@ -11,13 +11,18 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
+from collections import Counter
 from collections.abc import Iterator
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from dispatcher.cli.main import cli
 from dispatcher.config import Settings
 from dispatcher.models import Delivery, EditionVariant
 from dispatcher.office.edition_store import add_edition
@@ -26,7 +31,7 @@ from subscribers.models import Subscriber
 from tests.smtpd import SmtpServer
 from tests.support.data import EDITION_HEAD, add_subscribers, address, create_newsletter
 from tests.support.sending import assert_finished, start_send
-from tests.support.worker import WorkerProcess
+from tests.support.worker import WorkerProcess, settings_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.sending(batch_size=3)]
 
@@ -216,3 +221,28 @@ def test_an_edition_without_sections_or_english_sends_as_before(
         variants = session.scalars(select(Delivery.variant).where(Delivery.send_id == send_id))
         assert set(variants) == {None}
         assert session.scalars(select(EditionVariant)).all() == []
+
+
+def test_a_dry_run_counts_its_messages_by_variant_and_language(
+    pg_sessions: sessionmaker[Session],
+    settings: Settings,
+    smtpd: SmtpServer,
+    worker: WorkerProcess,
+    edition_id: int,
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "dry"
+    args = ["send", str(edition_id), "--list", "cronache", "--dry-run", "--out", str(out)]
+    result = CliRunner().invoke(cli, [*args, "--timeout", "60"], env=settings_env(settings))
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text())
+    assert report["by_variant"] == dict(
+        sorted(Counter(variant for _, _, variant in READERS.values()).items())
+    )
+    assert report["by_language"] == {"en": 2, "fr": 1, "it": 4}
+    assert "by edition variant: en: 1, en:ambiente: 1, it: 2" in (out / "report.txt").read_text()
+    assert smtpd.messages == []
+    for message in report["messages"]:
+        text = _text(_parsed((out / message["file"]).read_bytes()))
+        titles = {title for title in ALL_TITLES if title in set(text.splitlines())}
+        assert titles == ARTICLES[message["variant"]]
