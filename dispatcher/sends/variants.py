@@ -57,14 +57,17 @@ def _sections_text() -> ColumnElement[str]:
     return found
 
 
-def assign_variants(session: Session, send_id: int, edition: Edition) -> dict[str, int]:
+def assign_variants(session: Session, send_id: int, edition: Edition) -> list[str]:
     """Write the variant key into each of the send's ledger rows.
 
-    :returns: rows per variant key (empty when the edition has no variants)
+    Rows are left NULL (the whole edition in Italian) when the edition has no variants,
+    or when everyone gets that one: the ledger is not written twice for nothing.
+
+    :returns: the variant keys of the send's audience
     """
     content = content_of(edition)
     if not has_variants(content):
-        return {}
+        return []
     sections = _sections_text()
     counted = session.execute(
         select(Subscriber.language, sections.label("chosen"))
@@ -77,9 +80,9 @@ def assign_variants(session: Session, send_id: int, edition: Edition) -> dict[st
         key = variant_key(content, language, _chosen(chosen))
         same = sections.is_(None) if chosen is None else sections == chosen
         by_key[key].append(and_(Subscriber.language == language, same))
+    if set(by_key) <= {ITALIAN}:
+        return sorted(by_key)
     whens = [(or_(*conditions), literal(key)) for key, conditions in sorted(by_key.items())]
-    if not whens:
-        return {}
     chosen_key = (
         select(case(*whens, else_=literal(ITALIAN)))
         .where(Subscriber.id == Delivery.subscriber_id)
@@ -89,7 +92,7 @@ def assign_variants(session: Session, send_id: int, edition: Edition) -> dict[st
         update(Delivery).where(Delivery.send_id == send_id).values(variant=chosen_key),
         execution_options={"synchronize_session": False},
     )
-    return variant_counts(session, send_id)
+    return sorted(by_key)
 
 
 def _chosen(text: str | None) -> list[str]:

@@ -134,3 +134,18 @@ def test_the_approval_covers_the_english_texts_and_the_sections(
 
 def _add(session: Session, desk: Desk, text: str) -> int:
     return add_edition(session, text, "n.md", desk.settings).id
+
+
+def test_the_desk_previews_the_english_version_the_approval_covers(
+    desk: Desk, newsletter: int
+) -> None:
+    with desk.sessions.begin() as session:
+        edition_id = _add(session, desk, EDITION)
+    with desk.client("approver") as reader:
+        page = reader.http.get(f"/admin/editions/{edition_id}/preview").text
+        english = reader.http.get(f"/admin/editions/{edition_id}/preview?lingua=en").text
+        frame = reader.http.get(f"/admin/editions/{edition_id}/preview/html?lingua=en").text
+    assert "?lingua=en" in page and "For everyone" not in page.split('id="text-part"')[1]
+    text = english.split('id="text-part"')[1]
+    assert "For everyone" in text and "Unsubscribe &lt;" in text
+    assert 'lang="en"' in frame and "For everyone" in frame and "ZqSLOT" not in frame

@@ -19,6 +19,8 @@ TEXTS = {
         "data, collegamenti e piè di pagina.",
         "sections.signup_legend": "Sezioni (facoltativo)",
         "sections.by_variant": "Per variante dell'edizione (lingua: sezioni)",
+        "sections.preview_languages": "L'edizione ha anche una versione in altre lingue: "
+        "l'approvazione copre anche quella. Mostra:",
     },
     "en": {
         "sections.legend": "Sections you are interested in",
@@ -34,6 +36,8 @@ TEXTS = {
         "the date, the links and the footer.",
         "sections.signup_legend": "Sections (optional)",
         "sections.by_variant": "By edition variant (language: sections)",
+        "sections.preview_languages": "The edition also has a version in other languages: "
+        "the approval covers it too. Show:",
     },
 }
 
