@@ -36,6 +36,7 @@ def test_a_reader_chooses_sections_and_english(
     SHOTS.mkdir(exist_ok=True)
     with serve(app) as base, browser_page() as page:
         page.set_viewport_size({"width": width, "height": 900})  # type: ignore[attr-defined]
+        page.set_extra_http_headers({"Accept-Language": "it-IT,it;q=0.9"})  # type: ignore[attr-defined]
         page.goto(f"{base}/p/{token}")  # type: ignore[attr-defined]
         assert_page_is_sound(page)
         text = page.text_content("form")  # type: ignore[attr-defined]
