@@ -4,6 +4,9 @@ Each level-two heading (``## Title``) starts an article; the article's last non-
 line is its author's initials (``a.r.a.``). Text before the first heading is refused
 rather than guessed at: it would belong to no article and so have no signature. A
 level-one heading is refused too, since the masthead is the email's only top title.
+
+An article's first line of text may name its section (``sezione: ambiente``); an
+article titled ``## [en] Title`` is the English version of the article before it.
 """
 
 from __future__ import annotations

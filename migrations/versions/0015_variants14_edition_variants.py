@@ -3,7 +3,9 @@ variant each ledger row got.
 
 ``edition_variants`` keeps each variant compiled once (one row per edition and key, see
 ``dispatcher/editions/variants.py``); ``deliveries.variant`` names the variant a row's
-person got (NULL: the edition as stored, the whole of it in Italian).
+person got (NULL: the edition as stored, the whole of it in Italian);
+``signup_requests.sections`` the sections ticked on the sign-up form, applied with the
+rest of the request when its link confirms it.
 
 Revision ID: 0015
 Revises: 0014
@@ -47,9 +49,12 @@ def upgrade() -> None:
         sa.UniqueConstraint("edition_id", "key", name=op.f("uq_edition_variants_edition_id")),
     )
     op.add_column("deliveries", sa.Column("variant", sa.String(length=255), nullable=True))
+    op.add_column("signup_requests", sa.Column("sections", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("signup_requests") as batch:
+        batch.drop_column("sections")
     with op.batch_alter_table("deliveries") as batch:
         batch.drop_column("variant")
     op.drop_table("edition_variants")
