@@ -59,3 +59,20 @@ def test_a_reader_chooses_sections_and_english(
     with pg_sessions() as session:
         person = session.get_one(Subscriber, reader)
         assert (person.language, person.attributes["sections"]) == ("en", ["ambiente", "lavoro"])
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_the_sign_up_form_offers_the_sections_folded_away(
+    smtp_settings: Settings, pg_sessions: sessionmaker[Session], newsletter: int, width: int
+) -> None:
+    app = create_app(smtp_settings, sessions=pg_sessions)
+    with serve(app) as base, browser_page() as page:
+        page.set_viewport_size({"width": width, "height": 900})  # type: ignore[attr-defined]
+        page.set_extra_http_headers({"Accept-Language": "it-IT,it;q=0.9"})  # type: ignore[attr-defined]
+        page.goto(f"{base}/iscriviti")  # type: ignore[attr-defined]
+        assert not page.is_visible("label:has-text('Ambiente')")  # type: ignore[attr-defined]
+        assert_page_is_sound(page)
+        page.click("#sections-summary")  # type: ignore[attr-defined]
+        assert page.is_visible("label:has-text('Ambiente')")  # type: ignore[attr-defined]
+        assert_page_is_sound(page)
+        page.screenshot(path=str(SHOTS / f"signup-sections-{width}.png"), full_page=True)  # type: ignore[attr-defined]
