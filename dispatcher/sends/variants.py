@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, case, delete, func, literal, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, delete, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from dispatcher.editions.model import Edition as EditionContent
@@ -103,19 +103,6 @@ def _chosen(text: str | None) -> list[str]:
     return [str(item) for item in value] if isinstance(value, list) else []
 
 
-def variant_counts(session: Session, send_id: int) -> dict[str, int]:
-    """Rows per variant key of a send (NULL reads as the whole Italian edition)."""
-    rows = session.execute(
-        select(Delivery.variant, func.count())
-        .where(Delivery.send_id == send_id)
-        .group_by(Delivery.variant)
-    ).all()
-    found: dict[str, int] = defaultdict(int)
-    for key, count in rows:
-        found[key or ITALIAN] += count
-    return dict(found)
-
-
 def compile_variant(
     content: EditionContent, key: str, newsletter: NewsletterSettings, links: EditionLinks
 ) -> Compiled:
@@ -135,27 +122,33 @@ def compiled_variants(
 ) -> dict[str, Compiled]:
     """The compiled output of each variant in ``keys``, compiling the missing ones once.
 
-    The lock on the edition's row makes other workers wait for the first one's commit,
-    then read what it compiled.
+    When one is missing, the lock on the edition's row makes other workers wait for the
+    first one's commit, then read what it compiled.
     """
     wanted = set(keys) - {ITALIAN}
     found = {ITALIAN: Compiled(ITALIAN, edition.subject, edition.html, edition.text, "")}
-    if not wanted:
-        return found
+    found |= _stored(session, edition.id, wanted)
+    if not wanted - set(found):
+        return found  # the common case after the first worker: no lock taken
     session.execute(select(Edition.id).where(Edition.id == edition.id).with_for_update())
-    stored = session.scalars(
-        select(EditionVariant).where(
-            EditionVariant.edition_id == edition.id, EditionVariant.key.in_(wanted)
-        )
-    )
-    for row in stored:
-        found[row.key] = Compiled(row.key, row.subject, row.html, row.text, row.compiled_hash)
+    found |= _stored(session, edition.id, wanted - set(found))
     content = content_of(edition)
     for key in sorted(wanted - set(found)):
         found[key] = compiled = compile_variant(content, key, newsletter, links)
         session.add(_row(edition.id, compiled))
     session.flush()
     return found
+
+
+def _stored(session: Session, edition_id: int, keys: set[str]) -> dict[str, Compiled]:
+    if not keys:
+        return {}
+    rows = session.scalars(
+        select(EditionVariant).where(
+            EditionVariant.edition_id == edition_id, EditionVariant.key.in_(keys)
+        )
+    )
+    return {r.key: Compiled(r.key, r.subject, r.html, r.text, r.compiled_hash) for r in rows}
 
 
 def store_variant(session: Session, edition_id: int, compiled: Compiled) -> None:
