@@ -12,16 +12,19 @@ from fastapi import FastAPI
 
 from dispatcher.web.i18n import add_texts
 from dispatcher.web.routes.admin import (
+    account,
     approvals,
     blocks,
     dryruns,
     editions,
+    editor,
     home,
     images,
     people,
     preview,
     proofs,
     schedule,
+    users,
 )
 from dispatcher.web.routes.admin.common import ROUTERS, RoleRouters, install_filters
 from dispatcher.web.routes.admin.texts import TEXTS
@@ -41,6 +44,9 @@ PAGES = (
     blocks,
     dryruns,
     people,
+    users,
+    account,
+    editor,
 )
 ROLE_ROUTERS: RoleRouters = ROUTERS
 
