@@ -12,9 +12,12 @@ from dispatcher.db import get_row
 from dispatcher.editions.model import Edition as EditionContent
 from dispatcher.editions.newsletter import NewsletterSettings
 from dispatcher.editions.parse import parse_edition
+from dispatcher.editions.variants import ENGLISH
 from dispatcher.errors import ContentError, EditionFileError, NotFoundError, StateError
 from dispatcher.models import Edition
 from dispatcher.render import CompiledEdition, EditionLinks, compile_edition
+from dispatcher.sends import variants
+from dispatcher.sends.variants import Compiled
 from subscribers.models import MailingList
 from subscribers.orm import utcnow
 
@@ -43,6 +46,7 @@ def add_edition(session: Session, source: str, source_name: str, settings: Setti
     """
     content = parse_edition(source, source_name)
     mailing_list = _newsletter_list(session, content, source_name)
+    content = _with_known_sections(content, source, source_name, mailing_list)
     taken = session.scalar(
         select(Edition.id).where(
             Edition.list_id == mailing_list.id, Edition.number == content.number
@@ -54,9 +58,10 @@ def add_edition(session: Session, source: str, source_name: str, settings: Setti
             f"(id {taken}); use 'dispatcher editions update {taken} FILE' to change it"
         )
     edition = Edition(list_id=mailing_list.id, number=content.number, source_name=source_name)
-    _fill(edition, content, source, mailing_list, settings)
+    english = _fill(edition, content, source, mailing_list, settings)
     session.add(edition)
     session.flush()
+    _keep_variants(session, edition.id, english)
     return edition
 
 
@@ -73,10 +78,12 @@ def update_edition(
     mailing_list = _newsletter_list(session, content, source_name)
     if mailing_list.id != edition.list_id:
         raise StateError(f"{source_name}: an edition cannot move to another newsletter")
+    content = _with_known_sections(content, source, source_name, mailing_list)
     edition.number, edition.source_name = content.number, source_name
-    _fill(edition, content, source, mailing_list, settings)
+    english = _fill(edition, content, source, mailing_list, settings)
     edition.updated_at = utcnow()
     session.flush()
+    _keep_variants(session, edition.id, english)
     return edition
 
 
@@ -138,13 +145,35 @@ def compile_for(
     return compile_edition(content, newsletter_settings(mailing_list), links)
 
 
+def _with_known_sections(
+    content: EditionContent, source: str, source_name: str, mailing_list: MailingList
+) -> EditionContent:
+    """The edition read again against its newsletter's sections, when it names any.
+
+    :raises EditionFileError: naming the file and the line of an unknown section
+    """
+    if not content.sections:
+        return content
+    known = newsletter_settings(mailing_list).section_slugs
+    return parse_edition(source, source_name, sections=known)
+
+
+def _keep_variants(session: Session, edition_id: int, english: Compiled | None) -> None:
+    """Forget the variants compiled from the edition's earlier content; keep its English."""
+    variants.forget_variants(session, edition_id)
+    if english is not None:
+        variants.store_variant(session, edition_id, english)
+    session.flush()
+
+
 def _fill(
     edition: Edition,
     content: EditionContent,
     source: str,
     mailing_list: MailingList,
     settings: Settings,
-) -> None:
+) -> Compiled | None:
+    """Compile and keep the edition; :returns: its whole English version, if it has one"""
     compiled = compile_for(content, mailing_list, settings)
     edition.issue_date = content.date
     edition.subject = content.subject
@@ -154,6 +183,11 @@ def _fill(
     edition.html = compiled.html
     edition.text = compiled.text
     edition.compiled_hash = compiled.compiled_hash
+    if not content.has_english:
+        return None
+    links = EditionLinks.for_edition(settings.public_url, mailing_list.slug, content.number)
+    newsletter = newsletter_settings(mailing_list)
+    return variants.compile_variant(content, ENGLISH, newsletter, links)
 
 
 def _newsletter_list(session: Session, content: EditionContent, source_name: str) -> MailingList:
