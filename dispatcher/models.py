@@ -19,6 +19,8 @@ from typing import Any
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from dispatcher.import_jobs_table import ImportJob as ImportJob  # registers the table
+from dispatcher.import_jobs_table import ImportState as ImportState
 from subscribers.orm import Base, BigId, intpk, status_values, timestamp
 
 

@@ -18,6 +18,8 @@ from dispatcher.web.routes.admin import (
     editions,
     home,
     images,
+    imports,
+    lists,
     people,
     preview,
     proofs,
@@ -41,6 +43,8 @@ PAGES = (
     blocks,
     dryruns,
     people,
+    lists,
+    imports,
 )
 ROLE_ROUTERS: RoleRouters = ROUTERS
 
