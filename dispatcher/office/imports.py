@@ -79,7 +79,7 @@ def upload(
         delimiter=stream.delimiter,
         columns={str(found): header for found, header in stream.columns.items()},
         ignored={"columns": list(stream.ignored)},
-        lines=stream.lines,
+        lines=stream.lines - (1 if data.rstrip(b"\x00").endswith(b"\n") else 0),  # no last ""
         created_by=actor,
     )
     session.add(job)
