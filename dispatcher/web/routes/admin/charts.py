@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 from dispatcher.office.list_figures import EditionFigures, Week
 
-WIDTH = 560
+WIDTH = 420  # small, so that a phone's screen shrinks its text little
 ROW = 26  # a horizontal bar's row height
-LABEL_WIDTH = 190  # room for the labels left of horizontal bars
-COLUMN_HEIGHT = 140  # the plot area of a column chart
+LABEL_WIDTH = 175  # room for the labels left of horizontal bars
+COLUMN_HEIGHT = 120  # the plot area of a column chart
 #: Fill colours with at least 3:1 against white (WCAG 1.4.11, non-text contrast).
 COLOURS = ("#1c4f82", "#a4262c", "#6b4c00", "#3d6b1e", "#5b2a86")
 
@@ -40,12 +40,13 @@ class Chart:
     bars: tuple[Bar, ...]
     labels: tuple[tuple[float, float, str, str], ...]  # x, y, anchor, text
     key: tuple[tuple[str, str], ...] = ()  # colour, series name
+    axis: float | None = None  # the y of a column chart's base line
 
 
 def bar_rows(rows: list[tuple[str, int]], language: str = "it") -> Chart:
     """Horizontal bars, one row each: the label on the left, the value after the bar."""
     top = max((value for _, value in rows), default=0) or 1
-    room = WIDTH - LABEL_WIDTH - 70
+    room = WIDTH - LABEL_WIDTH - 60
     bars: list[Bar] = []
     labels: list[tuple[float, float, str, str]] = []
     for index, (label, value) in enumerate(rows):
@@ -89,7 +90,7 @@ def week_columns(weeks: tuple[Week, ...], joined: str, left: str, language: str 
                                thousands(value, language)))  # fmt: skip
         labels.append((x + step / 2, COLUMN_HEIGHT + 38, "middle", _day(week.start)))
     key = ((COLOURS[0], joined), (COLOURS[1], left))
-    return Chart(WIDTH, COLUMN_HEIGHT + 48, tuple(bars), tuple(labels), key)
+    return Chart(WIDTH, COLUMN_HEIGHT + 48, tuple(bars), tuple(labels), key, 20 + COLUMN_HEIGHT)
 
 
 def edition_rows(figures: EditionFigures, names: dict[str, str]) -> list[tuple[str, int]]:
