@@ -98,9 +98,9 @@ def test_an_admin_creates_a_list_and_is_warned_before_undoing_an_approval(
         page.fill("#f-from_name", "Ufficio stampa della Città metropolitana")
         page.click("text=Controlla e continua")
         warning = page.inner_text("#impact")
-        assert "farà tornare da approvare 1 edizioni già approvate" in warning
+        assert "farà tornare da approvare 1 edizione già approvata" in warning
         sound(page, "settings-confirm-warning", width)
-        page.click("text=Salva, e riporta 1 edizioni da approvare")
+        page.click("text=Salva, e riporta 1 edizione da approvare")
         page.wait_for_url(f"{base}/admin/lists/cronache")
         assert "edizioni da approvare di nuovo: 1" in page.inner_text("main")
         sound(page, "list-saved", width)

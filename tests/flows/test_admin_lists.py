@@ -20,6 +20,7 @@ from dispatcher.models import AuditEntry, Edition
 from dispatcher.office import approvals
 from dispatcher.office.approvals import ApprovalState
 from dispatcher.office.list_settings import form_defaults
+from dispatcher.office.scheduling import schedule_send
 from dispatcher.sends.runtime import Runtime
 from dispatcher.transport.memory import MemoryTransport
 from subscribers.models import MailingList, Subscription
@@ -135,7 +136,7 @@ def test_the_confirmation_names_the_approved_editions_a_change_sends_back(
         )
         assert changed.status_code == 200
         impact = changed.text.split('id="impact"')[1].split("</div>")[0]
-        assert "farà tornare da approvare 1 edizioni già approvate" in impact
+        assert "farà tornare da approvare 1 edizione già approvata" in impact
         assert f'href="/admin/editions/{edition_id}"' in impact
         assert _approval(desk, edition_id) is ApprovalState.CURRENT  # still, until saved
         assert _confirm_and_save(admin, changed.text) == 303
@@ -263,3 +264,19 @@ def _set(session: Session, subscriber: int, **values: object) -> None:
 
 def _default_colours() -> dict[str, str]:
     return asdict(Colours())
+
+
+@pytest.mark.usefixtures("quick_preflight")
+def test_the_confirmation_says_a_scheduled_send_will_wait(desk: Desk, edition_id: int) -> None:
+    desk.approve(edition_id)
+    with desk.sessions.begin() as session:
+        later = utcnow() + dt.timedelta(days=3)
+        schedule_send(
+            session, edition_id, ["cronache"], later,
+            actor="approver", settings=desk.settings, now=utcnow(),
+        )  # fmt: skip
+    with desk.client("admin") as admin:
+        page = admin.post("/admin/lists/cronache/settings", _form(desk, masthead_title="Nuova"))
+    impact = page.text.split('id="impact"')[1].split("</div>")[0]
+    assert "Ha un invio in programma o in corso" in impact
+    assert "(Programmata)" in impact

@@ -80,6 +80,11 @@ TEXTS = {
         "edizione cambia.",
         "list_confirm.outdates": "Questa modifica farà tornare da approvare {count} edizioni "
         "già approvate.",
+        "list_confirm.outdates_one": "Questa modifica farà tornare da approvare 1 edizione "
+        "già approvata.",
+        "list_confirm.waiting_one": "Ha un invio in programma o in corso: non partirà finché "
+        "non viene approvata di nuovo.",
+        "list_confirm.save_anyway_one": "Salva, e riporta 1 edizione da approvare",
         "list_confirm.waiting": "Di queste, {count} hanno un invio in programma o in corso: "
         "non partirà finché non vengono approvate di nuovo.",
         "list_confirm.none_outdated": "Nessuna edizione approvata dovrà essere approvata di nuovo.",
@@ -95,6 +100,8 @@ TEXTS = {
         "figures.growth_desc": "In {weeks} settimane: {joined} iscrizioni confermate e {left} "
         "disiscrizioni. I dati settimana per settimana sono nella tabella seguente.",
         "figures.growth_caption": "Settimana per settimana (dal lunedì)",
+        "figures.no_growth": "Nessuna iscrizione confermata né disiscrizione nelle ultime "
+        "{weeks} settimane.",
         "figures.week": "Settimana dal",
         "figures.joined": "Iscritti",
         "figures.left": "Disiscritti",
@@ -268,6 +275,11 @@ TEXTS = {
         "list_confirm.unchanged": "The settings are the same as those saved: no edition changes.",
         "list_confirm.outdates": "This change will make {count} approved editions need "
         "approval again.",
+        "list_confirm.outdates_one": "This change will make 1 approved edition need approval "
+        "again.",
+        "list_confirm.waiting_one": "It has a send scheduled or under way: it will not go "
+        "until it is approved again.",
+        "list_confirm.save_anyway_one": "Save, and send 1 edition back for approval",
         "list_confirm.waiting": "Of these, {count} have a send scheduled or under way: it will "
         "not go until they are approved again.",
         "list_confirm.none_outdated": "No approved edition will need approval again.",
@@ -283,6 +295,8 @@ TEXTS = {
         "figures.growth_desc": "Over {weeks} weeks: {joined} confirmed subscriptions and {left} "
         "unsubscriptions. The weekly figures are in the table that follows.",
         "figures.growth_caption": "Week by week (from Monday)",
+        "figures.no_growth": "No subscription confirmed and no unsubscription in the last "
+        "{weeks} weeks.",
         "figures.week": "Week from",
         "figures.joined": "Joined",
         "figures.left": "Left",
