@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import select
 
 from dispatcher.models import ImportJob
+from dispatcher.office import imports
 from dispatcher.sends.runtime import Runtime
 from dispatcher.transport.memory import MemoryTransport
 from subscribers.service import get_list
@@ -186,3 +187,26 @@ def test_an_editor_reads_the_figures_after_a_real_send(
         page.goto(f"{base}/admin/lists/cronache/settings")
         assert page.is_disabled("#f-from_name")
         sound(page, "settings-read-only", width)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_import_page_follows_the_progress_until_the_report(desk: Desk, width: int) -> None:
+    with desk.sessions.begin() as session:
+        add_import_lists(session)
+        data = "email\n" + "".join(f"p{i}@example.org\n" for i in range(10_000))
+        job_id = imports.upload(session, "cronache", "grande.csv", data.encode(), False, "admin").id
+        imports.start(session, job_id, "admin")  # running: as if the web process had begun it
+    with serve(desk.app) as base, browser_page() as opened:
+        page: Any = opened
+        log_in(page, base, "admin", width)
+        page.goto(f"{base}/admin/import/{job_id}")
+        assert page.inner_text("#progress-text") == "0 di 10.000 righe elaborate"
+        sound(page, "import-progress", width)
+        with desk.sessions.begin() as session:
+            session.get_one(ImportJob, job_id).done = 4000
+        page.wait_for_selector("#progress-text:has-text('4.000 di 10.000')")  # polled, no reload
+        assert page.get_attribute("#import-progress", "value") == "4000"
+        imports.run_import(desk.sessions, job_id, desk.settings.all_secret_keys)
+        page.wait_for_selector("#outcome")  # the page reloads itself with the report
+        assert "10.000 importati" in page.inner_text("#outcome")
+        sound(page, "import-done", width)

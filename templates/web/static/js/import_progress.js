@@ -8,7 +8,10 @@
   var text = document.getElementById("progress-text");
   var url = box.getAttribute("data-progress-url");
   var lang = document.documentElement.lang || "it";
-  var format = new Intl.NumberFormat(lang === "en" ? "en-GB" : "it-IT");
+  // As the server writes counts: "4.000" in Italian (Intl would write "4000": CLDR groups
+  // Italian numbers from five digits), "4,000" in English.
+  var separator = lang === "en" ? "," : ".";
+  function group(n) { return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, separator); }
   var template = box.getAttribute("data-template");
   var shown = bar.value;
 
@@ -27,8 +30,8 @@
         if (job.done !== shown) {
           shown = job.done;
           text.textContent = template
-            .replace("{done}", format.format(job.done))
-            .replace("{total}", format.format(job.total));
+            .replace("{done}", group(job.done))
+            .replace("{total}", group(job.total));
         }
         window.setTimeout(poll, 1000);
       })
