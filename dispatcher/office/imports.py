@@ -126,6 +126,7 @@ def run_import(sessions: sessionmaker[Session], job_id: int, keys: Sequence[str]
         if job.state != ImportState.RUNNING.value or job.data is None:
             return
         data, name, list_id, confirmed = job.data, job.filename, job.list_id, job.confirmed
+        actor = job.created_by
         live = session.get_bind().dialect.name != "sqlite"
     try:
         with sessions.begin() as session:
@@ -136,12 +137,12 @@ def run_import(sessions: sessionmaker[Session], job_id: int, keys: Sequence[str]
             report = import_records(
                 session, source, slug, keys=keys, confirmed=confirmed, progress=hook
             )
-            _finish(session, job_id, report)
+            _finish(session, job_id, report, actor)
     except NewsletterError as exc:
-        _fail(sessions, job_id, str(exc))
+        _fail(sessions, job_id, str(exc), actor)
     except Exception:
         log.exception("import %s failed", job_id)
-        _fail(sessions, job_id, "unexpected error: nothing was imported")
+        _fail(sessions, job_id, "unexpected error: nothing was imported", actor)
 
 
 @dataclass
@@ -162,7 +163,7 @@ class _Progress:
             )
 
 
-def _finish(session: Session, job_id: int, report: ImportReport) -> None:
+def _finish(session: Session, job_id: int, report: ImportReport, actor: str) -> None:
     rows = [[note.line, "skipped", str(note.reason), note.detail] for note in report.skipped]
     rows += [[note.line, "note", str(note.reason), note.detail] for note in report.notes]
     rows.sort(key=lambda row: (row[0], row[1] != "skipped"))
@@ -183,9 +184,11 @@ def _finish(session: Session, job_id: int, report: ImportReport) -> None:
             finished_at=now,
         )
     )
+    counts = {"imported": len(report.imported), "skipped": len(report.skipped)}
+    audit(session, actor, "import.done", "import", job_id, updated=len(report.updated), **counts)
 
 
-def _fail(sessions: sessionmaker[Session], job_id: int, reason: str) -> None:
+def _fail(sessions: sessionmaker[Session], job_id: int, reason: str, actor: str) -> None:
     now = utcnow()
     with sessions.begin() as session:
         values: dict[str, Any] = {"state": ImportState.FAILED.value, "data": None, "error": reason}
@@ -194,6 +197,7 @@ def _fail(sessions: sessionmaker[Session], job_id: int, reason: str) -> None:
             .where(ImportJob.id == job_id)
             .values(**values, updated_at=now, finished_at=now)
         )
+        audit(session, actor, "import.failed", "import", job_id, reason=reason[:500])
 
 
 def report_rows(job: ImportJob) -> list[ReportRow]:

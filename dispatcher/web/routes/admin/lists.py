@@ -45,7 +45,7 @@ Slug = Annotated[str, Form(max_length=64)]
 Name = Annotated[str, Form(max_length=200)]
 
 add_texts(TEXTS)
-install_charts()
+install_charts()  # the pages use the figures' filters and chart helpers
 
 
 async def form_values(request: Request) -> dict[str, str]:
