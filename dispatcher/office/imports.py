@@ -43,6 +43,8 @@ MAX_BYTES = 64 * 1024 * 1024  # far above any office's list; the job row holds i
 #: its transaction was rolled back, so nothing of it was imported.
 STALLED_AFTER = dt.timedelta(minutes=15)
 JOBS_SHOWN = 20
+#: An upload not confirmed within this long is dropped: the file holds personal data.
+UNCONFIRMED_KEPT = dt.timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,30 @@ def upload(
     session.add(job)
     session.flush()
     audit(session, actor, "import.upload", "import", job.id, list=list_slug, file=name)
+    _drop_unconfirmed(session, utcnow() - UNCONFIRMED_KEPT)
     return job
+
+
+def cancel(session: Session, job_id: int, actor: str) -> None:
+    """Drop an upload that was not imported, with its file.
+
+    :raises StateError: if the import was already started
+    """
+    job = get_job(session, job_id)
+    if job.state != ImportState.READY.value:
+        raise StateError(f"import {job_id} was already started")
+    job.state, job.data, job.error = ImportState.FAILED.value, None, "cancelled: nothing imported"
+    job.updated_at = job.finished_at = utcnow()
+    audit(session, actor, "import.cancel", "import", job_id)
+
+
+def _drop_unconfirmed(session: Session, before: dt.datetime) -> None:
+    """Forget the files of uploads left unconfirmed since ``before``."""
+    session.execute(
+        update(ImportJob)
+        .where(ImportJob.state == ImportState.READY.value, ImportJob.created_at < before)
+        .values(state=ImportState.FAILED.value, data=None, error="not confirmed: dropped")
+    )
 
 
 def get_job(session: Session, job_id: int) -> ImportJob:

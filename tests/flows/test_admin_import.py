@@ -257,3 +257,20 @@ def test_the_import_works_on_the_embedded_defaults(
         page = run(admin, upload(admin, name, (DATA / name).read_bytes()))
     assert "Windows-1252 (Excel)" in page and "importati" in page
     assert members(desk, "cronache").get("pending", 0) >= 2
+
+
+@pytest.mark.usefixtures("lists")
+def test_an_upload_not_imported_keeps_no_file(desk: Desk) -> None:
+    with desk.client("admin") as admin:
+        cancelled = upload(admin, "a.csv", b"email\nanna@example.org\n")
+        assert admin.post(f"/admin/import/{cancelled}/cancel").status_code == 303
+        assert admin.post(f"/admin/import/{cancelled}/start").status_code == 400
+        forgotten = upload(admin, "b.csv", b"email\nbruno@example.org\n")
+        with desk.sessions.begin() as session:
+            old = session.get_one(ImportJob, forgotten)
+            old.created_at = old.created_at - imports.UNCONFIRMED_KEPT * 2
+        kept = upload(admin, "c.csv", b"email\ncarla@example.org\n")  # sweeps the old ones
+    assert job(desk, cancelled).state == "failed" and job(desk, cancelled).data is None
+    assert job(desk, forgotten).state == "failed" and job(desk, forgotten).data is None
+    assert job(desk, kept).state == "ready" and job(desk, kept).data
+    assert members(desk, "cronache") == {}

@@ -90,6 +90,13 @@ def start(
     return see_other(f"/admin/import/{job_id}")
 
 
+@administrator.post("/import/{job_id}/cancel")
+def cancel(request: Request, session: DbSession, job_id: RowId) -> Response:
+    imports.cancel(session, job_id, actor(request))
+    flash(request, "flash.import_cancelled")
+    return see_other("/admin/import")
+
+
 @administrator.get("/import/{job_id}/progress")
 def progress(session: DbSession, job_id: RowId) -> JSONResponse:
     job = imports.get_job(session, job_id)

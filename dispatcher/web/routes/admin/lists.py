@@ -118,7 +118,7 @@ def save(
     request: Request,
     session: DbSession,
     slug: str,
-    settings_json: Annotated[str, Form(max_length=40000)],
+    settings_json: Annotated[str, Form(max_length=120_000)],
     version: Annotated[str, Form(max_length=64)],
 ) -> Response:
     mailing_list = get_list(session, slug)

@@ -170,7 +170,7 @@ TEXTS = {
         "import.fieldname.sections": "sezioni",
         "import.ignored": "ignorata",
         "import.start": "Importa {lines} righe in {list}",
-        "import.cancel": "Non importare",
+        "import.cancel": "Non importare ed elimina il file",
         "import.progress": "Importazione in corso",
         "import.progress_text": "{done} di {total} righe elaborate",
         "import.progress_hint": "Puoi lasciare la pagina: l'importazione continua.",
@@ -199,6 +199,7 @@ TEXTS = {
         "import.word.name": "nome",
         "import.word.language": "lingua",
         "flash.import_started": "Importazione avviata.",
+        "flash.import_cancelled": "Importazione annullata: il file è stato eliminato.",
     },
     "en": {
         "admin.lists": "Lists",
@@ -365,7 +366,7 @@ TEXTS = {
         "import.fieldname.sections": "sections",
         "import.ignored": "ignored",
         "import.start": "Import {lines} lines into {list}",
-        "import.cancel": "Do not import",
+        "import.cancel": "Do not import, and delete the file",
         "import.progress": "Import under way",
         "import.progress_text": "{done} of {total} lines processed",
         "import.progress_hint": "You may leave this page: the import goes on.",
@@ -394,5 +395,6 @@ TEXTS = {
         "import.word.name": "name",
         "import.word.language": "language",
         "flash.import_started": "Import started.",
+        "flash.import_cancelled": "Import cancelled: the file was deleted.",
     },
 }
