@@ -280,3 +280,11 @@ def test_the_confirmation_says_a_scheduled_send_will_wait(desk: Desk, edition_id
     impact = page.text.split('id="impact"')[1].split("</div>")[0]
     assert "Ha un invio in programma o in corso" in impact
     assert "(Programmata)" in impact
+
+
+def test_a_new_list_without_settings_has_its_pages(desk: Desk) -> None:
+    with desk.client("admin") as admin:
+        assert admin.post("/admin/lists", {"slug": "avvisi", "name": "Avvisi"}).status_code == 303
+        for path in ("/admin/lists", "/admin/lists/avvisi", "/admin/lists/avvisi/settings"):
+            assert admin.http.get(path).status_code == 200, path
+        assert "senza impostazioni" in admin.http.get("/admin/lists?lang=it").text
