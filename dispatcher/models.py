@@ -29,6 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from dispatcher.import_jobs_table import ImportJob as ImportJob  # registers the table
+from dispatcher.import_jobs_table import ImportState as ImportState
 from subscribers.orm import Base, BigId, intpk, status_values, timestamp
 
 

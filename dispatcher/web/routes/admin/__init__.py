@@ -20,6 +20,8 @@ from dispatcher.web.routes.admin import (
     editor,
     home,
     images,
+    imports,
+    lists,
     people,
     preview,
     proofs,
@@ -47,6 +49,8 @@ PAGES = (
     users,
     account,
     editor,
+    lists,
+    imports,
 )
 ROLE_ROUTERS: RoleRouters = ROUTERS
 
