@@ -22,6 +22,8 @@ from dispatcher.web.routes.admin import (
     preview,
     proofs,
     schedule,
+    send_actions,
+    send_progress,
 )
 from dispatcher.web.routes.admin.common import ROUTERS, RoleRouters, install_filters
 from dispatcher.web.routes.admin.texts import TEXTS
@@ -41,6 +43,8 @@ PAGES = (
     blocks,
     dryruns,
     people,
+    send_actions,
+    send_progress,
 )
 ROLE_ROUTERS: RoleRouters = ROUTERS
 
