@@ -342,3 +342,23 @@ def _newsletter(session: Session, edition: Edition) -> str:
 def _latest_send(session: Session, edition_id: int) -> int:
     latest = session.scalar(select(func.max(Send.id)).where(Send.edition_id == edition_id))
     return int(latest or 0)
+
+
+def lock_edition(session: Session, edition_id: int) -> None:
+    """Make two confirmations of one edition wait for each other (a row lock on PostgreSQL;
+    SQLite has one writer anyway), so the second sees the send the first made."""
+    session.execute(select(Edition.id).where(Edition.id == edition_id).with_for_update())
+
+
+def lock_send(session: Session, send_id: int) -> None:
+    """:func:`lock_edition` for the edition of send ``send_id`` (if there is one)."""
+    edition_id = session.scalar(select(Send.edition_id).where(Send.id == send_id))
+    if edition_id is not None:
+        lock_edition(session, edition_id)
+
+
+def state_of(session: Session, send_id: int | None) -> str | None:
+    """The send's state, or None if there is no such send."""
+    if send_id is None:
+        return None
+    return session.scalar(select(Send.state).where(Send.id == send_id))

@@ -25,11 +25,9 @@ from typing import Annotated, Any
 
 from fastapi import Form, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatcher.errors import NewsletterError
-from dispatcher.models import Edition, Send
 from dispatcher.office import send_actions
 from dispatcher.office.calendar import BlockOverrideError, CalendarRefusedError
 from dispatcher.office.send_actions import SendPlan
@@ -78,7 +76,7 @@ def confirm_send(
     override: TextField = "",
 ) -> Response:
     def plan() -> SendPlan:
-        _lock_edition(session, edition_id)
+        send_actions.lock_edition(session, edition_id)
         return _plan_send(request, state, session, edition_id, lists or [], override)
 
     step = Step(request, session, state, f"/admin/editions/{edition_id}", override)
@@ -114,7 +112,7 @@ def confirm_on_send(
     edition: EditionField = None,
 ) -> Response:
     def plan() -> SendPlan:
-        _lock_send(session, send_id)
+        send_actions.lock_send(session, send_id)
         return send_actions.plan_on_send(
             session, state.settings, send_id, action, utcnow(), edition
         )
@@ -236,7 +234,7 @@ def refusal(session: Session, exc: Exception, send_id: int | None = None) -> dic
     key = next((k for kind, k in REFUSALS if isinstance(exc, kind)), "problem.other")
     if key != "sendact.refused.state":
         return {"key": key, "values": {}}
-    state = session.scalar(select(Send.state).where(Send.id == send_id))
+    state = send_actions.state_of(session, send_id)
     if state is None:
         return {"key": "sendact.refused.state_edition", "values": {}}
     return {"key": key, "values": {"send": send_id, "state": state}}
@@ -278,14 +276,3 @@ def _override(request: Request, text: str) -> str | None:
     if not may(request, ADMIN):
         raise BlockOverrideError("only an admin may override a calendar block")
     return text.strip()
-
-
-def _lock_edition(session: Session, edition_id: int) -> None:
-    """Two confirmations of one edition at once wait for each other (PostgreSQL)."""
-    session.execute(select(Edition.id).where(Edition.id == edition_id).with_for_update())
-
-
-def _lock_send(session: Session, send_id: int) -> None:
-    edition_id = session.scalar(select(Send.edition_id).where(Send.id == send_id))
-    if edition_id is not None:
-        _lock_edition(session, edition_id)
