@@ -161,6 +161,12 @@ TEXTS = {
         "sendpage.console": "Console degli operatori",
         "sendpage.desk_link": "Segui l'invio",
         "admin.console": "Console",
+        "consolelive.pause": "Ferma l'aggiornamento automatico",
+        "consolelive.resume": "Riprendi l'aggiornamento automatico",
+        "consolelive.paused": "Aggiornamento automatico fermo: i dati restano quelli mostrati.",
+        "consolelive.refresh": "Aggiorna la pagina",
+        "consolelive.announce_state": "Invio {send}: {state}",
+        "consolelive.announce_workers": "Processi di invio attivi: {n}",
     },
     "en": {
         "sendact.title.now": "Send now",
@@ -294,6 +300,12 @@ TEXTS = {
         "sendpage.console": "Operators' console",
         "sendpage.desk_link": "Follow the send",
         "admin.console": "Console",
+        "consolelive.pause": "Stop automatic updates",
+        "consolelive.resume": "Resume automatic updates",
+        "consolelive.paused": "Automatic updates stopped: the figures stay as shown.",
+        "consolelive.refresh": "Refresh the page",
+        "consolelive.announce_state": "Send {send}: {state}",
+        "consolelive.announce_workers": "Sending processes alive: {n}",
     },
 }
 
