@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -128,7 +128,8 @@ def plan_on_send(
     send = _send_for(session, send_id, action)
     slugs = ledger.list_slugs(session, [send_id])[send_id]
     if action == "resend":
-        return plan_send(session, settings, send.edition_id, slugs, now, again=True)
+        again = plan_send(session, settings, send.edition_id, slugs, now, again=True)
+        return replace(again, send_id=send.id, state=send.state)
     if action == "correction":
         return _plan_correction(session, settings, send, correcting, now)
     edition = get_edition(session, send.edition_id)

@@ -103,6 +103,7 @@ TEXTS = {
         "sendact.already_item": "{slug} (invio {send})",
         "sendact.nobody": "Non c'è nessuno da raggiungere: non resta nessuno che non l'abbia "
         "già ricevuta, o le liste non hanno iscritti confermati. Non parte nulla.",
+        "sendact.nothing": "Non c'è nessun messaggio interessato: non cambierebbe nulla.",
         "sendact.refused_title": "Non è possibile",
         "sendact.refused.not_approved": "L'edizione da inviare non è approvata nella versione "
         "attuale: un approvatore deve approvarla prima dell'invio.",
@@ -242,6 +243,7 @@ TEXTS = {
         "sendact.already_item": "{slug} (send {send})",
         "sendact.nobody": "There is nobody to reach: everyone already received it, or the "
         "lists have no confirmed subscribers. Nothing is sent.",
+        "sendact.nothing": "No message is concerned: nothing would change.",
         "sendact.refused_title": "Not possible",
         "sendact.refused.not_approved": "The edition to send is not approved in its current "
         "version: an approver must approve it before it is sent.",
