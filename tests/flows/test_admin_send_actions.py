@@ -9,6 +9,7 @@ may do and no more.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 from collections import Counter
@@ -18,6 +19,7 @@ import pytest
 from sqlalchemy import func, select
 
 from dispatcher.models import Delivery, Send
+from dispatcher.office import calendar
 from dispatcher.office.edition_store import add_edition
 from dispatcher.sends import reconcile
 from dispatcher.sends.runtime import Runtime
@@ -268,3 +270,45 @@ def test_late_joiners_and_those_who_did_not_get_it_are_counted_apart(
     with desk.sessions() as session:
         total = session.scalar(select(func.count()).select_from(Send))
     assert total == 1
+
+
+def test_a_calendar_block_refuses_send_now_in_italian_and_an_admin_may_override_it(
+    desk: Desk, newsletter: int, edition_id: int
+) -> None:
+    with desk.sessions.begin() as session:
+        add_subscribers(session, newsletter, 2)
+        now = utcnow()
+        calendar.add_block(
+            session, now - dt.timedelta(hours=1), now + dt.timedelta(hours=1),
+            "Elezioni regionali: par condicio", "admin",
+        )  # fmt: skip
+    desk.approve(edition_id)
+    with desk.client("approver") as approver:
+        refused = approver.post(
+            f"/admin/editions/{edition_id}/sends", {"lists": "cronache", "now": "1"}
+        )
+        forbidden = approver.post(
+            f"/admin/editions/{edition_id}/send/ask", {"lists": "cronache", "override": "x"}
+        )
+    assert refused.status_code == 409, refused.text
+    assert "Invio non consentito: periodo bloccato" in refused.text
+    assert "Elezioni regionali" in refused.text and 'id="confirm"' not in refused.text
+    assert forbidden.status_code == 409 and "richiede un amministratore" in forbidden.text
+    with desk.client("admin") as admin:
+        why = {"lists": "cronache", "override": "Allerta meteo: informazione indispensabile"}
+        page = admin.post(f"/admin/editions/{edition_id}/send/ask", why)
+        assert "Invia ora a 2 iscritti di" in page.text and "Allerta meteo" in page.text
+        done = admin.post(f"/admin/editions/{edition_id}/send/confirm", why | form_of(page.text))
+    assert done.status_code == 303, done.text
+    (send_id,) = send_ids(desk)
+    assert statuses(desk, send_id) == Counter({"queued": 2})
+
+
+def test_english_pages_count_the_english_way(desk: Desk, newsletter: int, edition_id: int) -> None:
+    with desk.sessions.begin() as session:
+        add_subscribers(session, newsletter, 1234)
+    desk.approve(edition_id)
+    with desk.client("approver") as approver:
+        approver.http.cookies.set("lang", "en")
+        answer = approver.post(f"/admin/editions/{edition_id}/send/ask", {"lists": "cronache"})
+    assert "Send now to 1,234 subscribers of Cronache da Palazzo Cisterna?" in answer.text
