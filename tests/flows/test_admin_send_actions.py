@@ -12,14 +12,17 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from dispatcher.models import Delivery, Send
-from dispatcher.office import calendar
+from dispatcher.office import calendar, send_actions
 from dispatcher.office.edition_store import add_edition
 from dispatcher.sends import reconcile
 from dispatcher.sends.runtime import Runtime
@@ -312,3 +315,42 @@ def test_english_pages_count_the_english_way(desk: Desk, newsletter: int, editio
         approver.http.cookies.set("lang", "en")
         answer = approver.post(f"/admin/editions/{edition_id}/send/ask", {"lists": "cronache"})
     assert "Send now to 1,234 subscribers of Cronache da Palazzo Cisterna?" in answer.text
+
+
+def test_two_confirmations_in_flight_at_once_start_one_send(
+    desk: Desk, newsletter: int, edition_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two tabs (or a double click whose first request has not answered yet): both carry a
+    # valid token for the same plan; the edition's row lock makes the second wait for the
+    # first and then find the edition already sent. The first holds its transaction open
+    # a moment after writing the ledger, so that the two surely overlap.
+    counted = send_actions.queued
+
+    def slow_queued(session: Session, send_id: int) -> int:
+        time.sleep(1.0)
+        return counted(session, send_id)
+
+    monkeypatch.setattr(send_actions, "queued", slow_queued)
+    with desk.sessions.begin() as session:
+        add_subscribers(session, newsletter, 50)
+    desk.approve(edition_id)
+    with desk.client("approver") as one, desk.client("approver") as two:
+        pages = [ask_now(client, edition_id) for client in (one, two)]
+        start = threading.Barrier(2)
+        answers: list[int] = []
+
+        def confirm(client: LoggedIn, page: str) -> None:
+            start.wait()
+            answers.append(confirm_now(client, edition_id, page).status_code)  # type: ignore[attr-defined]
+
+        threads = [
+            threading.Thread(target=confirm, args=(client, page))
+            for client, page in zip((one, two), pages, strict=True)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    assert sorted(answers) == [303, 409]
+    (send_id,) = send_ids(desk)
+    assert statuses(desk, send_id) == Counter({"queued": 50})
