@@ -48,6 +48,19 @@ ON_SEND: dict[str, tuple[str, ...]] = {
     "cancel": ("scheduled", "running", "paused"),
 }
 
+#: Sends that the actions reaching people may follow: a late send or a resend of a
+#: correction would send the correcting edition to people who never had the original.
+FOLLOWED_KINDS = (audience.KIND_NORMAL, audience.KIND_LATE)
+
+
+def allowed_actions(send: Send) -> dict[str, tuple[str, ...]]:
+    """The actions a send of this kind may be given, with the states that allow each."""
+    return {
+        action: states
+        for action, states in ON_SEND.items()
+        if action in CONTROLS or send.kind in FOLLOWED_KINDS
+    }
+
 
 @dataclass(frozen=True)
 class SendPlan:
@@ -276,7 +289,7 @@ def late_send(
     :raises NotApprovedError: if the edition changed since it was approved
     :raises CalendarRefusedError: if the calendar refuses now
     """
-    parent = _get_send(session, send_id)
+    parent = get_send(session, send_id)
     scheduling.check_sendable(session, parent.edition_id, settings)
     calendar.check_time(session, settings, now)
     new = control.create_late_send(session, send_id, now, actor)
@@ -300,7 +313,7 @@ def correction_send(
     :raises CalendarRefusedError: if the calendar refuses now
     :raises StateError: see :func:`dispatcher.sends.control.create_correction`
     """
-    _get_send(session, send_id)
+    get_send(session, send_id)
     scheduling.check_sendable(session, edition_id, settings)
     calendar.check_time(session, settings, now)
     new = control.create_correction(session, send_id, edition_id, now, actor)
@@ -308,7 +321,8 @@ def correction_send(
     return new
 
 
-def _get_send(session: Session, send_id: int) -> Send:
+def get_send(session: Session, send_id: int) -> Send:
+    """:raises NotFoundError: if there is no such send"""
     send = session.get(Send, send_id)
     if send is None:
         raise NotFoundError(f"no send with id {send_id}")
@@ -318,8 +332,9 @@ def _get_send(session: Session, send_id: int) -> Send:
 def _send_for(session: Session, send_id: int, action: str) -> Send:
     if action not in ON_SEND:
         raise NotFoundError(f"no send action {action}")
-    send = _get_send(session, send_id)
-    if send.state not in ON_SEND[action] or (action != "cancel" and send.started_at is None):
+    send = get_send(session, send_id)
+    allowed = allowed_actions(send).get(action, ())
+    if send.state not in allowed or (action != "cancel" and send.started_at is None):
         raise StateError(f"send {send_id} is {send.state}: it cannot be given {action}")
     return send
 

@@ -245,6 +245,13 @@ def test_a_correction_with_an_unapproved_edition_is_refused_on_the_desk_and_the_
     assert send_ids(desk) == [send_id, send_id + 1]
     assert statuses(desk, send_id + 1) == Counter({"queued": 4})
     assert len(memory.sent) == 4
+    # A correction is followed by nothing that reaches people: a late send of it would
+    # give the correcting edition to people who never had the original.
+    with desk.client("approver") as approver:
+        page = approver.http.get(f"/admin/sends/{send_id + 1}").text
+        late = approver.post(f"/admin/sends/{send_id + 1}/actions/late/ask")
+    assert 'id="action-late"' not in page and 'id="action-pause"' in page
+    assert late.status_code == 409 and "Non è possibile ora" in late.text
 
 
 def test_late_joiners_and_those_who_did_not_get_it_are_counted_apart(

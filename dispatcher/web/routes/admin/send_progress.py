@@ -19,7 +19,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
-from dispatcher.office.send_actions import ON_SEND, correction_choices
+from dispatcher.office.send_actions import allowed_actions, correction_choices, get_send
 from dispatcher.sends.status import SendView
 from dispatcher.web.i18n import choose_language, translate
 from dispatcher.web.routes.admin.common import APPROVE, local_time, may, page, viewer
@@ -35,13 +35,14 @@ ACTIONS = ("pause", "resume", "retry", "late", "resend", "cancel")
 def send_page(request: Request, session: DbSession, state: State, send_id: RowId) -> Response:
     figures = progress(request, session, state, send_id)
     view: SendView = figures.pop("view")
+    allowed = allowed_actions(get_send(session, send_id))
     context = {
         "send": view,
         "figures": figures,
-        "actions": {action: ON_SEND[action] for action in ACTIONS},
-        "correction_states": ON_SEND["correction"],
+        "actions": {a: allowed[a] for a in ACTIONS if a in allowed},
+        "correction_states": allowed.get("correction", ()),
         "corrections": correction_choices(session, send_id) if may(request, APPROVE) else [],
-        "can_correct": view.state in ON_SEND["correction"] and view.started_at is not None,
+        "can_correct": view.state in allowed.get("correction", ()) and view.started_at is not None,
         "when": local_time,
     }
     return page(request, "send.html", context)
