@@ -152,6 +152,10 @@ def test_an_unapproved_edition_is_refused_before_the_confirmation(
     assert answer.status_code == 409
     assert "non è approvata nella versione attuale" in answer.text
     assert 'id="confirm"' not in answer.text and send_ids(desk) == []
+    desk.approve(edition_id)
+    with desk.client("approver") as approver:
+        no_list = approver.post(f"/admin/editions/{edition_id}/sends", {"now": "1"})
+    assert no_list.status_code == 409 and "Scegli almeno una lista" in no_list.text
 
 
 def test_editors_and_operators_may_follow_a_send_but_not_start_or_stop_one(

@@ -27,7 +27,7 @@ from fastapi import Form, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from dispatcher.errors import NewsletterError
+from dispatcher.errors import InputError, NewsletterError
 from dispatcher.office import send_actions
 from dispatcher.office.calendar import BlockOverrideError, CalendarRefusedError
 from dispatcher.office.send_actions import SendPlan
@@ -141,6 +141,8 @@ def _plan_send(
     request: Request, state: WebState, session: Session, edition_id: int, lists: list[str],
     override: str,
 ) -> SendPlan:  # fmt: skip
+    if not lists:
+        raise InputError("a send needs at least one list")
     overridden = _override(request, override) is not None
     return send_actions.plan_send(
         session, state.settings, edition_id, lists, utcnow(), overridden=overridden

@@ -7,7 +7,7 @@ mapped to these texts by exception class in :data:`REFUSALS`, the one place that
 
 from __future__ import annotations
 
-from dispatcher.errors import NotFoundError, StateError
+from dispatcher.errors import InputError, NotFoundError, StateError
 from dispatcher.office.approvals import NotApprovedError
 from dispatcher.office.calendar import BlockOverrideError, CalendarRefusedError
 from dispatcher.web.i18n import add_texts
@@ -21,6 +21,7 @@ REFUSALS: tuple[tuple[type[Exception], str], ...] = (
     (BlockOverrideError, "sendact.refused.override"),
     (StateError, "sendact.refused.state"),
     (NotFoundError, "sendact.refused.not_found"),
+    (InputError, "sendact.refused.no_list"),  # the one input a send action takes
 )
 
 TEXTS = {
@@ -113,6 +114,7 @@ TEXTS = {
         "sendact.refused.state_edition": "Non è possibile ora: la situazione dell'edizione è "
         "cambiata. Ricarica la pagina e riprova.",
         "sendact.refused.not_found": "Quello che hai chiesto non esiste più.",
+        "sendact.refused.no_list": "Scegli almeno una lista a cui inviare.",
         "sendact.back_edition": "Torna all'edizione",
         "sendact.back_send": "Torna all'invio",
         "sendact.done.now": "Invio {send} partito: {count} destinatari.",
@@ -254,6 +256,7 @@ TEXTS = {
         "sendact.refused.state_edition": "Not possible now: the edition's situation changed. "
         "Reload the page and try again.",
         "sendact.refused.not_found": "What you asked for no longer exists.",
+        "sendact.refused.no_list": "Choose at least one list to send to.",
         "sendact.back_edition": "Back to the edition",
         "sendact.back_send": "Back to the send",
         "sendact.done.now": "Send {send} started: {count} recipients.",
