@@ -4,7 +4,9 @@
 ``dispatcher send EDITION_ID --list cronache --now`` still works, beside
 ``dispatcher send pause SEND_ID``, ``resume``, ``cancel``, ``retry``, ``late`` and
 ``correction``. Each command opens a transaction, calls a service of
-:mod:`dispatcher.sends.control`, and enqueues batches only after it commits.
+:mod:`dispatcher.sends.control` (late sends and corrections: of
+:mod:`dispatcher.office.send_actions`, which checks the calendar and the approval, as
+the desk does), and enqueues batches only after it commits.
 """
 
 from __future__ import annotations
