@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from dispatcher.web.i18n import add_texts
 from dispatcher.web.routes.admin import (
+    account,
     approvals,
     blocks,
     dryruns,
@@ -24,6 +25,7 @@ from dispatcher.web.routes.admin import (
     schedule,
     send_actions,
     send_progress,
+    users,
 )
 from dispatcher.web.routes.admin.common import ROUTERS, RoleRouters, install_filters
 from dispatcher.web.routes.admin.texts import TEXTS
@@ -43,6 +45,8 @@ PAGES = (
     blocks,
     dryruns,
     people,
+    users,
+    account,
     send_actions,
     send_progress,
 )
