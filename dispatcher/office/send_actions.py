@@ -18,6 +18,7 @@ Services take a session and never commit.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -47,6 +48,17 @@ ON_SEND: dict[str, tuple[str, ...]] = {
     "resume": ("paused",),
     "cancel": ("scheduled", "running", "paused"),
 }
+
+#: The reason a pause or cancel from the desk records (pages show it in their language).
+DESK_REASON = "{action} from the desk by {actor}"
+_DESK_REASON = re.compile(r"^(pause|cancel) from the desk by (.+)$")
+
+
+def desk_reason(reason: str) -> tuple[str, str] | None:
+    """``(action, actor)`` if ``reason`` is one the desk recorded, else None."""
+    found = _DESK_REASON.match(reason or "")
+    return (found.group(1), found.group(2)) if found else None
+
 
 #: Sends that the actions reaching people may follow: a late send or a resend of a
 #: correction would send the correcting edition to people who never had the original.
@@ -259,7 +271,7 @@ def queued(session: Session, send_id: int) -> int:
 def _control(
     session: Session, settings: Settings, plan: SendPlan, actor: str, now: dt.datetime
 ) -> int:
-    send_id, reason = _sent(plan), f"{plan.action} from the desk by {actor}"
+    send_id, reason = _sent(plan), DESK_REASON.format(action=plan.action, actor=actor)
     if plan.action == "retry":
         in_doubt = settings.sending.uncertain_policy == "resend"
         done = control.retry_send(session, send_id, now, in_doubt=in_doubt)

@@ -200,6 +200,9 @@ def test_an_approver_pauses_resumes_and_cancels_each_after_saying_what_happens(
             assert done.status_code == 303, done.text
             with desk.sessions() as session:
                 assert session.get_one(Send, send_id).state == state
+            if action == "pause":
+                shown = approver.http.get(f"/admin/sends/{send_id}/progress.json").json()
+                assert shown["state_reason"] == "Messo in pausa dalla scrivania da approver"
             twice = approver.post(f"/admin/sends/{send_id}/actions/{action}/confirm", data)
             assert twice.status_code == 409, twice.text
     assert statuses(desk, send_id) == Counter({"skipped": 5})

@@ -19,7 +19,12 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
-from dispatcher.office.send_actions import allowed_actions, correction_choices, get_send
+from dispatcher.office.send_actions import (
+    allowed_actions,
+    correction_choices,
+    desk_reason,
+    get_send,
+)
 from dispatcher.sends.status import SendView
 from dispatcher.web.i18n import choose_language, translate
 from dispatcher.web.routes.admin.common import APPROVE, local_time, may, page, viewer
@@ -74,7 +79,7 @@ def progress(request: Request, session: Session, state: WebState, send_id: int) 
     figures = {
         "state": view.state,
         "state_label": translate(language, f"send.{view.state}"),
-        "state_reason": view.state_reason,
+        "state_reason": _reason(view.state_reason, language),
         "percent": percent,
         "sent": number(counts["sent"]),
         "failed": number(counts["failed"] + counts["uncertain"]),
@@ -88,6 +93,15 @@ def progress(request: Request, session: Session, state: WebState, send_id: int) 
     }
     figures["summary"] = translate(language, "sendpage.summary", **_summary(figures))
     return figures | {"view": view}
+
+
+def _reason(reason: str, language: str) -> str:
+    """The state's reason; a pause or cancel from the desk in the page's language."""
+    found = desk_reason(reason)
+    if found is None:
+        return reason
+    action, actor = found
+    return translate(language, f"sendpage.reason.{action}", actor=actor)
 
 
 def _summary(figures: dict[str, Any]) -> dict[str, Any]:
