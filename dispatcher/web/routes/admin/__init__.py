@@ -26,6 +26,8 @@ from dispatcher.web.routes.admin import (
     preview,
     proofs,
     schedule,
+    send_actions,
+    send_progress,
     users,
 )
 from dispatcher.web.routes.admin.common import ROUTERS, RoleRouters, install_filters
@@ -51,6 +53,8 @@ PAGES = (
     editor,
     lists,
     imports,
+    send_actions,
+    send_progress,
 )
 ROLE_ROUTERS: RoleRouters = ROUTERS
 
