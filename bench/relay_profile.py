@@ -38,11 +38,12 @@ sys.path.insert(0, str(REPO))
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from bench import throughput  # noqa: E402
+from dispatcher.config import SendingSettings  # noqa: E402
 from tests.support.web import free_port  # noqa: E402
 
 _TICK = os.sysconf("SC_CLK_TCK")
 SYSCALLS = (
-    "read", "write", "recvfrom", "sendto", "poll", "epoll_wait", "epoll_pwait",
+    "read", "write", "recvfrom", "sendto", "sendmsg", "poll", "epoll_wait", "epoll_pwait",
     "select", "pselect6", "futex", "clock_gettime", "getpid", "newfstat", "lseek",
 )  # fmt: skip
 #: What smtp-source puts around its -l bytes, about (see the docstring).
@@ -65,7 +66,7 @@ def main() -> None:
     parser.add_argument("--no-pipelining", dest="pipelining", action="store_false")
     args = parser.parse_args()
     bench_args = argparse.Namespace(
-        n=args.n, connections=2, runs=1, batch_size=500, window=8,
+        n=args.n, connections=2, runs=1, batch_size=SendingSettings().batch_size, window=8,
         pipelining=args.pipelining, dkim=None,
     )  # fmt: skip
     size = _dispatch_profiled(bench_args, args)
