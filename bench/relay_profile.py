@@ -156,11 +156,13 @@ def _watch(
         _, perf_out = perf.communicate()
     after = _sample(pids)
     messages = messages_so_far() - first
-    seconds = after.at - before.at
-    print(f"{label}: {messages:,.0f} messages in {seconds:.1f} s ({messages / seconds:,.0f} msg/s)")
+    span = after.at - before.at
+    print(f"{label}: {messages:,.0f} messages in {span:.1f} s ({messages / span:,.0f} msg/s)")
+    # perf counted for ``seconds`` of the longer span the messages were counted over.
+    counted = messages * min(1.0, seconds / (after.at - before.at))
     counts = _perf_counts(perf_out)
     for group, members in groups.items():
-        _print_group(group, members, before, after, counts, messages)
+        _print_group(group, members, before, after, counts, messages, counted)
     tcp = sockets.delta()
     # Segments per message from the same connections' bytes, whatever was lost at a close.
     per = tcp["bytes_received"] / messages
@@ -178,18 +180,20 @@ def _print_group(
     after: Sample,
     counts: dict[int, dict[str, int]],
     messages: float,
+    counted: float,
 ) -> None:
+    """CPU and switches over the whole span, syscalls over perf's part of it."""
     user = sum(after.cpu[p][0] - before.cpu[p][0] for p in members) * 1e6 / messages
     system = sum(after.cpu[p][1] - before.cpu[p][1] for p in members) * 1e6 / messages
     switches = sum(after.switches[p] - before.switches[p] for p in members) / messages
     calls = Counter[str]()
     for pid in members:
         calls.update(counts.get(pid, {}))
-    total = calls.pop("raw_syscalls:sys_enter", 0) / messages
+    total = calls.pop("raw_syscalls:sys_enter", 0) / counted
     each = ", ".join(
-        f"{name.removeprefix('syscalls:sys_enter_')} {count / messages:.2f}"
+        f"{name.removeprefix('syscalls:sys_enter_')} {count / counted:.2f}"
         for name, count in calls.most_common()
-        if count / messages >= 0.01
+        if count / counted >= 0.01
     )
     print(f"  {group}: CPU {user + system:.0f} us/msg ({system:.0f} kernel), "
           f"{switches:.2f} context switches/msg, syscalls {total:.2f}/msg: {each}")  # fmt: skip
