@@ -118,7 +118,9 @@ def _arguments() -> argparse.Namespace:
         "--connections", type=int, default=2, help="worker processes = SMTP connections"
     )
     parser.add_argument("--runs", type=int, default=1, help="repeat and print the median")
-    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument(
+        "--batch-size", type=int, default=SendingSettings().batch_size, help="SEND_BATCH_SIZE"
+    )
     parser.add_argument("--window", type=int, default=8, help="batches in the broker per send")
     parser.add_argument("--no-pipelining", dest="pipelining", action="store_false")
     parser.add_argument(

@@ -110,7 +110,9 @@ class SmtpSettings:
 class SendingSettings:
     """How sends are cut into batches, retried and recovered."""
 
-    batch_size: int = _env("SEND_BATCH_SIZE", 500)  # ledger rows per batch task
+    # Ledger rows per batch task. Each batch costs a claim, a closing and a task (about
+    # 10 ms of a worker's CPU); at 500 that was 20 us a message (BENCHMARKS.md, issue 15).
+    batch_size: int = _env("SEND_BATCH_SIZE", 1000)
     dispatch_window: int = _env("SEND_WINDOW", 8)  # batch tasks of one send in the broker at once
     lease_seconds: float = _env("SEND_LEASE", 300.0)  # a claim not renewed this long is dead
     # Seconds after which a batch enqueued and not picked up is enqueued again.

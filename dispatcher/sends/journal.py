@@ -53,6 +53,8 @@ _NEW = ".new"  # a journal being created: renamed to its name once its header is
 _BAD = ".unreadable"  # a journal no reader could make sense of, kept for an operator
 UNBORN_AFTER_SECONDS = 60.0
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+#: ``json.dumps(..., ensure_ascii=False)`` builds an encoder per call; one per outcome adds up.
+_ENCODER = json.JSONEncoder(ensure_ascii=False)
 
 
 class JournalError(DispatcherError):
@@ -82,9 +84,11 @@ def utc_text(moment: dt.datetime) -> str:
     """A timestamp as fixed-width UTC text, readable by both PostgreSQL and SQLite.
 
     The first 26 characters are SQLite's (SQLAlchemy's) storage format; the offset
-    keeps PostgreSQL from reading it in the session's time zone.
+    keeps PostgreSQL from reading it in the session's time zone. (``isoformat``
+    writes the same as ``%Y-%m-%d %H:%M:%S.%f+00:00`` in half the time: it runs for
+    every outcome.)
     """
-    return f"{moment.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S.%f}+00:00"
+    return moment.astimezone(dt.UTC).isoformat(" ", "microseconds")
 
 
 def fingerprint(database_url: str) -> str:
@@ -127,7 +131,7 @@ class Journal:
 
         :returns: the entry as its JSON text (the fold sends the same text)
         """
-        line = json.dumps(entry, ensure_ascii=False)
+        line = _ENCODER.encode(entry)
         self._write(line.encode() + b"\n")
         return line
 

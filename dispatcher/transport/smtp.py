@@ -5,18 +5,20 @@ cannot pipeline (see BENCHMARKS.md). Messages arrive dot-safe with
 CRLF line ends, so their bytes go out as they are.
 
 With RFC 2920 PIPELINING, as Postfix's own client does, each message costs one
-round trip: message k's final dot goes out in one write together with message
-k+1's MAIL FROM, RCPT TO and DATA; the reply to k's dot and the replies to k+1's
-envelope come back together. Then, before k's outcome is yielded, k+1's content
-goes out too, all but its final dot, so that the relay takes it in while the
-consumer records k's outcome.
+round trip and one write: message k's content and final dot go out in one write
+together with message k+1's MAIL FROM, RCPT TO and DATA; the reply to k's dot and
+the replies to k+1's envelope come back together. While the relay takes k in,
+the messages after it are built, so that once the consumer has recorded k's
+outcome, k+1 leaves at once. One write a message means one wake-up of the relay
+a message (smtp-sink reads it in one go) and no write of ours waiting for an ACK.
 
 Crash safety (the ordering rule of :mod:`dispatcher.transport.base`): the final
 dot of message k+1 is written only after the outcome of message k was yielded
 and the consumer asked for more. If the consumer stops instead, no further dot is
-written: a connection with a transaction open (an envelope or content waiting for
-its dot) is closed, and RFC 5321 has the relay drop a transaction whose content
-never ended; any other connection is left reusable.
+written: a connection with a transaction open (an envelope waiting for its
+content, or content waiting for its dot) is closed, and RFC 5321 has the relay
+drop a transaction whose content never ended; any other connection is left
+reusable.
 """
 
 from __future__ import annotations
@@ -24,13 +26,14 @@ from __future__ import annotations
 import logging
 import os
 import ssl
+from collections import deque
 from collections.abc import Generator, Iterable, Sequence
 
 from dispatcher.config import SmtpSettings
 from dispatcher.errors import ConfigurationError
 from dispatcher.message.outgoing import OutgoingMessage
 from dispatcher.transport.base import BeforeDot, Outcome, OutcomeKind
-from dispatcher.transport.smtp_session import SmtpSession, open_session
+from dispatcher.transport.smtp_session import SEND_BUFFER_BYTES, SmtpSession, open_session
 from dispatcher.transport.smtp_wire import (
     FINAL_DOT,
     Reply,
@@ -44,6 +47,9 @@ log = logging.getLogger(__name__)
 
 _RSET = b"RSET\r\n"
 _DATA = b"DATA\r\n"
+#: Content up to this size goes out in one write with its final dot: the socket's
+#: send buffer takes it at once, so the relay cannot speak in between anyway.
+ONE_WRITE_MAX = SEND_BUFFER_BYTES // 2
 
 
 class SmtpTransport:
@@ -223,20 +229,22 @@ class SmtpTransport:
         return _outcome(message, _kind(reply) or OutcomeKind.TEMPORARY, reply.code, reply.text)
 
     def _finish(self, session: SmtpSession, message: OutgoingMessage, feed: _Feed) -> Outcome:
-        """Send the content (unless sent ahead) and the final dot, read the verdict."""
+        """Send the content and the final dot (with the next envelope), read the verdict."""
         following = self._stage_next(session, feed)
+        content = wire_content(message.data, message.dot_safe)
         tail = FINAL_DOT + b"".join(following[1]) if following else FINAL_DOT
         try:
-            if session.loaded is not message:
-                session.send(
-                    wire_content(message.data, message.dot_safe), self._settings.data_timeout
-                )
             session.loaded = None
+            if len(content) > ONE_WRITE_MAX:
+                # More than the socket takes in at once: the relay may speak (and hang
+                # up) while it reads, and then must not get the final dot.
+                session.send(content, self._settings.data_timeout)
+                content = b""
             if self._before_dot is not None:
                 self._before_dot()  # the caller's previous record is durable from here on
             if session.has_spoken():
                 return self._interrupted(session, message)
-            session.send_final(tail, self._settings.data_timeout)
+            session.send_final(content, tail, self._settings.data_timeout)
         except SessionLost as exc:
             self._discard()
             if exc.after_dot:
@@ -245,31 +253,25 @@ class SmtpTransport:
         if following:
             session.in_flight = following[0]
             session.transactions += 1
-        else:
-            feed.peek()  # the next message is built while the relay takes this one in
+        # The messages after this one are built while the relay takes this one in.
+        feed.fill(2 if following else 1)
         outcome = self._verdict(session, message)
         if following and self._session is session:
-            self._preload(session, *following)
+            self._take_envelope(session, *following)
         return outcome
 
-    def _preload(
+    def _take_envelope(
         self, session: SmtpSession, message: OutgoingMessage, commands: tuple[bytes, ...]
     ) -> None:
-        """Read the pipelined envelope's replies and send the content, all but the final dot.
+        """Read the replies to the envelope that went out with the final dot.
 
-        The relay takes in the content while the consumer records the previous outcome;
-        without its final dot the relay drops it if the connection ends.
+        Its content waits for the consumer to take the previous outcome: it goes out
+        with its own final dot, in one write, and until then the relay has only
+        answered DATA (if the connection ends, there is no transaction to drop).
         """
         refusal = self._start(session, message, commands)
         if refusal is not None:
             self._early = (message, refusal)
-            return
-        try:
-            session.send(wire_content(message.data, message.dot_safe), self._settings.data_timeout)
-        except SessionLost as exc:
-            self._discard()
-            reason = f"{exc.reason} (during DATA)"
-            self._early = (message, _outcome(message, OutcomeKind.TEMPORARY, 0, reason))
             return
         session.loaded = message
 
@@ -342,8 +344,9 @@ class _Feed:
 
     def __init__(self, messages: Iterable[OutgoingMessage]) -> None:
         self._source = iter(messages)
-        self._ahead: list[OutgoingMessage] = []
+        self._ahead: deque[OutgoingMessage] = deque()
         self._error: Exception | None = None
+        self._ended = False
         self.failed = False
 
     def __iter__(self) -> _Feed:
@@ -351,7 +354,7 @@ class _Feed:
 
     def __next__(self) -> OutgoingMessage:
         if self._ahead:
-            return self._ahead.pop()
+            return self._ahead.popleft()
         error, self._error = self._error, None
         try:
             if error is not None:
@@ -364,14 +367,18 @@ class _Feed:
             raise
 
     def peek(self) -> OutgoingMessage | None:
-        if not self._ahead and self._error is None:
+        self.fill(1)
+        return self._ahead[0] if self._ahead else None
+
+    def fill(self, count: int) -> None:
+        """Build messages ahead until ``count`` are waiting (or the source ends or fails)."""
+        while len(self._ahead) < count and self._error is None and not self._ended:
             try:
                 self._ahead.append(next(self._source))
             except StopIteration:
-                return None
+                self._ended = True
             except Exception as exc:  # the caller's own error, re-raised on its turn
                 self._error = exc
-        return self._ahead[0] if self._ahead else None
 
 
 def _idle(session: SmtpSession) -> bool:

@@ -50,7 +50,8 @@ class SmtpSession:
         self.transactions = 0
         #: The message whose MAIL/RCPT/DATA went out with the previous final dot, replies unread.
         self.in_flight: OutgoingMessage | None = None
-        #: The message whose content went out ahead of its final dot (waiting for its turn).
+        #: The message whose envelope the relay accepted (354): its content and final dot
+        #: wait for the consumer to take the previous outcome.
         self.loaded: OutgoingMessage | None = None
         #: An envelope was refused part-way, so the next transaction starts with RSET.
         self.needs_reset = False
@@ -61,6 +62,7 @@ class SmtpSession:
 
     def _attach(self, sock: socket.socket) -> None:
         self._sock = sock
+        self._scatter = not isinstance(sock, ssl.SSLSocket)  # no sendmsg over TLS
         self._poller = select.poll()
         self._poller.register(sock, select.POLLIN)
 
@@ -75,20 +77,28 @@ class SmtpSession:
         except OSError as exc:
             raise SessionLost(f"writing to the relay failed: {describe(exc, timeout)}") from exc
 
-    def send_final(self, tail: bytes, timeout: float) -> None:
-        """Write ``tail``, which starts with the final dot, keeping count of what went out.
+    def send_final(self, content: bytes, tail: bytes, timeout: float) -> None:
+        """Write ``content`` and ``tail``, which starts with the final dot, in one go.
 
-        :raises SessionLost: with ``after_dot`` set when the whole final dot was
-            handed to the network before the failure
+        One ``sendmsg`` of both buffers, not a copy: the relay is woken once per message.
+
+        :raises SessionLost: with ``after_dot`` set when all of the content and the
+            whole final dot were handed to the network before the failure
         """
         self._set_timeout(timeout)
-        view, sent = memoryview(tail), 0
+        dot_end = len(content) + len(FINAL_DOT)
+        total = len(content) + len(tail)
+        sent = 0
         try:
-            while sent < len(tail):
-                sent += self._sock.send(view[sent:])
+            if self._scatter:
+                sent = self._sock.sendmsg([content, tail])
+            if sent < total:  # TLS, or the rest of a partial write: as one buffer
+                rest = memoryview(content + tail)
+                while sent < total:
+                    sent += self._sock.send(rest[sent:])
         except OSError as exc:
             reason = f"writing the final dot failed: {describe(exc, timeout)}"
-            raise SessionLost(reason, after_dot=sent >= len(FINAL_DOT)) from exc
+            raise SessionLost(reason, after_dot=sent >= dot_end) from exc
 
     def read_reply(self, timeout: float) -> Reply:
         """Read one whole reply, all of its lines.
