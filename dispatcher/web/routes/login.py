@@ -10,33 +10,11 @@ from fastapi.responses import RedirectResponse, Response
 
 from dispatcher.office.users import audit, authenticate
 from dispatcher.web.auth import csrf_protect, csrf_token, install_sessions, log_in, log_out
-from dispatcher.web.i18n import add_texts
 from dispatcher.web.routes.public_common import client_ip, ip_bucket, limiter, too_many
 from dispatcher.web.state import DbSession, State
 from dispatcher.web.templating import render
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
-
-add_texts(
-    {
-        "it": {
-            "login.title": "Accesso",
-            "login.username": "Nome utente",
-            "login.password": "Password",
-            "login.submit": "Entra",
-            "login.failed": "Nome utente o password non corretti.",
-            "logout.submit": "Esci",
-        },
-        "en": {
-            "login.title": "Log in",
-            "login.username": "User name",
-            "login.password": "Password",
-            "login.submit": "Log in",
-            "login.failed": "Wrong user name or password.",
-            "logout.submit": "Log out",
-        },
-    }
-)
 
 
 @router.get("/login")

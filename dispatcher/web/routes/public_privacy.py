@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from dispatcher.office.reach import reach_newsletters
-from dispatcher.web.i18n import DEFAULT_LANGUAGE, add_texts, choose_language
+from dispatcher.web.i18n import DEFAULT_LANGUAGE, choose_language
 from dispatcher.web.state import DbSession, State
 from dispatcher.web.templating import render
 
@@ -66,19 +66,6 @@ REACH_NOTICE = {
 }
 
 router = APIRouter(include_in_schema=False)
-
-add_texts(
-    {
-        "it": {
-            "privacy.title": "Informativa sulla privacy",
-            "privacy.version": "Versione {version}",
-        },
-        "en": {
-            "privacy.title": "Privacy notice",
-            "privacy.version": "Version {version}",
-        },
-    }
-)
 
 
 def notice(language: str) -> tuple[str, ...]:

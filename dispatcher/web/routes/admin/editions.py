@@ -35,37 +35,11 @@ from dispatcher.office.reach import reach_of
 from dispatcher.office.users import audit
 from dispatcher.preflight import PreflightReport
 from dispatcher.sends.lookups import list_slugs, sends_of_edition
-from dispatcher.web.i18n import add_texts
 from dispatcher.web.routes.admin import common
 from dispatcher.web.routes.admin.common import editor, flash, page, problem, see_other, viewer
 from dispatcher.web.state import DbSession, RowId, State, WebState
 from subscribers.orm import utcnow
 from subscribers.service import all_lists, get_list_by_id
-
-add_texts(
-    {
-        "it": {
-            "reach.title": "Portata",
-            "reach.hint": "Solo conteggi: nessun dato su chi ha cliccato o letto.",
-            "reach.link": "Link",
-            "reach.clicks": "Clic",
-            "reach.no_links": "L'edizione non ha link.",
-            "reach.views": "Letture della versione web: {count}",
-            "reach.unsubscribes": "Disiscrizioni dopo questa edizione: {count}",
-            "reach.not_sent": "Disiscrizioni: l'edizione non è ancora uscita.",
-        },
-        "en": {
-            "reach.title": "Reach",
-            "reach.hint": "Counts only: nothing about who clicked or read.",
-            "reach.link": "Link",
-            "reach.clicks": "Clicks",
-            "reach.no_links": "The edition has no links.",
-            "reach.views": "Web version views: {count}",
-            "reach.unsubscribes": "Unsubscribes after this edition: {count}",
-            "reach.not_sent": "Unsubscribes: the edition has not gone out yet.",
-        },
-    }
-)
 
 MAX_SOURCE_BYTES = 1024 * 1024
 # The form parser's limit for the text box: above the edition's limit, so that text
