@@ -348,7 +348,7 @@ def ensure_editable(session: Session, edition_id: int) -> None:
         raise EditionLockedError(
             f"edition {edition_id} has send {waiting} scheduled or in progress: "
             "unschedule it before changing the edition"
-        )
+        ).coded("schedule.locked", edition=edition_id, send=waiting)
 
 
 def upcoming_sends(session: Session, limit: int = 20) -> list[Send]:
@@ -371,17 +371,21 @@ def _change_scheduled(session: Session, send_id: int, **values: object) -> None:
     )
     if changed.rowcount != 1:  # type: ignore[attr-defined]
         state = session.scalar(select(Send.state).where(Send.id == send_id))
-        raise NotScheduledError(f"send {send_id} is {state}: only a scheduled send can change")
+        raise NotScheduledError(
+            f"send {send_id} is {state}: only a scheduled send can change"
+        ).coded("schedule.not_scheduled", send=send_id)
 
 
 def _get_send(session: Session, send_id: int) -> Send:
     send = session.get(Send, send_id)
     if send is None:
-        raise NotFoundError(f"no send with id {send_id}")
+        raise NotFoundError(f"no send with id {send_id}").coded("send.unknown", send=send_id)
     return send
 
 
 def _refuse_past(when: dt.datetime, now: dt.datetime) -> None:
     if when < now - PAST_TOLERANCE:
         shown = to_local(when).strftime("%Y-%m-%d %H:%M")
-        raise TimeInPastError(f"{shown} ({DEFAULT_ZONE}) has already gone: choose a later time")
+        raise TimeInPastError(
+            f"{shown} ({DEFAULT_ZONE}) has already gone: choose a later time"
+        ).coded("schedule.past", when=when)

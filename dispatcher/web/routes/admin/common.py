@@ -34,6 +34,7 @@ from dispatcher.office.scheduling import (
 )
 from dispatcher.office.users import has_role
 from dispatcher.web.auth import admin_router
+from dispatcher.web.errors import explain
 from dispatcher.web.templating import environment, render
 from subscribers.errors import SubscriptionStateError, UnknownListError
 
@@ -50,7 +51,7 @@ READ_PEOPLE = (Role.EDITOR.value, Role.OPERATOR.value)
 #: Routers with the roles they need (the access tests read this).
 RoleRouters = tuple[tuple[tuple[str, ...], APIRouter], ...]
 
-# Errors with an Italian/English explanation; anything else shows its own message.
+# The sentence that introduces an error's English message when its key has no text yet.
 _EXPLAINED: tuple[tuple[type[Exception], str], ...] = (
     (NotApprovedError, "problem.not_approved"),
     (ApprovalMismatchError, "problem.changed"),
@@ -119,22 +120,12 @@ def see_other(url: str) -> RedirectResponse:
 
 
 def problem(exc: Exception) -> dict[str, Any]:
-    """An error for a page: a translated explanation key and the error's own words."""
-    if isinstance(exc, CalendarRefusedError):
-        return _calendar_problem(exc)
-    key = next((k for kind, k in _EXPLAINED if isinstance(exc, kind)), "problem.other")
-    return {"key": key, "detail": str(exc)}
+    """An error for a page, in the page's language (:func:`dispatcher.web.errors.explain`).
 
-
-def _calendar_problem(exc: CalendarRefusedError) -> dict[str, Any]:
-    """The refusal's reason in the page's language, with its time and the next allowed one."""
-    refused = exc.refusal
-    values = {
-        "reason": refused.reason,
-        "until": local_time(refused.until),
-        "proposed": local_time(exc.proposed) or "–",
-    }
-    return {"key": f"problem.calendar_{refused.kind}", "values": values, "detail": str(exc)}
+    An error the catalogues have no text for is introduced by its class's sentence.
+    """
+    general = next((k for kind, k in _EXPLAINED if isinstance(exc, kind)), "problem.other")
+    return explain(exc, general)
 
 
 @contextmanager

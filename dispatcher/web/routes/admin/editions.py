@@ -152,6 +152,7 @@ def store_source(
         return source_page(request, edition, text, name, exc)
     except IntegrityError:  # update_edition does not check that the new number is free
         taken = StateError(f"{name}: another edition of this newsletter has that number")
+        taken.coded("edition.number_in_use")
         return source_page(request, edition, text, name, taken)
 
 
@@ -162,21 +163,25 @@ def read_source_field(file: UploadFile | None, typed: str, default_name: str) ->
     """
     if file is None or not file.filename:
         if not typed.strip():
-            raise EditionFileError(default_name, None, None, "is empty: paste or upload a file")
+            empty = EditionFileError(default_name, None, None, "is empty: paste or upload a file")
+            raise empty.coded("edition.empty")
         if len(typed.encode()) > MAX_SOURCE_BYTES:
-            raise EditionFileError(default_name, None, None, "is larger than 1 MB (the text box)")
+            big = EditionFileError(default_name, None, None, "is larger than 1 MB (the text box)")
+            raise big.coded("edition.too_large")
         return typed.replace("\r\n", "\n"), default_name  # browsers send CRLF
     name = file.filename.replace("\\", "/").rsplit("/", 1)[-1]
     if len(name) > MAX_SOURCE_NAME:  # it is stored with the edition, in a column this wide
         problem = f"has a name longer than {MAX_SOURCE_NAME} characters: rename the file"
-        raise EditionFileError(name[:60] + "…", None, None, problem)
+        error = EditionFileError(name[:60] + "…", None, None, problem)
+        raise error.coded("edition.name_too_long", max=MAX_SOURCE_NAME)
     data = file.file.read(MAX_SOURCE_BYTES + 1)
     if len(data) > MAX_SOURCE_BYTES:
-        raise EditionFileError(name, None, None, "is larger than 1 MB")
+        raise EditionFileError(name, None, None, "is larger than 1 MB").coded("edition.too_large")
     try:
         return data.decode("utf-8-sig").replace("\r\n", "\n"), name
     except UnicodeDecodeError as exc:
-        raise EditionFileError(name, None, None, "is not UTF-8 text") from exc
+        error = EditionFileError(name, None, None, "is not UTF-8 text")
+        raise error.coded("edition.not_utf8") from exc
 
 
 def source_page(
