@@ -37,7 +37,7 @@ def get_list(session: Session, slug: str) -> MailingList:
     """:raises UnknownListError: if no list has ``slug``"""
     found = session.scalar(select(MailingList).where(MailingList.slug == slug))
     if found is None:
-        raise UnknownListError(f"no list with slug {slug!r}")
+        raise UnknownListError(f"no list with slug {slug!r}").coded("list.unknown", name=slug)
     return found
 
 
@@ -45,7 +45,7 @@ def get_list_by_id(session: Session, list_id: int) -> MailingList:
     """:raises UnknownListError: if no list has ``list_id``"""
     found = session.get(MailingList, list_id)
     if found is None:
-        raise UnknownListError(f"no list with id {list_id}")
+        raise UnknownListError(f"no list with id {list_id}").coded("list.unknown", name=list_id)
     return found
 
 

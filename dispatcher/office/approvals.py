@@ -49,7 +49,7 @@ class PreflightFailedError(StateError):
         problems = "; ".join(f"{c.where}: {c.message}" for c in report.errors)
         super().__init__(f"edition {edition_id} fails its preflight checks: {problems}")
         self.report = report
-        self.coded("approval.preflight", edition=edition_id, count=len(report.errors))
+        self.coded("approval.preflight_failed", edition=edition_id, count=len(report.errors))
 
 
 class ApprovalState(enum.StrEnum):
@@ -124,12 +124,12 @@ def require_approved(session: Session, edition_id: int) -> None:
     if approval.state is ApprovalState.NONE:
         raise NotApprovedError(
             f"edition {edition_id} is not approved: an approver must approve it"
-        ).coded("approval.missing", edition=edition_id)
+        ).coded("approval.required", edition=edition_id)
     if approval.state is ApprovalState.OUTDATED:
         raise NotApprovedError(
             f"edition {edition_id} changed after {approval.approved_by} approved it: "
             "it must be approved again"
-        ).coded("approval.outdated", edition=edition_id, approver=approval.approved_by)
+        ).coded("approval.required_again", edition=edition_id, approver=approval.approved_by)
 
 
 def approve(
@@ -153,7 +153,7 @@ def approve(
     if expected_hash is not None and expected_hash != current:
         raise ApprovalMismatchError(
             f"edition {edition_id} changed while you were looking at it: check it again"
-        ).coded("approval.changed", edition=edition_id)
+        ).coded("approval.changed_meanwhile", edition=edition_id)
     report = require_clean_preflight(session, edition_id, settings)
     edition.approved_hash, edition.approved_by, edition.approved_at = current, actor, utcnow()
     detail = {"hash": current, "warnings": [c.code for c in report.warnings]}
