@@ -123,7 +123,8 @@ def parse_local(text: str, zone: str = DEFAULT_ZONE) -> dt.datetime:
     try:
         naive = dt.datetime.strptime(cleaned, "%Y-%m-%d %H:%M")
     except ValueError as exc:
-        raise InputError(f'{text!r} is not a date and time: use "YYYY-MM-DD HH:MM"') from exc
+        refused = InputError(f'{text!r} is not a date and time: use "YYYY-MM-DD HH:MM"')
+        raise refused.coded("schedule.bad_time", value=text) from exc
     return local_to_utc(naive.date(), naive.time(), zone)
 
 
@@ -155,7 +156,8 @@ def parse_weekday(text: str) -> int:
         return int(word)
     if word[:3] in WEEKDAYS and len(word) >= 3:
         return WEEKDAYS.index(word[:3])
-    raise InputError(f"{text!r} is not a weekday: use {', '.join(WEEKDAYS)}")
+    refused = InputError(f"{text!r} is not a weekday: use {', '.join(WEEKDAYS)}")
+    raise refused.coded("schedule.bad_weekday", value=text)
 
 
 def parse_clock(text: str) -> dt.time:
@@ -166,7 +168,8 @@ def parse_clock(text: str) -> dt.time:
     try:
         return dt.datetime.strptime(text.strip(), "%H:%M").time()
     except ValueError as exc:
-        raise InputError(f"{text!r} is not a time of day: use HH:MM") from exc
+        refused = InputError(f"{text!r} is not a time of day: use HH:MM")
+        raise refused.coded("schedule.bad_clock", value=text) from exc
 
 
 def next_occurrence(weekday: int, at: dt.time, zone: str, after: dt.datetime) -> dt.datetime:

@@ -46,7 +46,7 @@ from dispatcher.errors import (
 )
 from dispatcher.office.scheduling import DEFAULT_ZONE, to_local
 from dispatcher.web.auth import LoginRequired
-from dispatcher.web.i18n import CATALOGUE, DEFAULT_LANGUAGE
+from dispatcher.web.i18n import fillable
 from dispatcher.web.security import add_headers, redact_path
 from dispatcher.web.templating import render
 
@@ -74,13 +74,13 @@ def explain(exc: Exception, general: str = "problem.other") -> dict[str, Any]:
     """What a page says about a refused action: ``{"key", "values", "detail", "where"}``.
 
     The template shows ``t(key, **values)``, then ``detail`` when there is one. An
-    error whose ``key`` has a text in the catalogues gives that key and its params
-    (times on the office's clock) and no detail; any other gives ``general`` with the
-    error's own English message as the detail. ``where`` is the line and field an
-    edition file's error points at.
+    error whose ``key`` has a text in the catalogues (and params for all its
+    placeholders) gives that key and its params (times on the office's clock) and no
+    detail; any other gives ``general`` with the error's own English message as the
+    detail. ``where`` is the line and field an edition file's error points at.
     """
     where = {"line": getattr(exc, "line", None), "field": getattr(exc, "field", None)}
-    if isinstance(exc, NewsletterError) and exc.key in CATALOGUE[DEFAULT_LANGUAGE]:
+    if isinstance(exc, NewsletterError) and fillable(exc.key, exc.params):
         values = {name: _shown(value) for name, value in exc.params.items()}
         return {"key": exc.key, "values": values, "detail": "", "where": where}
     return {"key": general, "values": {}, "detail": str(exc), "where": where}

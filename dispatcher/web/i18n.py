@@ -11,6 +11,7 @@ never to the key. Placeholders are ``{name}``, filled by :meth:`str.format`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from string import Formatter
 
 from babel.messages.pofile import read_po
 from fastapi import Request
@@ -63,6 +64,14 @@ def choose_language(request: Request) -> str:
         if code in LANGUAGES:
             return code
     return DEFAULT_LANGUAGE
+
+
+def fillable(key: str, values: Mapping[str, object]) -> bool:
+    """Whether ``key`` has an Italian text and ``values`` name every placeholder of it."""
+    text = CATALOGUE[DEFAULT_LANGUAGE].get(key)
+    if text is None:
+        return False
+    return all(name in values for _, name, _, _ in Formatter().parse(text) if name)
 
 
 def translate(language: str, key: str, **values: object) -> str:

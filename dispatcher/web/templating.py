@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from dispatcher.resources import web_templates_dir
-from dispatcher.web.i18n import CATALOGUE, DEFAULT_LANGUAGE, choose_language, translate
+from dispatcher.web.i18n import choose_language, fillable, translate
 
 WEB_TEMPLATES = web_templates_dir()
 
@@ -57,10 +57,11 @@ def finding(language: str, kind: str, check: Any) -> str:
     """A preflight finding (``kind`` "error" or "warning") in ``language``.
 
     The catalogue's ``preflight.<kind>.<code>`` filled with the finding's params; a
-    code the catalogues lack shows the check's own English message.
+    code the catalogues lack (or params that do not fill it) shows the check's own
+    English message.
     """
     key = f"preflight.{kind}.{check.code}"
-    if key not in CATALOGUE[DEFAULT_LANGUAGE]:
+    if not fillable(key, check.params):
         return str(check.message)
     return translate(language, key, **check.params)
 

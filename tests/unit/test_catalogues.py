@@ -16,6 +16,7 @@ from babel.messages.pofile import read_po
 
 from dispatcher.resources import catalogue_file, web_templates_dir
 from dispatcher.web.i18n import CATALOGUE, LANGUAGES, load_catalogue
+from dispatcher.web.routes.public_privacy import NOTICE_PARAGRAPHS
 
 ROOT = Path(__file__).resolve().parents[2]
 CODE = [*(ROOT / "dispatcher").rglob("*.py"), *(ROOT / "subscribers").rglob("*.py")]
@@ -28,6 +29,7 @@ TRANSLATING = {"t", "translate", "flash", "error_response", "coded", "Problem", 
 COMPUTED = {
     "calendar.refused_": ("block", "holiday", "hours"),
     "send.not_": ("paused", "resumed", "cancelled", "retried"),
+    "privacy.notice_": tuple(str(n) for n in range(1, NOTICE_PARAGRAPHS + 1)),
 }
 
 
@@ -82,7 +84,7 @@ def _keys_in_code() -> set[str]:
                     for leaf in ast.walk(arg):
                         if isinstance(leaf, ast.Constant) and isinstance(leaf.value, str):
                             found |= {leaf.value} if KEY.fullmatch(leaf.value) else set()
-    found -= set(COMPUTED)  # the literal part of f"calendar.refused_{kind}"
+    found -= set(COMPUTED)  # the literal part of f"calendar.refused_{kind}" and the like
     for prefix, values in COMPUTED.items():
         found |= {prefix + value for value in values}
     return found
