@@ -71,19 +71,24 @@ def error_response(
 
 
 def explain(exc: Exception, general: str = "problem.other") -> dict[str, Any]:
-    """What a page says about a refused action: ``{"key", "values", "detail", "where"}``.
+    """What a page says about a refused action: ``{"key", "values", "detail", "where", "intro"}``.
 
     The template shows ``t(key, **values)``, then ``detail`` when there is one. An
     error whose ``key`` has a text in the catalogues (and params for all its
     placeholders) gives that key and its params (times on the office's clock) and no
     detail; any other gives ``general`` with the error's own English message as the
-    detail. ``where`` is the line and field an edition file's error points at.
+    detail. ``where`` is the file, line and field an edition file's error points at;
+    ``intro`` (None here) is a sentence a page may put before the key's text.
     """
-    where = {"line": getattr(exc, "line", None), "field": getattr(exc, "field", None)}
+    where = {
+        "file": getattr(exc, "path", None),
+        "line": getattr(exc, "line", None),
+        "field": getattr(exc, "field", None),
+    }
     if isinstance(exc, NewsletterError) and fillable(exc.key, exc.params):
         values = {name: _shown(value) for name, value in exc.params.items()}
-        return {"key": exc.key, "values": values, "detail": "", "where": where}
-    return {"key": general, "values": {}, "detail": str(exc), "where": where}
+        return {"key": exc.key, "values": values, "detail": "", "where": where, "intro": None}
+    return {"key": general, "values": {}, "detail": str(exc), "where": where, "intro": None}
 
 
 def _shown(value: object) -> object:

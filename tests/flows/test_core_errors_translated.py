@@ -72,7 +72,7 @@ def test_a_calendar_block_refusal_is_shown_in_the_page_language(
     assert italian.status_code == english.status_code == 409
     said = problem_of(italian.text)
     assert "periodo bloccato fino al 03/07/2099 12:00 (Elezioni)" in said
-    assert "Primo orario consentito: 03/07/2099 12:00" in said
+    assert "Primo momento consentito: 03/07/2099 12:00" in said
     assert "calendar block" not in said and not CLI_ADVICE.search(said)
     said = problem_of(english.text)
     assert "a blocked period until 03/07/2099 12:00 (Elezioni)" in said
@@ -105,5 +105,6 @@ def test_an_error_without_a_text_shows_a_general_sentence_and_its_english_detail
         "key": "send.not_paused",
         "values": {"send": 3},
         "detail": "",
-        "where": {"line": None, "field": None},
+        "where": {"file": None, "line": None, "field": None},
+        "intro": None,
     }

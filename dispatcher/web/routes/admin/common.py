@@ -69,6 +69,17 @@ _EXPLAINED: tuple[tuple[type[Exception], str], ...] = (
 )
 
 
+#: The sentences above that introduce an error's own text rather than say it all.
+_INTRODUCTIONS = {
+    "problem.edition_file",
+    "problem.image",
+    "problem.proof",
+    "problem.person_state",
+    "problem.unknown_list",
+    "problem.other",
+}
+
+
 def office_router(roles: tuple[str, ...]) -> APIRouter:
     """An ``/admin`` router: login (with ``roles``) and CSRF on every route."""
     return admin_router("/admin", roles=roles)
@@ -122,10 +133,15 @@ def see_other(url: str) -> RedirectResponse:
 def problem(exc: Exception) -> dict[str, Any]:
     """An error for a page, in the page's language (:func:`dispatcher.web.errors.explain`).
 
-    An error the catalogues have no text for is introduced by its class's sentence.
+    An error the catalogues have no text for shows its class's sentence and its English
+    message; one they have shows its own text, after its class's sentence when that
+    sentence is an introduction ("Immagine non accettata:").
     """
     general = next((k for kind, k in _EXPLAINED if isinstance(exc, kind)), "problem.other")
-    return explain(exc, general)
+    shown = explain(exc, general)
+    if shown["key"] != general and general in _INTRODUCTIONS:
+        shown["intro"] = general
+    return shown
 
 
 @contextmanager
