@@ -87,10 +87,10 @@ def test_a_duplicate_send_refusal_is_shown_without_cli_advice(desk: Desk, editio
     assert first.status_code == 303
     assert italian.status_code == english.status_code == 409
     said = problem_of(italian.text)
-    assert "Questa edizione è già stata inviata a: cronache" in said
+    assert "Questa edizione è già stata inviata a: cronache." in said
     assert "--again" not in italian.text and not CLI_ADVICE.search(said)
     said = problem_of(english.text)
-    assert "This edition was already sent to: cronache" in said
+    assert "This edition was already sent to: cronache." in said
     assert "--again" not in english.text and not CLI_ADVICE.search(said)
 
 
