@@ -6,12 +6,15 @@ the same thing in Italian and English with nothing left unfilled.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from dispatcher.editions.newsletter import NewsletterSettings, load_newsletter_settings
 from dispatcher.editions.parse import parse_edition
-from dispatcher.errors import EditionFileError, NewsletterError
+from dispatcher.errors import EditionFileError, ImportFileError, NewsletterError
 from dispatcher.web.i18n import fillable, translate
+from subscribers.csvfile import parse_csv
 from tests.support.data import EDITION_FILE, NEWSLETTER_FILE
 
 SOURCE = EDITION_FILE.read_text(encoding="utf-8")
@@ -64,3 +67,20 @@ def test_newsletter_settings_errors_have_keys() -> None:
             NewsletterSettings.from_dict(data)
         assert caught.value.key == key, str(caught.value)
         _shown(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("data", "key"),
+    [
+        (b"%PDF-1.7\n...", "import.pdf"),
+        (b"PK\x03\x04rest", "import.xlsx"),
+        (b"", "import.empty"),
+        (b"nome;cognome\nAnna;Rossi\n", "import.no_email_column"),
+        (b'email;nome\n"a@example.org;Anna\nb@example.org;Bruno\n', "import.stray_quote"),
+    ],
+)
+def test_each_csv_refusal_has_a_key_its_params_fill(data: bytes, key: str) -> None:
+    with pytest.raises(ImportFileError) as caught:
+        parse_csv(data, Path("iscritti.csv"))
+    assert caught.value.key == key, str(caught.value)
+    _shown(caught.value)
