@@ -197,8 +197,17 @@ class WebSettings:
     confirm_max_age: int = _env("CONFIRM_MAX_AGE", 7 * 86400)
     # The version of the privacy notice every sign-up records: a new text needs a new one.
     privacy_version: str = _env("PRIVACY_VERSION", "2024-12")
+    # Roles that must log in with a TOTP code, comma-separated from approver and admin
+    # (empty: the second factor is optional for them).
+    require_totp_for: str = _env("REQUIRE_TOTP_FOR", "")
+
+    @property
+    def totp_required_roles(self) -> frozenset[str]:
+        return frozenset(filter(None, (r.strip() for r in self.require_totp_for.split(","))))
 
     def __post_init__(self) -> None:
+        if not self.totp_required_roles <= {"approver", "admin"}:
+            raise ConfigurationError("REQUIRE_TOTP_FOR takes approver and admin, comma-separated")
         if self.signup_form_max_age < 1:
             raise ConfigurationError("SIGNUP_FORM_MAX_AGE must be at least 1 (second)")
         if self.confirm_max_age < 86400:

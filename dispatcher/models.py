@@ -16,7 +16,17 @@ import enum
 import secrets
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from subscribers.orm import Base, BigId, intpk, status_values, timestamp
@@ -290,6 +300,14 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[timestamp]
     disabled_at: Mapped[dt.datetime | None]
+    # The TOTP second factor (dispatcher.office.totp): the base32 secret from enrolment
+    # on, enabled once a code confirmed it; the last accepted time step stops reuse.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[dt.datetime | None]
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    # Set when an admin gave a one-time password: the user chooses their own first.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
+    last_login_at: Mapped[dt.datetime | None]
 
     def __repr__(self) -> str:
         return f"User(id={self.id!r}, username={self.username!r}, role={self.role!r})"

@@ -78,7 +78,8 @@ COMMANDS = {
         "The addresses never to send to, whatever their subscriptions say.",
     ),
     "users": Lazy(
-        "dispatcher.cli.users:group", "Create users, set their passwords, disable and enable them."
+        "dispatcher.cli.users:group",
+        "Create users, set their passwords, disable and enable them, reset their TOTP.",
     ),
     "web": Lazy(
         "dispatcher.cli.web:web",

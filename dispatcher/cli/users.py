@@ -5,13 +5,15 @@ from __future__ import annotations
 import click
 
 from dispatcher.cli.context import AppContext, pass_app
+from dispatcher.errors import NotFoundError
 from dispatcher.models import Role
-from dispatcher.office.users import audit, create_user, set_disabled, set_password
+from dispatcher.office import accounts
+from dispatcher.office.users import audit, create_user, find_user, set_disabled, set_password
 
 
 @click.group("users")
 def group() -> None:
-    """Create users, set their passwords, disable and enable them."""
+    """Create users, set their passwords, disable and enable them, reset their TOTP."""
 
 
 @group.command("create")
@@ -63,3 +65,16 @@ def _set_disabled(app: AppContext, username: str, disabled: bool) -> None:
         user = set_disabled(session, username, disabled)
         audit(session, "cli", f"user.{word[:-1]}", "user", user.id, account=username)
     click.echo(f"user {username} {word}")
+
+
+@group.command("totp-reset")
+@click.argument("username")
+@pass_app
+def totp_reset(app: AppContext, username: str) -> None:
+    """Remove USERNAME's TOTP second factor (a lost phone): they enrol again."""
+    with app.transaction() as session:
+        user = find_user(session, username)
+        if user is None:
+            raise NotFoundError(f"no user {username!r}")
+        had = accounts.reset_second_factor(session, user.id, "cli")
+    click.echo(f"second factor of {username} reset" if had else f"{username} had no second factor")

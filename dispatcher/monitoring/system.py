@@ -57,8 +57,8 @@ _COPIED = tuple(
 @dataclass(frozen=True)
 class SystemFigures:
     """Queues, workers and the beat; ``available`` is False when Redis or the broker did not
-    answer. ``unacked`` is None where the broker does not say (RabbitMQ without its
-    management API, the SQL broker); ``queues`` is empty where it cannot be read."""
+    answer. ``unacked`` is None where the broker does not say (RabbitMQ whose
+    management API does not answer, the SQL broker); ``queues`` is empty where it cannot be read."""
 
     available: bool
     problem: str | None = None
@@ -114,7 +114,8 @@ def read_stored(
 def with_rabbit_queues(
     figures: SystemFigures, broker_url: str, queue_names: Sequence[str] = keys.DEFAULT_QUEUES
 ) -> SystemFigures:
-    """``figures`` with RabbitMQ's ready counts (unacked unknown), or saying it did not answer."""
+    """``figures`` with RabbitMQ's ready counts and unacknowledged messages (None where its
+    management API does not answer), or saying the broker did not answer."""
     if not figures.available:
         return figures
     try:
@@ -122,7 +123,7 @@ def with_rabbit_queues(
     except BrokerUnavailableError as exc:
         problem = f"RabbitMQ did not answer: {exc}"
         return replace(figures, available=False, problem=problem, problem_key="console.down_rabbit")
-    return replace(figures, queues=depths, unacked=None)
+    return replace(figures, queues=depths, unacked=rabbit.unacked(broker_url, queue_names))
 
 
 def read_system(

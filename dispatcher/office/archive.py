@@ -33,9 +33,12 @@ class PublishedEdition:
 
 
 def published_editions(
-    session: Session, list_id: int, *, limit: int | None = None
+    session: Session, list_id: int, *, limit: int | None = None, before: int | None = None
 ) -> list[PublishedEdition]:
-    """The list's editions that went out, newest first (at most ``limit`` of them)."""
+    """The list's editions that went out, newest first (at most ``limit`` of them).
+
+    :param before: only editions numbered below this one (the next page's start)
+    """
     first_sent = (
         select(Send.edition_id, func.min(Send.started_at).label("published"))
         .where(Send.state.in_(PUBLISHED_STATES), Send.started_at.is_not(None))
@@ -53,7 +56,7 @@ def published_editions(
             Edition.content["preheader"].as_string(),
         )
         .join(first_sent, first_sent.c.edition_id == Edition.id)
-        .where(Edition.list_id == list_id)
+        .where(Edition.list_id == list_id, Edition.number < (before or 2**31 - 1))
         .order_by(Edition.number.desc())
         .limit(limit)
     )

@@ -88,13 +88,16 @@ def get_edition(session: Session, edition_id: int) -> Edition:
 
 
 def recent_editions(
-    session: Session, limit: int, list_slug: str | None = None
+    session: Session, limit: int, list_slug: str | None = None, before: int | None = None
 ) -> list[tuple[Edition, str]]:
     """The ``limit`` editions stored last, newest first, each with its newsletter's slug.
 
     :param list_slug: only the editions of this newsletter
+    :param before: only editions stored before this one (the next page's start)
     """
     query = select(Edition, MailingList.slug).join(MailingList)
+    if before is not None:
+        query = query.where(Edition.id < before)
     if list_slug:
         query = query.where(MailingList.slug == list_slug)
     rows = session.execute(query.order_by(Edition.id.desc()).limit(limit))

@@ -145,9 +145,16 @@ class AuditFilter:
     username: str = ""
 
 
-def audit_entries(session: Session, limit: int, which: AuditFilter) -> list[AuditEntry]:
-    """The last ``limit`` audit entries that match ``which``, newest first."""
+def audit_entries(
+    session: Session, limit: int, which: AuditFilter, before: int | None = None
+) -> list[AuditEntry]:
+    """The last ``limit`` audit entries that match ``which``, newest first.
+
+    :param before: only entries older than this one (the next page's start)
+    """
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if before is not None:
+        query = query.where(AuditEntry.id < before)
     if which.target_type:
         query = query.where(AuditEntry.target_type == which.target_type)
     if which.target_id is not None:

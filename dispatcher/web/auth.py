@@ -22,6 +22,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from dispatcher.errors import AccessError
 from dispatcher.models import User
 from dispatcher.office.sessions import SESSION_SECONDS, end_session, session_user, start_session
+from dispatcher.office.totp import must_enrol
 from dispatcher.office.users import has_role
 from dispatcher.web.state import web_state
 
@@ -44,6 +45,21 @@ class Forbidden(AccessError):
 
 class CsrfFailed(AccessError):
     """An unsafe request without the session's CSRF token (403)."""
+
+
+class StepRequired(AccessError):
+    """Logged in, but a step is owed first: a new password, or enrolling TOTP.
+
+    Pages redirect to :attr:`location`; the API answers 403.
+    """
+
+    def __init__(self, location: str) -> None:
+        super().__init__(f"finish {location} first")
+        self.location = location
+
+
+#: What a user who owes a step may still open (the step's own pages).
+STEP_PAGES = frozenset({"/admin/account", "/admin/account/password", "/admin/account/totp"})
 
 
 def install_sessions(app: FastAPI, secret_key: str, https_only: bool) -> None:
@@ -100,11 +116,23 @@ def require_role(*roles: str) -> Callable[[Request], Awaitable[User]]:
         user = current_user(request)
         if user is None:
             raise LoginRequired()
+        owed = owed_step(request, user)
+        if owed and request.url.path not in STEP_PAGES:
+            raise StepRequired(owed)
         if roles and not has_role(user, *roles):
             raise Forbidden()
         return user
 
     return dependency
+
+
+def owed_step(request: Request, user: User) -> str | None:
+    """The page a user must go through before anything else, if any."""
+    if user.must_change_password:
+        return "/admin/account"
+    if must_enrol(user, web_state(request).settings.web.totp_required_roles):
+        return "/admin/account/totp"
+    return None
 
 
 def admin_router(prefix: str, roles: Sequence[str] = ()) -> APIRouter:

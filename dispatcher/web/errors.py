@@ -45,7 +45,7 @@ from dispatcher.errors import (
     UnknownListError,
 )
 from dispatcher.office.scheduling import DEFAULT_ZONE, to_local
-from dispatcher.web.auth import LoginRequired
+from dispatcher.web.auth import LoginRequired, StepRequired
 from dispatcher.web.i18n import fillable
 from dispatcher.web.security import add_headers, redact_path
 from dispatcher.web.templating import render
@@ -118,6 +118,7 @@ def install(app: FastAPI) -> None:
     for kind, status, key in _ANSWERS:
         app.add_exception_handler(kind, _answer(status, key))
     app.add_exception_handler(LoginRequired, _login_required)
+    app.add_exception_handler(StepRequired, _step_required)
     app.add_exception_handler(DataError, _refused_by_the_database)
     app.add_exception_handler(OverflowError, _out_of_range)
     app.add_exception_handler(Exception, _unexpected)
@@ -175,6 +176,12 @@ async def _login_required(request: Request, exc: Exception) -> Response:
         return error_response(request, 401)
     target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
     return RedirectResponse(f"/login?next={target}", status_code=303)
+
+
+async def _step_required(request: Request, exc: Exception) -> Response:
+    if request.url.path.startswith("/api/") or not isinstance(exc, StepRequired):
+        return error_response(request, 403)
+    return RedirectResponse(exc.location, status_code=303)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

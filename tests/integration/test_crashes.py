@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dispatcher.config import Settings
 from dispatcher.db import create_db_engine, create_session_factory
 from dispatcher.worker.tasks import enqueue_batch
+from tests.integration.conftest import BROKERS
 from tests.smtpd import SmtpServer
 from tests.support.database import migrate
 from tests.support.sending import (
@@ -42,13 +43,16 @@ def smtpd() -> Iterator[SmtpServer]:
         yield server
 
 
+@pytest.mark.parametrize("broker", BROKERS, indirect=True)
 def test_three_sigkills_during_twenty_thousand(
     enqueuing_settings: Callable[..., Settings],
     pg_sessions: sessionmaker[Session],
     smtpd: SmtpServer,
     tmp_path: Path,
+    broker: str,
 ) -> None:
-    settings = enqueuing_settings(smtp_url=smtpd.url, sending=RECOVERY)
+    """On Redis and on RabbitMQ: a killed worker's unacknowledged batch comes back."""
+    settings = enqueuing_settings(smtp_url=smtpd.url, sending=RECOVERY, broker_url=broker)
     with WorkerProcess(settings, tmp_path, concurrency=2) as worker:
         send_id = start_example_send(pg_sessions, settings, 20_000, 500, enqueue_batch)
         for kill in range(3):

@@ -51,6 +51,7 @@ MALFORMED = [
     ("HEARTBEAT_SECONDS", "0"),
     ("SEND_BATCH_SIZE", "1e3"),
     ("SMTP_PIPELINING", "maybe"),
+    ("REQUIRE_TOTP_FOR", "editor"),  # only approvers and admins can enrol
 ]
 
 
@@ -78,6 +79,12 @@ def test_the_defaults_are_the_former_constants() -> None:
     assert web.privacy_version == "2024-12" and Settings().heartbeat_seconds == 5.0
 
 
+def test_totp_can_be_required_for_approvers_and_admins() -> None:
+    web = Settings.from_env({"REQUIRE_TOTP_FOR": "approver, admin"}).web
+    assert web.totp_required_roles == {"approver", "admin"}
+    assert Settings.from_env({}).web.totp_required_roles == frozenset()
+
+
 def test_an_empty_variable_keeps_the_default() -> None:
     empty = {name: "" for name in _variables()}
     assert Settings.from_env(empty) == Settings.from_env({})
@@ -91,7 +98,7 @@ def test_every_variable_is_read_and_documented_in_the_example() -> None:
     for section in SECTIONS:
         for item in fields(section):
             name = item.metadata.get("env")
-            if name is None or name == "UNCERTAIN_POLICY":  # a choice, tested elsewhere
+            if name is None or name in {"UNCERTAIN_POLICY", "REQUIRE_TOTP_FOR"}:  # choices
                 continue
             raw = samples.get(str(item.type), "4/40")
             if item.type == "bool":

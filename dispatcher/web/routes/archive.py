@@ -16,8 +16,10 @@ import datetime as dt
 import re
 import xml.etree.ElementTree as ET  # nosec B405 - builds the feed; never parses XML
 from collections.abc import Sequence
+from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
@@ -28,15 +30,17 @@ from dispatcher.office.edition_store import newsletter_settings
 from dispatcher.office.reach import count_view
 from dispatcher.render.context import italian_date
 from dispatcher.web.i18n import choose_language
+from dispatcher.web.routes.archive_frame import framed_web_version
 from dispatcher.web.routes.public_common import newsletter_of
 from dispatcher.web.state import DbSession, EditionNumber, State
-from dispatcher.web.templating import render
+from dispatcher.web.templating import render, signup_url
 from subscribers.models import MailingList
 from subscribers.service import get_list
 
 ATOM = "http://www.w3.org/2005/Atom"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-FEED_ENTRIES = 20  # the newest editions in the feed; the archive page lists them all
+FEED_ENTRIES = 20  # the newest editions in the feed
+ARCHIVE_PAGE = 52  # a year of a weekly on each page of the archive
 HELP_PATH = "/gestione-iscrizione"
 # The stored HTML was compiled by the office: no script, only its own styles and pictures.
 WEB_VERSION_HEADERS = {
@@ -50,14 +54,26 @@ ET.register_namespace("", ATOM)  # the feed's elements unprefixed, as feed reade
 
 
 @router.get("/archive/{slug}")
-def archive_page(request: Request, slug: str, session: DbSession) -> Response:
+def archive_page(
+    request: Request,
+    slug: str,
+    session: DbSession,
+    before: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> Response:
     mailing_list = _newsletter(session, slug)
     language = choose_language(request)
+    rows = published_editions(session, mailing_list.id, limit=ARCHIVE_PAGE + 1, before=before)
     editions = [
         {"number": row.number, "subject": row.subject, "date": _date(row.issue_date, language)}
-        for row in published_editions(session, mailing_list.id)
+        for row in rows[:ARCHIVE_PAGE]
     ]
-    context = {"newsletter": mailing_list, "editions": editions}
+    here = f"/archive/{quote(slug)}"
+    context = {
+        "newsletter": mailing_list,
+        "editions": editions,
+        "older_url": f"{here}?before={rows[-2].number}" if len(rows) > ARCHIVE_PAGE else None,
+        "newest_url": here if before else None,
+    }
     return render(request, "archive/index.html", context)
 
 
@@ -70,13 +86,24 @@ def archive_feed(slug: str, session: DbSession, state: State) -> Response:
 
 
 @router.get("/archive/{slug}/{number}")
-def web_version(slug: str, number: EditionNumber, session: DbSession, state: State) -> Response:
+def web_version(
+    request: Request, slug: str, number: EditionNumber, session: DbSession, state: State
+) -> Response:
     mailing_list = _newsletter(session, slug)
     html = published_html(session, mailing_list.id, number)
     if newsletter_settings(mailing_list).reach:
         count_view(session, mailing_list.id, number)
-    help_url = state.settings.public_url + HELP_PATH
-    return HTMLResponse(public_copy(html, help_url), headers=WEB_VERSION_HEADERS)
+    public_url = state.settings.public_url
+    language = choose_language(request)
+    page = framed_web_version(
+        public_copy(html, public_url + HELP_PATH),
+        language=language,
+        name=mailing_list.name,
+        archive_url=f"/archive/{quote(slug)}",
+        signup_url=signup_url(slug, language),
+        self_url=f"{public_url}/archive/{slug}/{number}",
+    )
+    return HTMLResponse(page, headers=WEB_VERSION_HEADERS)
 
 
 def public_copy(html: str, help_url: str) -> str:

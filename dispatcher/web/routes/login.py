@@ -9,7 +9,9 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from dispatcher.office.users import audit, authenticate
-from dispatcher.web.auth import csrf_protect, csrf_token, install_sessions, log_in, log_out
+from dispatcher.web.auth import csrf_protect, csrf_token, install_sessions, log_out
+from dispatcher.web.routes import login_code
+from dispatcher.web.routes.login_code import finish_login
 from dispatcher.web.routes.public_common import client_ip, ip_bucket, limiter, too_many
 from dispatcher.web.state import DbSession, State
 from dispatcher.web.templating import render
@@ -44,9 +46,7 @@ def login(
         audit(session, username.strip()[:64], "login.failed")
         context = {"next": _safe_next(next), "failed": True}
         return render(request, "login.html", context, status_code=401)
-    log_in(request, session, user)
-    audit(session, user.username, "login")
-    return RedirectResponse(_safe_next(next), status_code=303)
+    return finish_login(request, session, user, _safe_next(next))
 
 
 @router.post("/logout")
@@ -67,3 +67,4 @@ def install(app: FastAPI) -> None:
     settings = app.state.web.settings
     install_sessions(app, settings.secret_key, settings.public_url.startswith("https"))
     app.include_router(router)
+    app.include_router(login_code.router)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from dispatcher.web.routes.admin import (
+    account,
     approvals,
     blocks,
     dryruns,
@@ -21,6 +22,7 @@ from dispatcher.web.routes.admin import (
     preview,
     proofs,
     schedule,
+    users,
 )
 from dispatcher.web.routes.admin.common import ROUTERS, RoleRouters, install_filters
 
@@ -39,6 +41,8 @@ PAGES = (
     blocks,
     dryruns,
     people,
+    users,
+    account,
 )
 ROLE_ROUTERS: RoleRouters = ROUTERS
 
