@@ -18,7 +18,8 @@ APT_PACKAGES := chromium spamassassin postfix
 STATIC_VENDOR := templates/web/static/vendor
 VENDOR := $(STATIC_VENDOR)/swagger_ui
 VENDOR_FILES := swagger-ui-bundle.js swagger-ui.css LICENSE
-VENDOR_STAMP := $(STATIC_VENDOR)/.copied
+# The last file copied stands for them all (a dotfile stamp would not reach the wheel).
+VENDOR_STAMP := $(STATIC_VENDOR)/easymde/easymde.min.js
 
 # The virtualenv, from the committed lock file (every version pinned).
 $(STAMP): pyproject.toml setup.py requirements.lock

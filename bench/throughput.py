@@ -11,6 +11,14 @@ rates and their ratio.
     .venv/bin/python bench/throughput.py                      # 20,000, 2 connections
     .venv/bin/python bench/throughput.py -n 100000 --runs 3   # the issue's figure
     .venv/bin/python bench/throughput.py --no-pipelining      # one command at a time
+    .venv/bin/python bench/throughput.py --sections            # four section variants
+
+``--sections`` runs two sends in each run, of an edition whose article is there four
+times, once in each of four sections: one whose readers all chose the same section
+(one variant), one whose readers are spread evenly over the four sections (four
+variants, each compiled once and built once per worker process). Every message holds
+one article either way, so the two sends differ only in their number of variants; each
+is compared with its own smtp-limit, and the gap between the two ratios is printed.
 
 Not part of ``make test``: these machines are shared and noisy, so figures are
 quoted as ratios to smtp-limit measured in the same run (see BENCHMARKS.md).
@@ -43,18 +51,25 @@ from bench import cpu  # noqa: E402
 from dispatcher.config import DkimSettings, SendingSettings, Settings, SmtpSettings  # noqa: E402
 from dispatcher.db import create_db_engine, create_session_factory  # noqa: E402
 from dispatcher.models import Delivery, Send  # noqa: E402
+from dispatcher.office.edition_store import add_edition  # noqa: E402
 from dispatcher.sends import ledger, reconcile  # noqa: E402
 from dispatcher.worker.app import create_celery  # noqa: E402
 from dispatcher.worker.tasks import enqueue_batch  # noqa: E402
 from subscribers.orm import utcnow  # noqa: E402
-from tests.support.data import add_example_edition, create_newsletter  # noqa: E402
+from tests.support.data import EDITION_FILE, add_example_edition, create_newsletter  # noqa: E402
 from tests.support.database import scratch_database  # noqa: E402
 from tests.support.web import free_port  # noqa: E402
 from tests.support.worker import WorkerProcess  # noqa: E402
 
 _READERS = """
 INSERT INTO subscribers (email, name, language, attributes, created_at)
-SELECT 'reader' || g || '@example.net', 'Lettore ' || g, 'it', '{}', now()
+SELECT 'reader' || g || '@example.net', 'Lettore ' || g, 'it',
+       (CASE WHEN :spread = 0 THEN '{}'
+             WHEN g % :spread = 1 THEN '{"sections": ["cultura"]}'
+             WHEN g % :spread = 2 THEN '{"sections": ["istruzione"]}'
+             WHEN g % :spread = 3 THEN '{"sections": ["lavoro"]}'
+             ELSE '{"sections": ["ambiente"]}' END)::json,
+       now()
 FROM generate_series(1, :n) g
 """
 _SUBSCRIPTIONS = """
@@ -69,6 +84,9 @@ PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 def main() -> None:
     args = _arguments()
+    if args.sections:
+        compare_variants(args)
+        return
     rates, limits = [], []
     for run in range(1, args.runs + 1):
         rate, size, seconds_ledger = dispatch_once(args)
@@ -106,11 +124,40 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--dkim", choices=("rsa", "ed25519"), help="sign every message (RSA-2048 or Ed25519)"
     )
+    parser.add_argument(
+        "--sections",
+        action="store_true",
+        help="compare a send of four section variants with a single-variant send",
+    )
     return parser.parse_args()
 
 
-def dispatch_once(args: argparse.Namespace) -> tuple[float, int, float]:
-    """One send of ``args.n`` messages to a fresh smtp-sink; returns (rate, size, ledger s)."""
+def compare_variants(args: argparse.Namespace) -> None:
+    """Each run: a single-variant send, then a four-variant one; ratios and their gap."""
+    gaps = []
+    for run in range(1, args.runs + 1):
+        ratios = {}
+        for variants in (1, 4):
+            rate, size, _ = dispatch_once(args, variants)
+            limit = smtp_limit(args.n, args.connections, size)
+            ratios[variants] = rate / limit
+            print(
+                f"run {run}, {variants} variant(s): dispatcher {rate:,.0f} msg/s, "
+                f"smtp-limit {limit:,.0f} msg/s at {size:,} bytes, ratio {rate / limit:.2f}",
+                flush=True,
+            )
+        gap = ratios[4] / ratios[1] - 1
+        gaps.append(gap)
+        print(f"run {run}: four variants' ratio is {gap:+.1%} of the single variant's", flush=True)
+    print(f"median gap {statistics.median(gaps):+.1%} over {args.runs} run(s) (n={args.n:,})")
+
+
+def dispatch_once(args: argparse.Namespace, variants: int = 0) -> tuple[float, int, float]:
+    """One send of ``args.n`` messages to a fresh smtp-sink; returns (rate, size, ledger s).
+
+    :param variants: 0: the example edition; 1 or 4: the edition with sections, its
+        readers in that many variants (the size is then the mean message's)
+    """
     with tempfile.TemporaryDirectory() as tmp, database() as url, smtp_sink() as port:
         settings = bench_settings(
             url,
@@ -121,8 +168,12 @@ def dispatch_once(args: argparse.Namespace) -> tuple[float, int, float]:
         sessions = create_session_factory(create_db_engine(url))
         with sessions.begin() as session:
             newsletter = create_newsletter(session)
-            create_readers(session, newsletter.id, args.n)
-            edition_id = add_example_edition(session, settings)
+            create_readers(session, newsletter.id, args.n, variants)
+            if variants:
+                text = sectioned_edition()
+                edition_id = add_edition(session, text, "sections.md", settings).id
+            else:
+                edition_id = add_example_edition(session, settings)
         create_celery(settings)
         with WorkerProcess(settings, Path(tmp), concurrency=args.connections) as worker:
             started, ledger_seconds = _start(sessions, edition_id, settings)
@@ -134,6 +185,19 @@ def dispatch_once(args: argparse.Namespace) -> tuple[float, int, float]:
         print(usage, flush=True)
         print(f"  worker peak RSS {peak:.1f} MB (the largest pool process)", flush=True)
         return args.n / (last - started), _message_size(sessions), ledger_seconds
+
+
+_SECTIONS = ("ambiente", "cultura", "istruzione", "lavoro")
+
+
+def sectioned_edition() -> str:
+    """The example edition with its article four times, once in each of four sections."""
+    text = EDITION_FILE.read_text(encoding="utf-8")
+    start = text.index("\n## ") + 1
+    head, article = text[:start], text[start:]
+    title, _, rest = article.partition("\n")
+    copies = [f"{title} ({section})\nsezione: {section}\n{rest}" for section in _SECTIONS]
+    return head + "\n".join(copies)
 
 
 def _dkim_settings(kind: str | None, folder: Path) -> DkimSettings:
@@ -200,20 +264,37 @@ def _peak_rss_mb(pid: int) -> float:
 
 
 def _message_size(sessions) -> int:  # type: ignore[no-untyped-def]
-    """The size of one filled message, as the relay receives it."""
-    from dispatcher.models import Edition
+    """The size of one filled message as the relay receives it (the mean over variants)."""
+    from dispatcher.models import Edition, EditionVariant
     from dispatcher.sends.compose import preview
+    from dispatcher.sends.variants import Compiled
     from subscribers.tokens import Signer
 
     with sessions() as session:
         edition = session.scalars(select(Edition)).one()
         settings = Settings(public_url="https://newsletter.example.org", secret_keys=("x",))
-        return len(preview(session, edition, settings, Signer(["x"])).eml)
+        signer = Signer(["x"])
+        counts = session.execute(
+            select(Delivery.variant, func.count()).group_by(Delivery.variant)
+        ).all()
+        rows = {row.key: row for row in session.scalars(select(EditionVariant))}
+        total = 0
+        for key, count in counts:
+            row = rows.get(key) if key else None
+            variant = (
+                Compiled(key, row.subject, row.html, row.text, row.compiled_hash) if row else None
+            )
+            total += count * len(preview(session, edition, settings, signer, variant).eml)
+        return round(total / sum(count for _, count in counts))
 
 
-def create_readers(session: Session, list_id: int, count: int) -> None:
-    """``count`` confirmed subscribers on a list, written by the database itself."""
-    session.execute(text(_READERS), {"n": count})
+def create_readers(session: Session, list_id: int, count: int, variants: int = 0) -> None:
+    """``count`` confirmed subscribers on a list, written by the database itself.
+
+    :param variants: 0: no sections chosen; 1: all chose ambiente; 4: spread evenly over
+        ambiente, cultura, istruzione and lavoro
+    """
+    session.execute(text(_READERS), {"n": count, "spread": variants})
     session.execute(text(_SUBSCRIPTIONS), {"list_id": list_id})
 
 

@@ -24,6 +24,8 @@ Classes defined in another module name it in brackets::
         ├── ContentError                an edition or newsletter file is wrong
         │   ├── EditionFileError        ... with the file, line and field it concerns
         │   ├── ImageError              an upload that is not a usable picture [office.images]
+        │   ├── FormRefusedError        the edition form's problems, at their fields
+        │   │                           [web.routes.admin.editor]
         │   └── ProofError              a proof's addresses cannot be used [office.proofs]
         ├── TemplateError               Jinja2 or MJML refused a template
         ├── MessageError                a message cannot be built (bad header value, line too long)
@@ -38,11 +40,16 @@ Classes defined in another module name it in brackets::
         │   ├── CalendarRefusedError    a block, holiday or the hours refuse it [office.calendar]
         │   ├── BlockOverrideError      an override of a block without a justification
         │   │                           [office.calendar]
+        │   ├── AccountRefusedError     a user name, role or password change refused
+        │   │                           [office.accounts]
+        │   ├── ImageInUseError         a picture an edition or a newsletter's logo uses
+        │   │                           [office.media]
         │   └── ClaimLostError          a batch's lease expired, the rows are no longer its own
         │                               (private to the batch loop) [sends.outcomes]
         ├── AccessError                 the web request may not do this
         │   ├── LoginRequired           nobody is logged in: login page, or 401 [web.auth]
         │   ├── Forbidden               logged in without the role needed: 403 [web.auth]
+        │   ├── StepRequired            a new password or TOTP enrolment is owed first [web.auth]
         │   └── CsrfFailed              unsafe request without the CSRF token: 403 [web.auth]
         ├── RateLimited                 the global sending budget is spent for a while: hold the
         │                               send (private to the batch loop) [sends.ratelimit]

@@ -29,6 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from dispatcher.import_jobs_table import ImportJob as ImportJob  # registers the table
+from dispatcher.import_jobs_table import ImportState as ImportState
 from subscribers.orm import Base, BigId, intpk, status_values, timestamp
 
 
@@ -94,6 +96,29 @@ class Edition(Base):
 
     def __repr__(self) -> str:
         return f"Edition(id={self.id!r}, list_id={self.list_id!r}, number={self.number!r})"
+
+
+class EditionVariant(Base):
+    """An edition compiled for one language and choice of sections, once for every send.
+
+    The whole edition in English is compiled when the edition is stored (an approval
+    covers it); the variants by section when a send's audience first needs them.
+    """
+
+    __tablename__ = "edition_variants"
+    __table_args__ = (UniqueConstraint("edition_id", "key"),)
+
+    id: Mapped[intpk]
+    edition_id: Mapped[int] = mapped_column(BigId, ForeignKey("editions.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))  # see dispatcher.editions.variants
+    subject: Mapped[str] = mapped_column(String(300))
+    html: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    compiled_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[timestamp]
+
+    def __repr__(self) -> str:
+        return f"EditionVariant(id={self.id!r}, edition_id={self.edition_id!r}, key={self.key!r})"
 
 
 def new_message_key() -> str:
@@ -234,6 +259,9 @@ class Delivery(Base):
     smtp_reply: Mapped[str | None] = mapped_column(Text)
     message_id: Mapped[str | None] = mapped_column(String(200))
     in_doubt: Mapped[bool] = mapped_column(default=False)  # was uncertain at least once
+    # The edition variant the person got (dispatcher/editions/variants.py: language and
+    # sections); NULL: the edition as stored, whole, in Italian.
+    variant: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[timestamp]
     first_attempt_at: Mapped[dt.datetime | None]
     last_attempt_at: Mapped[dt.datetime | None]

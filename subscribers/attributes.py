@@ -49,6 +49,21 @@ def parse_sections(raw: str) -> list[str]:
     return sorted({part for part in parts if part})
 
 
+def section_names(list_settings: Mapping[str, Any] | None) -> dict[str, str]:
+    """What a file may write for each section of a newsletter, folded, to its slug.
+
+    A list's newsletter settings (its JSON) define the sections, each with a slug and
+    an Italian and an English name; any of the three names the section.
+    """
+    found: dict[str, str] = {}
+    for item in (list_settings or {}).get("sections") or ():
+        if isinstance(item, Mapping) and isinstance(item.get("slug"), str):
+            for name in (item.get("slug"), item.get("name"), item.get("name_en")):
+                if isinstance(name, str):
+                    found.setdefault(" ".join(name.split()).casefold(), item["slug"])
+    return found
+
+
 def sections(subscriber: Subscriber) -> list[str]:
     """The sections the person chose; empty when they chose none (they get everything)."""
     value = (subscriber.attributes or {}).get(SECTIONS, [])

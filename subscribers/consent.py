@@ -21,7 +21,7 @@ address's owner confirms.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
@@ -80,6 +80,7 @@ def request_signup(
     privacy_version: str,
     language: str = "it",
     max_age: float = DEFAULT_REQUEST_AGE,
+    sections: Iterable[str] | None = None,
 ) -> Signup:
     """Record a web sign-up as a request, applied only when its own link confirms it.
 
@@ -92,6 +93,8 @@ def request_signup(
     :param ip: the sign-up request's client address (kept as consent evidence)
     :param privacy_version: the version of the privacy notice the form showed
     :param max_age: seconds a request lives (the link's life); older ones are deleted
+    :param sections: the newsletter sections ticked on the form (applied on confirmation;
+        None or none: the person's choice stays as it is)
     :raises InvalidAddressError: if ``email`` is not a valid address
     :raises UnknownListError: if the list does not exist
     """
@@ -109,6 +112,7 @@ def request_signup(
         list_id=list_id,
         name=" ".join(name.split())[:200],
         language=normalise_language(language) or "it",
+        sections=sorted(set(sections)) if sections else None,
         consent_ip=ip,
         privacy_version=privacy_version,
     )
@@ -195,6 +199,8 @@ def _apply(
     subscriber = subscription.subscriber
     subscriber.name = request.name or subscriber.name
     subscriber.language = request.language
+    if request.sections:
+        subscriber.attributes = with_sections(subscriber.attributes or {}, request.sections)
     now = utcnow()
     subscription.status = SubscriptionStatus.CONFIRMED.value
     subscription.source = ConsentSource.FORM.value

@@ -70,7 +70,9 @@ def scan(opener: Callable[[], BinaryIO], path: Path) -> Scanned:
                     if len(decoders) == 1:  # a BOM said which: it must hold
                         line = lines + block[: exc.start].count(b"\n") + 1
                         refused = ImportFileError(f"{path}:{line}: not valid {name} text")
-                        raise refused.coded("import.encoding", line=line, encoding=name) from exc
+                        raise refused.coded(
+                            "import.bad_encoding", line=line, encoding=name
+                        ) from exc
                     del decoders[name]  # not UTF-8 after all
                     continue
                 if name == "utf-16" and "\x00" in text:
@@ -93,7 +95,7 @@ def _finish(decoders: dict[str, codecs.IncrementalDecoder], path: Path, lines: i
         except UnicodeDecodeError as exc:
             if len(decoders) == 1:
                 refused = ImportFileError(f"{path}:{lines + 1}: not valid {name} text")
-                raise refused.coded("import.encoding", line=lines + 1, encoding=name) from exc
+                raise refused.coded("import.bad_encoding", line=lines + 1, encoding=name) from exc
             del decoders[name]
 
 

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 from sqlalchemy.orm import Session
 
 from subscribers import upsert
-from subscribers.attributes import SECTIONS, with_sections
+from subscribers.attributes import SECTIONS, section_names, with_sections
 from subscribers.bulk import dialect_of
 from subscribers.csvfile import CsvFile, CsvLayout, CsvStream, Record, open_csv
 from subscribers.orm import SubscriptionStatus, utcnow
@@ -102,8 +102,11 @@ def import_records(
     caller's transaction, rolled back, undoes them.
     """
     report = new_report(source)
-    target = _Target(session, get_list(session, list_slug).id, keys, confirmed)
-    collector = PeopleCollector()
+    mailing_list = get_list(session, list_slug)
+    target = _Target(session, mailing_list.id, keys, confirmed)
+    # A newsletter's sections are checked; a plain list (no settings) takes any name.
+    known = section_names(mailing_list.settings) if mailing_list.settings else None
+    collector = PeopleCollector(known)
     people = _prepared(collector.chunks(source.records, CHUNK), keys, target)
     with _cycle_collection_paused(), prefetched(people) as chunks:
         for chunk in chunks:

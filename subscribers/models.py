@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     CheckConstraint,
     ColumnElement,
     ForeignKey,
@@ -111,6 +112,7 @@ class Subscription(Base):
         CheckConstraint(f"status IN ({status_values(SubscriptionStatus)})", name="status"),
         CheckConstraint(f"source IN ({status_values(ConsentSource)})", name="source"),
         Index("ix_subscriptions_subscriber", "subscriber_id"),
+        Index("ix_subscriptions_list_status", "list_id", "status"),  # the lists' counts
     )
 
     id: Mapped[intpk]
@@ -157,6 +159,8 @@ class SignupRequest(Base):
     list_id: Mapped[int] = mapped_column(BigId, ForeignKey("lists.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(200), default="")
     language: Mapped[str] = mapped_column(String(8), default="it")
+    # The sections chosen on the form (None: none offered or none ticked: left as they are).
+    sections: Mapped[list[str] | None] = mapped_column(JSON)
     consent_ip: Mapped[str | None] = mapped_column(String(64))
     privacy_version: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[timestamp] = mapped_column(index=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from subscribers.addresses import address_key, needs_smtputf8, normalise
@@ -81,7 +81,9 @@ class PeopleCollector:
     to them is kept in :attr:`late`, to be written after the last chunk.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, sections: Mapping[str, str] | None = None) -> None:
+        # The list's sections (section_names): a cell naming another is noted and dropped.
+        self.sections = sections
         self.skipped: list[LineNote] = []
         self.notes: list[LineNote] = []  # valid lines with a value that was not used
         self.late: dict[str, Person] = {}  # by key: handed-out people as duplicates completed
@@ -97,7 +99,7 @@ class PeopleCollector:
         read = 0
         for record in records:
             read += 1
-            person = person_of(record, self.skipped, self.notes)
+            person = person_of(record, self.skipped, self.notes, self.sections)
             if person is None:
                 continue
             earlier = self._first.setdefault(person.key, person)
@@ -143,8 +145,16 @@ def _fillable(person: Person, fields: frozenset[Field]) -> bool:
     )
 
 
-def person_of(record: Record, skipped: list[LineNote], notes: list[LineNote]) -> Person | None:
-    """The person on one line, or None (with the reason added to ``skipped``)."""
+def person_of(
+    record: Record,
+    skipped: list[LineNote],
+    notes: list[LineNote],
+    known: Mapping[str, str] | None = None,
+) -> Person | None:
+    """The person on one line, or None (with the reason added to ``skipped``).
+
+    :param known: the list's sections by what may name them (None: not checked)
+    """
     values = record.values
     raw = unguard_cell(values.get(Field.EMAIL, "").strip())
     try:
@@ -162,9 +172,31 @@ def person_of(record: Record, skipped: list[LineNote], notes: list[LineNote]) ->
         email,
         _name(record, notes),
         _language(record, notes),
-        None if sections is None else parse_sections(sections),
+        None if sections is None else _sections(record.line, sections, known, notes),
         address_key(email),
     )
+
+
+def _sections(
+    line: int, raw: str, known: Mapping[str, str] | None, notes: list[LineNote]
+) -> list[str]:
+    """The sections a cell names; those the list does not have are noted and left out."""
+    named = parse_sections(raw)
+    if known is None:
+        return named
+    found: set[str] = set()
+    for name in named:
+        slug = known.get(" ".join(name.split()).casefold())
+        if slug is None:
+            slugs = ", ".join(sorted(set(known.values())))
+            listed = f"its sections: {slugs}" if slugs else "it has no sections"
+            problem = (
+                f"{shorten(name)} is not a section of this newsletter (its sections: {listed})"
+            )
+            notes.append(LineNote(line, Field.SECTIONS.value, problem))
+        else:
+            found.add(slug)
+    return sorted(found)
 
 
 def merge(kept: Person, later: Person) -> None:

@@ -124,6 +124,7 @@ def _signup_requests(session: Session, subscriber_id: int) -> list[dict[str, Any
             "list": r.mailing_list.slug,
             "name": r.name,
             "language": r.language,
+            "sections": r.sections or [],
             "ip": r.consent_ip,
             "privacy_version": r.privacy_version,
             "at": iso(r.created_at),

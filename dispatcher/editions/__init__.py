@@ -7,11 +7,12 @@ stays the same from issue to issue lives in the newsletter's settings file
 
 from __future__ import annotations
 
-from dispatcher.editions.model import Article, Cover, Edition, Highlight
+from dispatcher.editions.model import Article, Cover, Edition, EnglishTexts, Highlight
 from dispatcher.editions.newsletter import (
     Colours,
     Logo,
     NewsletterSettings,
+    Section,
     contrast_ratio,
     load_newsletter_settings,
 )
@@ -22,9 +23,11 @@ __all__ = [
     "Colours",
     "Cover",
     "Edition",
+    "EnglishTexts",
     "Highlight",
     "Logo",
     "NewsletterSettings",
+    "Section",
     "contrast_ratio",
     "load_edition",
     "load_newsletter_settings",

@@ -4,12 +4,16 @@ Each level-two heading (``## Title``) starts an article; the article's last non-
 line is its author's initials (``a.r.a.``). Text before the first heading is refused
 rather than guessed at: it would belong to no article and so have no signature. A
 level-one heading is refused too, since the masthead is the email's only top title.
+
+An article's first line of text may name its section (``sezione: ambiente``); an
+article titled ``## [en] Title`` is the English version of the article before it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from markdown_it.token import Token
 
@@ -33,25 +37,51 @@ INITIALS_EXAMPLE = "a.r.a."
 # One to four letters then a dot, at least twice ("a.r.a.", "m.fa."); co-authors after , or /.
 _ONE_AUTHOR = r"(?:[^\W\d_]{1,4}\.){2,}"
 _INITIALS = re.compile(rf"{_ONE_AUTHOR}(?:\s*[,/]\s*{_ONE_AUTHOR})*")
+# The line under an article's title that names its section: "sezione: ambiente".
+_SECTION = re.compile(r"\s*(?:sezione|section)\s*:\s*(.*?)\s*", re.IGNORECASE)
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+# An article's English version: "## [en] Title", right after the Italian article.
+_ENGLISH = re.compile(r"\[en\]\s*", re.IGNORECASE)
 
 
-def read_articles(lines: Sequence[str], path: str, first_line: int) -> tuple[Article, ...]:
+def read_articles(
+    lines: Sequence[str], path: str, first_line: int, sections: Collection[str] | None = None
+) -> tuple[Article, ...]:
     """Cut the body into articles.
 
     :param lines: the body's lines, without line ends
     :param path: the file, for error messages
     :param first_line: the file's 1-based line number of ``lines[0]``
-    :returns: the articles, in order
+    :param sections: the newsletter's section slugs, when known: an article naming
+        another is refused (None: not checked here)
+    :returns: the articles, in order, each with its English version folded in
     :raises EditionFileError: on an empty body, text before the first article, a level-one
-        heading, an article without title, text or initials, or a bad link or picture
+        heading, an article without title, text or initials, a bad link or picture, an
+        unknown section, or an English version that follows no Italian article
     """
     body = _Body(lines, path, first_line)
     body.check_characters()
     starts = body.article_starts(EditionMarkdown(check_links=False).parse("\n".join(lines)))
     ends = [heading for heading, _, _ in starts[1:]] + [len(lines)]
-    return tuple(
-        body.article(after, end, title) for (_, after, title), end in zip(starts, ends, strict=True)
-    )
+    articles: list[Article] = []
+    for (heading, after, title), end in zip(starts, ends, strict=True):
+        english = _ENGLISH.match(title)
+        article = body.article(after, end, title[english.end() :] if english else title, sections)
+        if english is None:
+            articles.append(article)
+        elif not articles or articles[-1].title_en is not None or article.section is not None:
+            raise body.fail(heading, _ENGLISH_PROBLEM)
+        else:
+            articles[-1] = dataclasses.replace(
+                articles[-1], title_en=article.title, body_en=article.body
+            )
+    return tuple(articles)
+
+
+_ENGLISH_PROBLEM = (
+    "an English version (## [en] Title) must follow its Italian article, one per article,"
+    " and takes that article's section (no sezione: line of its own)"
+)
 
 
 class _Body:
@@ -101,8 +131,13 @@ class _Body:
             raise error.coded(problem.key, **problem.params)
         return title
 
-    def article(self, start: int, end: int, title: str) -> Article:
+    def article(
+        self, start: int, end: int, title: str, sections: Collection[str] | None = None
+    ) -> Article:
         """Build the article whose text runs over ``lines[start:end]``."""
+        if not title:
+            raise self.fail(start - 1, "the article title is empty")
+        section, start = self.section(start, end, sections)
         last = end - 1
         while last >= start and not self.lines[last].strip():
             last -= 1
@@ -119,7 +154,27 @@ class _Body:
         if not text.strip():
             error = self.fail(start - 1, f'the article "{title}" has no text')
             raise error.coded("edition.article_empty", title=title)
-        return Article(title=title, body=text, initials=initials)
+        return Article(title=title, body=text, initials=initials, section=section)
+
+    def section(
+        self, start: int, end: int, known: Collection[str] | None
+    ) -> tuple[str | None, int]:
+        """The section named on the article's first line of text, and where its text starts."""
+        first = start
+        while first < end and not self.lines[first].strip():
+            first += 1
+        found = _SECTION.fullmatch(self.lines[first]) if first < end else None
+        if found is None:
+            return None, start
+        slug = found.group(1)
+        if not _SLUG.fullmatch(slug):
+            error = self.fail(first, f'"{slug}" is not a section (use its slug, such as ambiente)')
+            raise error.coded("edition.bad_section", section=slug)
+        if known is not None and slug not in known:
+            listed = ", ".join(known) or "none: add [[sections]] to the newsletter's settings"
+            problem = f'unknown section "{slug}" (this newsletter\'s sections: {listed})'
+            raise self.fail(first, problem).coded("edition.unknown_section", section=slug)
+        return slug, first + 1
 
     def check_inline(self, inline: Token) -> None:
         """Refuse bad links and pictures, and the slot marker hidden behind an entity."""

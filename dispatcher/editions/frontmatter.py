@@ -30,12 +30,16 @@ from dispatcher.editions.checks import (
     text_problem,
     url_problem,
 )
-from dispatcher.editions.model import Cover, FrontMatter, Highlight
+from dispatcher.editions.model import Cover, EnglishTexts, FrontMatter, Highlight
 from dispatcher.errors import EditionFileError
 
-TOP_FIELDS = ("newsletter", "number", "date", "subject", "preheader", "cover", "highlights")
+TOP_FIELDS = ("newsletter", "number", "date", "subject", "preheader", "cover", "highlights", "en")
 COVER_FIELDS = ("title", "image", "image_alt", "link", "caption", "summary")
 HIGHLIGHT_FIELDS = ("title", "link", "summary", "image", "image_alt")
+# The English version: texts only (links and pictures are the Italian ones).
+EN_FIELDS = ("subject", "preheader", "cover", "highlights")
+EN_COVER_FIELDS = ("title", "image_alt", "caption", "summary")
+EN_HIGHLIGHT_FIELDS = ("title", "summary", "image_alt")
 
 MAX_SUBJECT = 300  # characters: the editions.subject column (and more than any inbox shows)
 MAX_NUMBER = 2**31 - 1  # the editions.number column (a PostgreSQL integer)
@@ -68,6 +72,7 @@ def read_front_matter(text: str, path: str, first_line: int) -> FrontMatter:
         raise error.coded("edition.front_matter_empty")
     # A missing top-level field is reported on the opening "---" line.
     top = _Fields.of(root, place, TOP_FIELDS, first_line - 1)
+    highlights = tuple(_highlight(item) for item in top.mappings("highlights", HIGHLIGHT_FIELDS))
     return FrontMatter(
         newsletter=_slug(top, "newsletter"),
         number=top.positive_int("number"),
@@ -75,7 +80,8 @@ def read_front_matter(text: str, path: str, first_line: int) -> FrontMatter:
         subject=top.text("subject", max_length=MAX_SUBJECT),
         preheader=top.text("preheader"),
         cover=_cover(top.mapping("cover", COVER_FIELDS)),
-        highlights=tuple(_highlight(item) for item in top.mappings("highlights", HIGHLIGHT_FIELDS)),
+        highlights=highlights,
+        en=_english(top.mapping("en", EN_FIELDS), highlights) if "en" in top.nodes else None,
     )
 
 
@@ -180,6 +186,24 @@ def _highlight(fields: _Fields) -> Highlight:
         summary=fields.optional_paragraph("summary"),
         image=image,
         image_alt=None if image is None else _alt_text(fields, image),
+    )
+
+
+def _english(fields: _Fields, highlights: tuple[Highlight, ...]) -> EnglishTexts:
+    """The ``en:`` mapping: English texts for the subject, preheader, cover and highlights."""
+    cover = fields.mapping("cover", EN_COVER_FIELDS).texts() if "cover" in fields.nodes else None
+    items = list(fields.mappings("highlights", EN_HIGHLIGHT_FIELDS))
+    if len(items) > len(highlights):
+        problem = f"has {len(items)} items but the edition has {len(highlights)} highlights"
+        fields.fail("highlights", problem)
+    for item, highlight in zip(items, highlights, strict=False):
+        if "image_alt" in item.nodes and highlight.image is None:
+            item.fail("image_alt", "alt text is given but this highlight has no image")
+    return EnglishTexts(
+        subject=fields.optional_text("subject", MAX_SUBJECT),
+        preheader=fields.optional_text("preheader"),
+        cover=cover,
+        highlights=tuple(item.texts() for item in items),
     )
 
 
@@ -288,6 +312,14 @@ class _Fields:
         if problem:
             self.fail(name, problem)
         return value
+
+    def optional_text(self, name: str, max_length: int | None = None) -> str | None:
+        return self.text(name, max_length) if name in self.nodes else None
+
+    def texts(self) -> dict[str, str]:
+        """Every field of this mapping as one-line text (the English version's texts)."""
+        found = {name: self.optional_paragraph(name) for name in self.nodes}
+        return {name: value for name, value in found.items() if value is not None}
 
     def optional_paragraph(self, name: str) -> str | None:
         if name not in self.nodes:

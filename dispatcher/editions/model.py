@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any, ClassVar, Self
 
 from dispatcher.errors import ContentError
@@ -73,13 +73,48 @@ class Highlight(_Part):
 
 @dataclass(frozen=True)
 class Article(_Part):
-    """One signed article: its title, its Markdown text and its author's initials."""
+    """One signed article: its title, its Markdown text and its author's initials.
+
+    ``section`` is the slug of the newsletter section it belongs to (None: it goes to
+    everyone); ``title_en`` and ``body_en`` its English version, when the edition has one.
+    """
 
     title: str
     body: str  # Markdown, without the title line and without the initials line
     initials: str  # e.g. "a.r.a."
+    section: str | None = None
+    title_en: str | None = None
+    body_en: str | None = None
 
     required: ClassVar[tuple[str, ...]] = ("title", "body", "initials")
+
+    def to_dict(self) -> dict[str, Any]:
+        """As :meth:`_Part.to_dict`, leaving out what is unset (so older hashes hold)."""
+        return {name: value for name, value in super().to_dict().items() if value is not None}
+
+
+@dataclass(frozen=True)
+class EnglishTexts(_Part):
+    """The English texts of an edition's front matter; what is missing stays Italian.
+
+    ``highlights`` pairs with the edition's highlights by position: each item a mapping
+    of ``title``, ``summary`` and ``image_alt`` (any of them may be missing).
+    """
+
+    subject: str | None = None
+    preheader: str | None = None
+    cover: dict[str, str] | None = None  # title, image_alt, caption, summary
+    highlights: tuple[dict[str, str], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        data["highlights"] = [dict(item) for item in self.highlights]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        found = super().from_dict(data)
+        return replace(found, highlights=tuple(dict(item) for item in found.highlights))
 
 
 @dataclass(frozen=True)
@@ -93,6 +128,7 @@ class FrontMatter:
     preheader: str
     cover: Cover
     highlights: tuple[Highlight, ...]
+    en: EnglishTexts | None = None  # the front matter's English texts, if any
 
     def with_articles(self, articles: tuple[Article, ...]) -> Edition:
         """:returns: the edition made of this front matter and ``articles``"""
@@ -100,14 +136,30 @@ class FrontMatter:
         return Edition(**front, articles=articles)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Edition(FrontMatter):
     """One issue of a newsletter, ready to be compiled."""
 
     articles: tuple[Article, ...]
 
+    @property
+    def sections(self) -> tuple[str, ...]:
+        """The sections its articles name, sorted (empty: every article is for everyone)."""
+        return tuple(sorted({a.section for a in self.articles if a.section is not None}))
+
+    @property
+    def has_english(self) -> bool:
+        """Whether any of its texts has an English version."""
+        return self.en is not None or any(a.title_en is not None for a in self.articles)
+
     def to_dict(self) -> dict[str, Any]:
         """:returns: a JSON-ready mapping that :meth:`from_dict` turns back into this edition"""
+        data = self._dict()
+        if self.en is not None:
+            data["en"] = self.en.to_dict()
+        return data
+
+    def _dict(self) -> dict[str, Any]:
         return {
             "newsletter": self.newsletter,
             "number": self.number,
@@ -137,6 +189,7 @@ class Edition(FrontMatter):
                 cover=Cover.from_dict(data["cover"]),
                 highlights=tuple(Highlight.from_dict(item) for item in data["highlights"]),
                 articles=tuple(Article.from_dict(item) for item in data["articles"]),
+                en=EnglishTexts.from_dict(data["en"]) if data.get("en") is not None else None,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ContentError(f"stored edition is malformed: {exc!r}") from exc

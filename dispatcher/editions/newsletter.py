@@ -22,16 +22,6 @@ from dispatcher.editions.checks import IMAGE_SCHEMES, text_problem, url_problem
 from dispatcher.errors import EditionFileError
 from dispatcher.message.template import MailContent
 
-# The sections people may choose on the preferences page, until newsletters declare
-# their own (a `sections` newsletter setting is wanted): the Città metropolitana's
-# main areas of work, slug -> label by language.
-SECTION_CHOICES: dict[str, dict[str, str]] = {
-    "ambiente": {"it": "Ambiente", "en": "Environment"},
-    "cultura": {"it": "Cultura e turismo", "en": "Culture and tourism"},
-    "istruzione": {"it": "Istruzione e formazione", "en": "Education and training"},
-    "lavoro": {"it": "Lavoro e sviluppo economico", "en": "Work and economic development"},
-    "territorio": {"it": "Territorio, strade e trasporti", "en": "Land, roads and transport"},
-}
 MIN_CONTRAST = 4.5  # WCAG 2.x level AA for body text
 
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -76,6 +66,19 @@ class Logo:
 
 
 @dataclass(frozen=True)
+class Section:
+    """A section of a newsletter: articles name it, subscribers choose it."""
+
+    slug: str  # what an article's `sezione:` line and the import's column name
+    name: str  # in Italian, as the preferences page shows it
+    name_en: str  # in English
+
+    def label(self, language: str) -> str:
+        """:returns: the name in ``language`` (English, else Italian)"""
+        return self.name_en if language == "en" else self.name
+
+
+@dataclass(frozen=True)
 class NewsletterSettings:
     """Everything about a newsletter that stays the same from one edition to the next."""
 
@@ -96,12 +99,23 @@ class NewsletterSettings:
     # Reach without tracking: links go through a per-edition click counter, web-version
     # views and the unsubscribes after each edition are counted; nothing per person.
     reach: bool = False
+    # The sections subscribers may choose (empty: the newsletter is not divided).
+    sections: tuple[Section, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """:returns: a JSON-ready mapping that :meth:`from_dict` turns back into these settings"""
         data = asdict(self)
         data["legal_footer"] = list(self.legal_footer)
+        if self.sections:
+            data["sections"] = [asdict(section) for section in self.sections]
+        else:
+            del data["sections"]  # settings without sections hash as they always did
         return data
+
+    @property
+    def section_slugs(self) -> tuple[str, ...]:
+        """The slugs of its sections, in the settings' order."""
+        return tuple(section.slug for section in self.sections)
 
     def mail_content(self, subject: str, text: str, html: str) -> MailContent:
         """A message from this newsletter: its sender and Reply-To around the given words."""
@@ -148,6 +162,7 @@ class NewsletterSettings:
             colours=_colours(keys.table("colours", _names(Colours))),
             logo=None if data.get("logo") is None else _logo(keys.table("logo", _names(Logo))),
             reach=keys.flag("reach"),
+            sections=_sections(data.get("sections"), source),
         )
 
 
@@ -220,6 +235,22 @@ def _colours(keys: _Keys) -> Colours:
                 needed=MIN_CONTRAST,
             )
     return colours
+
+
+def _sections(value: object, source: str) -> tuple[Section, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list | tuple):
+        raise EditionFileError(source, None, "sections", "must be a list of [[sections]] tables")
+    found: list[Section] = []
+    for index, item in enumerate(value):
+        keys = _Keys(item, source, f"sections[{index + 1}].", _names(Section))
+        problem = "is not valid here: use lower-case letters, digits, -"
+        slug = keys.matching("slug", _SLUG, problem, "settings.bad_section")
+        if slug in (section.slug for section in found):
+            keys.fail("slug", f'"{slug}" is the slug of another section too')
+        found.append(Section(slug=slug, name=keys.text("name"), name_en=keys.text("name_en")))
+    return tuple(found)
 
 
 def _logo(keys: _Keys) -> Logo:

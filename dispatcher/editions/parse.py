@@ -10,7 +10,7 @@ See ``examples/cronache-da-palazzo-cisterna.md`` for a complete edition.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from dispatcher.editions.body import read_articles
@@ -47,11 +47,13 @@ def load_edition(path: Path) -> Edition:
     return parse_edition(text, str(path))
 
 
-def parse_edition(text: str, path: str) -> Edition:
+def parse_edition(text: str, path: str, sections: Collection[str] | None = None) -> Edition:
     """Check an edition's text and build the :class:`Edition` it describes.
 
     :param text: the whole file
     :param path: the file's name, used only in error messages
+    :param sections: the newsletter's section slugs, when known: an article naming
+        another is refused with its line (None: sections are not checked)
     :returns: the checked edition
     :raises EditionFileError: on missing ``---`` delimiters, a YAML syntax error, a missing,
         unknown or wrong field, an empty body, an article without initials, a bad link, or
@@ -66,7 +68,8 @@ def parse_edition(text: str, path: str) -> Edition:
     if not any(line.strip() for line in body):
         problem = "there is no text after the front matter: add the articles, each under ## Title"
         raise EditionFileError(path, closing + 1, "body", problem).coded("edition.no_body")
-    return front.with_articles(read_articles(body, path, first_line=closing + 2))
+    articles = read_articles(body, path, first_line=closing + 2, sections=sections)
+    return front.with_articles(articles)
 
 
 def _refuse_slot_marker(lines: Sequence[str], path: str) -> None:

@@ -6,7 +6,7 @@ Pure: it signs with :class:`subscribers.tokens.Signer` and fills a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from dispatcher.errors import MessageError
@@ -32,10 +32,15 @@ class Recipient:
     list_id: int
     email: str
     name: str
+    variant: str | None = None  # the edition variant's key; None: the send's one template
 
 
 class Personaliser:
-    """Fills one send's template for each of its recipients."""
+    """Fills one send's template for each of its recipients.
+
+    A send whose edition has variants (languages, sections) has one template per
+    variant, each built once; the recipient's variant picks it.
+    """
 
     def __init__(
         self,
@@ -46,8 +51,10 @@ class Personaliser:
         redirect_to: str | None = None,
         dkim_keys: Sequence[DkimKey] = (),
         message_key: str = LEGACY_MESSAGE_KEY,
+        variants: Mapping[str, MessageTemplate] | None = None,
     ) -> None:
         self._template = template
+        self._variants = dict(variants or {})
         self._signer = signer
         self._send_id = send_id
         self._bounce_domain = bounce_domain
@@ -65,7 +72,13 @@ class Personaliser:
             address = wire_address(recipient.email)
         except InvalidAddressError as exc:
             raise MessageError(f"not a deliverable address: {recipient.email[:80]!r}") from exc
-        data = self._template.fill(
+        template = self._template
+        if recipient.variant is not None:
+            found = self._variants.get(recipient.variant)
+            if found is None:
+                raise MessageError(f"no message built for edition variant {recipient.variant!r}")
+            template = found
+        data = template.fill(
             {
                 Slot.TO: headers.recipient_mailbox(recipient.name, address),
                 Slot.MESSAGE_ID: msgid,

@@ -2,7 +2,10 @@
 
 The approval hash covers everything an editor or the newsletter's settings decide
 about what recipients get: the subject, the compiled HTML, the plain text and the
-newsletter's settings (From, Reply-To, List-Id, masthead, footer). Per-recipient
+newsletter's settings (From, Reply-To, List-Id, masthead, footer); for an edition with
+sections or English texts also its content (which article goes to which section) and
+its whole English version as compiled. A send's variants by section are that approved
+content with articles left out, compiled when the send needs them. Per-recipient
 values are slot sentinels in the compiled output, so they are outside the hash by
 construction. It is computed the way :attr:`CompiledEdition.compiled_hash` is, but
 with the newsletter's settings as they are *now*: right after an edition is
@@ -31,6 +34,7 @@ from dispatcher.office.edition_store import get_edition, newsletter_of
 from dispatcher.office.users import audit
 from dispatcher.preflight import PreflightReport
 from dispatcher.render import canonical_json, compiled_digest
+from dispatcher.sends import variants
 from subscribers.orm import utcnow
 
 
@@ -98,6 +102,11 @@ def approval_hash(session: Session, edition: Edition) -> str:
     """
     _, newsletter = newsletter_of(session, edition)
     settings_json = canonical_json(newsletter.to_dict())
+    if variants.has_variants(variants.content_of(edition)):
+        # Who gets which article (sections) and the English version are approved too.
+        wholes = variants.whole_variants(session, edition.id)
+        english = "".join(v.compiled_hash for v in wholes)
+        settings_json += edition.content_hash + english
     return compiled_digest(edition.subject, edition.html, edition.text, settings_json)
 
 

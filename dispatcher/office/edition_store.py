@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dispatcher.config import Settings
@@ -12,9 +12,12 @@ from dispatcher.db import get_row
 from dispatcher.editions.model import Edition as EditionContent
 from dispatcher.editions.newsletter import NewsletterSettings
 from dispatcher.editions.parse import parse_edition
+from dispatcher.editions.variants import ENGLISH
 from dispatcher.errors import ContentError, EditionFileError, NotFoundError, StateError
 from dispatcher.models import Edition
 from dispatcher.render import CompiledEdition, EditionLinks, compile_edition
+from dispatcher.sends import variants
+from dispatcher.sends.variants import Compiled
 from subscribers.models import MailingList
 from subscribers.orm import utcnow
 
@@ -43,6 +46,7 @@ def add_edition(session: Session, source: str, source_name: str, settings: Setti
     """
     content = parse_edition(source, source_name)
     mailing_list = _newsletter_list(session, content, source_name)
+    content = _with_known_sections(content, source, source_name, mailing_list)
     taken = session.scalar(
         select(Edition.id).where(
             Edition.list_id == mailing_list.id, Edition.number == content.number
@@ -54,9 +58,10 @@ def add_edition(session: Session, source: str, source_name: str, settings: Setti
             f"(id {taken}); use 'dispatcher editions update {taken} FILE' to change it"
         ).coded("edition.number_taken", newsletter=mailing_list.slug, number=content.number)
     edition = Edition(list_id=mailing_list.id, number=content.number, source_name=source_name)
-    _fill(edition, content, source, mailing_list, settings)
+    english = _fill(edition, content, source, mailing_list, settings)
     session.add(edition)
     session.flush()
+    _keep_variants(session, edition.id, english)
     return edition
 
 
@@ -75,10 +80,12 @@ def update_edition(
         raise StateError(f"{source_name}: an edition cannot move to another newsletter").coded(
             "edition.other_newsletter"
         )
+    content = _with_known_sections(content, source, source_name, mailing_list)
     edition.number, edition.source_name = content.number, source_name
-    _fill(edition, content, source, mailing_list, settings)
+    english = _fill(edition, content, source, mailing_list, settings)
     edition.updated_at = utcnow()
     session.flush()
+    _keep_variants(session, edition.id, english)
     return edition
 
 
@@ -140,13 +147,35 @@ def compile_for(
     return compile_edition(content, newsletter_settings(mailing_list), links)
 
 
+def _with_known_sections(
+    content: EditionContent, source: str, source_name: str, mailing_list: MailingList
+) -> EditionContent:
+    """The edition read again against its newsletter's sections, when it names any.
+
+    :raises EditionFileError: naming the file and the line of an unknown section
+    """
+    if not content.sections:
+        return content
+    known = newsletter_settings(mailing_list).section_slugs
+    return parse_edition(source, source_name, sections=known)
+
+
+def _keep_variants(session: Session, edition_id: int, english: Compiled | None) -> None:
+    """Forget the variants compiled from the edition's earlier content; keep its English."""
+    variants.forget_variants(session, edition_id)
+    if english is not None:
+        variants.store_variant(session, edition_id, english)
+    session.flush()
+
+
 def _fill(
     edition: Edition,
     content: EditionContent,
     source: str,
     mailing_list: MailingList,
     settings: Settings,
-) -> None:
+) -> Compiled | None:
+    """Compile and keep the edition; :returns: its whole English version, if it has one"""
     compiled = compile_for(content, mailing_list, settings)
     edition.issue_date = content.date
     edition.subject = content.subject
@@ -156,6 +185,11 @@ def _fill(
     edition.html = compiled.html
     edition.text = compiled.text
     edition.compiled_hash = compiled.compiled_hash
+    if not content.has_english:
+        return None
+    links = EditionLinks.for_edition(settings.public_url, mailing_list.slug, content.number)
+    newsletter = newsletter_settings(mailing_list)
+    return variants.compile_variant(content, ENGLISH, newsletter, links)
 
 
 def _newsletter_list(session: Session, content: EditionContent, source_name: str) -> MailingList:
@@ -166,3 +200,19 @@ def _newsletter_list(session: Session, content: EditionContent, source_name: str
             f"create it with 'dispatcher lists create {content.newsletter} NAME --settings FILE'"
         ).coded("edition.unknown_newsletter", newsletter=content.newsletter)
     return found
+
+
+def newest_editions(session: Session) -> list[tuple[Edition, MailingList]]:
+    """The newest edition (highest number) of each newsletter, by the newsletter's slug."""
+    top = (
+        select(Edition.list_id, func.max(Edition.number).label("number"))
+        .group_by(Edition.list_id)
+        .subquery()
+    )
+    newest = (
+        select(Edition, MailingList)
+        .join(MailingList, MailingList.id == Edition.list_id)
+        .join(top, (top.c.list_id == Edition.list_id) & (top.c.number == Edition.number))
+        .order_by(MailingList.slug)
+    )
+    return [(edition, newsletter) for edition, newsletter in session.execute(newest)]

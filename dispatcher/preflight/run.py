@@ -7,10 +7,13 @@ would get (:func:`dispatcher.sends.compose.preview`), and runs SpamAssassin on i
 
 from __future__ import annotations
 
+import dataclasses
+
 from sqlalchemy.orm import Session
 
 from dispatcher.config import Settings
 from dispatcher.editions.newsletter import NewsletterSettings
+from dispatcher.editions.variants import language_of
 from dispatcher.errors import NotFoundError
 from dispatcher.models import Edition
 from dispatcher.preflight import checks, twin
@@ -19,6 +22,7 @@ from dispatcher.preflight.online import check_links_online
 from dispatcher.preflight.scan import scan_html
 from dispatcher.preflight.signing import check_signing
 from dispatcher.preflight.spam import check_spam
+from dispatcher.sends import variants
 from dispatcher.sends.compose import preview
 from subscribers.models import MailingList
 from subscribers.tokens import Signer
@@ -80,4 +84,32 @@ def run_preflight(
         report.merge((check_spam(sample.eml),))
     if online:
         report.merge((check_links_online(link.href for link in scan_html(sample.html).links),))
+    for variant in variants.whole_variants(session, edition.id):
+        report.merge((_variant_report(session, edition, settings, newsletter, variant),))
     return report
+
+
+def _variant_report(
+    session: Session,
+    edition: Edition,
+    settings: Settings,
+    newsletter: NewsletterSettings,
+    variant: variants.Compiled,
+) -> PreflightReport:
+    """The offline checks of another language's whole edition, its findings marked so.
+
+    The variants by section are this and the Italian edition with articles left out:
+    their links, pictures and contrast are checked here, and none is larger.
+    """
+    signer = Signer(settings.all_secret_keys)
+    sample = preview(session, edition, settings, signer, variant)
+    language = language_of(variant.key)
+    found = check_compiled(
+        sample.html, sample.text, sample.eml, dataclasses.replace(newsletter, language=language)
+    )
+    marked = PreflightReport()
+    for finding in found.errors:
+        marked.error(finding.code, finding.message, f"[{variant.key}] {finding.where}")
+    for finding in found.warnings:
+        marked.warn(finding.code, finding.message, f"[{variant.key}] {finding.where}")
+    return marked

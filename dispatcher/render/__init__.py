@@ -65,6 +65,7 @@ def compile_edition(
     newsletter: NewsletterSettings,
     links: EditionLinks,
     *,
+    language: str = "it",
     templates_dir: Path | None = None,
 ) -> CompiledEdition:
     """Render an edition's HTML and text parts once, for every recipient.
@@ -72,13 +73,15 @@ def compile_edition(
     :param edition: the checked edition
     :param newsletter: the settings of the newsletter it belongs to
     :param links: the edition's web version, unsubscribe and preferences addresses
+    :param language: the language of the mail's fixed words (the edition's own texts are
+        chosen before: :func:`dispatcher.editions.variants.edition_variant`)
     :param templates_dir: another templates directory (for tests); default ``templates/``
     :returns: the compiled edition
     :raises ContentError: when the edition is for another newsletter or holds an unsafe
         address or the reserved slot marker
     :raises TemplateError: when Jinja2 or MJML refuses a template
     """
-    context = template_context(edition, newsletter, links)
+    context = template_context(edition, newsletter, links, language)
     html = mjml_to_html(render_template(HTML_TEMPLATE, context, templates_dir), HTML_TEMPLATE)
     text = render_template(TEXT_TEMPLATE, context, templates_dir)
     settings_json = canonical_json(newsletter.to_dict())

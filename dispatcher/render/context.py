@@ -20,15 +20,10 @@ from dispatcher.editions.model import Article, Edition
 from dispatcher.editions.newsletter import NewsletterSettings
 from dispatcher.errors import ContentError
 from dispatcher.message.slots import SENTINEL_PREFIX, Slot, preferences_path, unsubscribe_path
+from dispatcher.render.mail_texts import date_words, mail_texts
 from dispatcher.render.markdown import markdown_to_html
 from dispatcher.render.reach import redirect_base, redirects, with_redirects
 from dispatcher.render.text import markdown_to_text
-
-_WEEKDAYS = ("lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica")
-_MONTHS = (
-    "gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno",
-    "luglio", "agosto", "settembre", "ottobre", "novembre", "dicembre",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -80,17 +75,18 @@ def italian_date(day: datetime.date) -> str:
     :param day: the date
     :returns: the date in Italian words, without relying on the machine's locale
     """
-    return f"{_WEEKDAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]} {day.year}"
+    return date_words(day, "it")
 
 
 def template_context(
-    edition: Edition, newsletter: NewsletterSettings, links: EditionLinks
+    edition: Edition, newsletter: NewsletterSettings, links: EditionLinks, language: str = "it"
 ) -> dict[str, Any]:
     """Build the values the HTML and text templates are rendered with.
 
     :param edition: the edition
     :param newsletter: the newsletter it belongs to
     :param links: the edition's links
+    :param language: the language of the mail's fixed words (footer, links, date)
     :returns: the template context
     :raises ContentError: when the edition is for another newsletter, a picture or link
         address is not allowed, or the text holds the dispatcher's reserved slot marker
@@ -104,7 +100,9 @@ def template_context(
         "newsletter": newsletter,
         "colours": newsletter.colours,
         "links": links,
-        "date_label": italian_date(edition.date),
+        "date_label": date_words(edition.date, language),
+        "language": newsletter.language if language == "it" else language,
+        "words": mail_texts(language),
         "articles": [_article_view(item, newsletter, counted) for item in edition.articles],
     }
 

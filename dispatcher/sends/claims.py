@@ -71,7 +71,8 @@ WHERE c.kind = 'correction' AND c.started_at IS NOT NULL AND o.edition_id = :edi
 """
 
 _CLAIMED_ROWS = """
-SELECT d.id, d.subscriber_id, d.list_id, p.email, p.name, d.attempts, d.first_attempt_at
+SELECT d.id, d.subscriber_id, d.list_id, p.email, p.name, d.attempts, d.first_attempt_at,
+       d.variant
 FROM deliveries d JOIN subscribers p ON p.id = d.subscriber_id
 WHERE d.owner = :owner AND d.status = 'sending'
 ORDER BY d.id
@@ -113,7 +114,7 @@ def claim_batch(
     batch.state, batch.touched_at = BatchState.RUNNING.value, now
     rows = session.execute(sql(_CLAIMED_ROWS), {"owner": owner}).all()
     claimed = tuple(
-        ClaimedRow(Recipient(r[0], r[1], r[2], r[3], r[4]), r[5], _aware(r[6])) for r in rows
+        ClaimedRow(Recipient(r[0], r[1], r[2], r[3], r[4], r[7]), r[5], _aware(r[6])) for r in rows
     )
     return Claim(batch_id, batch.send_id, owner, claimed)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 
 from sqlalchemy.orm import Session
 
@@ -29,6 +29,8 @@ from dispatcher.message.template import (
     format_date,
 )
 from dispatcher.models import Edition, Send
+from dispatcher.render import EditionLinks
+from dispatcher.sends import variants
 from subscribers.models import MailingList
 from subscribers.tokens import Purpose, Signer
 
@@ -42,6 +44,7 @@ class SendMessages:
     template: MessageTemplate
     bounce_domain: str
     message_key: str
+    variants: dict[str, MessageTemplate] = field(default_factory=dict)  # by variant key
 
 
 def message_content(
@@ -96,9 +99,34 @@ def send_messages(session: Session, send_id: int, settings: Settings) -> SendMes
     mailing_list = session.get_one(MailingList, edition.list_id)
     newsletter = NewsletterSettings.from_dict(mailing_list.settings)
     content = message_content(edition, newsletter, settings, mailing_list.slug, send_id)
-    template = build_template(content, boundary_seed=f"{edition.compiled_hash}:{send_id}")
+    seed = f"{edition.compiled_hash}:{send_id}"
+    template = build_template(content, boundary_seed=seed)
     key = send.message_key or LEGACY_MESSAGE_KEY
-    return SendMessages(template, bounce_domain(newsletter, settings), key)
+    built = {
+        compiled.key: build_template(
+            replace(content, subject=compiled.subject, html=compiled.html, text=compiled.text),
+            boundary_seed=f"{seed}:{compiled.key}",
+        )
+        for compiled in _send_variants(session, send, edition, newsletter, settings, mailing_list)
+    }
+    return SendMessages(template, bounce_domain(newsletter, settings), key, built)
+
+
+def _send_variants(
+    session: Session,
+    send: Send,
+    edition: Edition,
+    newsletter: NewsletterSettings,
+    settings: Settings,
+    mailing_list: MailingList,
+) -> list[variants.Compiled]:
+    """The compiled variants the send's ledger names (none for an edition without any)."""
+    if not variants.has_variants(variants.content_of(edition)):
+        return []
+    keys = variants.send_variant_keys(session, send.id)
+    links = EditionLinks.for_edition(settings.public_url, mailing_list.slug, edition.number)
+    found = variants.compiled_variants(session, edition, keys, newsletter, links)
+    return [found[key] for key in keys]
 
 
 def personaliser_for(
@@ -125,6 +153,7 @@ def personaliser_for(
         redirect_to=settings.sending.redirect_all_to,
         dkim_keys=dkim_keys,
         message_key=built.message_key,
+        variants=built.variants,
     )
 
 
@@ -140,11 +169,24 @@ class Preview:
 PREVIEW_RECIPIENT = ("Mario Rossi", "mario.rossi@example.org")
 
 
-def preview(session: Session, edition: Edition, settings: Settings, signer: Signer) -> Preview:
-    """Fill an edition's message for a sample recipient (ids 0: the links lead nowhere)."""
+def preview(
+    session: Session,
+    edition: Edition,
+    settings: Settings,
+    signer: Signer,
+    variant: variants.Compiled | None = None,
+) -> Preview:
+    """Fill an edition's message for a sample recipient (ids 0: the links lead nowhere).
+
+    :param variant: one of the edition's compiled variants (its English, say) instead
+    """
     mailing_list = session.get_one(MailingList, edition.list_id)
     newsletter = NewsletterSettings.from_dict(mailing_list.settings)
     content = message_content(edition, newsletter, settings, mailing_list.slug, None)
+    html, text = edition.html, edition.text
+    if variant is not None:
+        html, text = variant.html, variant.text
+        content = replace(content, subject=variant.subject, html=html, text=text)
     template = build_template(content, boundary_seed=edition.compiled_hash)
     personaliser = Personaliser(template, signer, 0, bounce_domain(newsletter, settings))
     name, address = PREVIEW_RECIPIENT
@@ -154,7 +196,7 @@ def preview(session: Session, edition: Edition, settings: Settings, signer: Sign
         Slot.UNSUBSCRIBE_TOKEN.sentinel: personaliser.unsubscribe_token(recipient),
         Slot.PREFERENCES_TOKEN.sentinel: signer.sign(Purpose.PREFERENCES, 0),
     }
-    return Preview(_replace(edition.html, tokens), _replace(edition.text, tokens), message.data)
+    return Preview(_replace(html, tokens), _replace(text, tokens), message.data)
 
 
 def _replace(text: str, values: dict[str, str]) -> str:

@@ -30,6 +30,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dispatcher.editions.variants import ITALIAN
 from dispatcher.errors import NotFoundError, StateError
 from dispatcher.models import Delivery, Send, SendState
 from dispatcher.sends import audience, ledger
@@ -78,6 +79,9 @@ class Recipient:
     file: str | None = None
     size: int | None = None
     reason: str | None = None
+    # The edition variant its message holds (language and sections, see
+    # dispatcher/editions/variants.py); "it": the whole edition in Italian.
+    variant: str = ITALIAN
 
 
 @dataclass
@@ -101,6 +105,11 @@ class DryRunReport:
         return dict(sorted(Counter(r.language for r in self.written).items()))
 
     @property
+    def by_variant(self) -> dict[str, int]:
+        """Messages written per edition variant (language, sections)."""
+        return dict(sorted(Counter(r.variant for r in self.written).items()))
+
+    @property
     def skipped_by_reason(self) -> dict[str, int]:
         return dict(sorted(Counter(r.reason or "" for r in self.skipped).items()))
 
@@ -120,6 +129,7 @@ class DryRunReport:
             "skipped": len(self.skipped),
             "pending": self.pending,
             "by_language": self.by_language,
+            "by_variant": self.by_variant,
             "skipped_by_reason": self.skipped_by_reason,
             "bytes": {
                 "total": sum(sizes),
@@ -139,6 +149,8 @@ class DryRunReport:
         ]
         languages = ", ".join(f"{lang}: {n}" for lang, n in self.by_language.items())
         lines.append(f"by language: {languages or '-'}")
+        variants = ", ".join(f"{key}: {n}" for key, n in self.by_variant.items())
+        lines.append(f"by edition variant: {variants or '-'}")
         if self.written:
             largest = max(r.size or 0 for r in self.written)
             lines.append(f"size: {self.total_bytes} bytes in all, largest {largest}")
@@ -165,13 +177,14 @@ def dry_run_report(session: Session, send_id: int) -> DryRunReport:
     report = DryRunReport(send.id, send.edition_id, str(folder), send.state)
     rows = session.execute(
         select(Delivery.id, Delivery.status, Delivery.smtp_reply, Subscriber.email)
-        .add_columns(Subscriber.language)
+        .add_columns(Subscriber.language, Delivery.variant)
         .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
         .where(Delivery.send_id == send_id)
         .order_by(Delivery.id)
     )
-    for delivery_id, status, reply, email, language in rows:
-        _add_row(report, folder, Recipient(delivery_id, email, language), status, reply)
+    for delivery_id, status, reply, email, language, variant in rows:
+        who = Recipient(delivery_id, email, language, variant=variant or ITALIAN)
+        _add_row(report, folder, who, status, reply)
     return report
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from dispatcher.errors import NotFoundError
 from dispatcher.models import Batch, DeliveryStatus, Edition, Send, SendList, SendState
-from dispatcher.sends import audience
+from dispatcher.sends import audience, variants
 from dispatcher.sends.sql import sql
 from subscribers.models import MailingList
 
@@ -111,6 +111,8 @@ def start_send(session: Session, send_id: int, now: dt.datetime, batch_size: int
         return None
     send = session.get_one(Send, send_id)
     rows = audience.write_ledger(session, send, now)
+    # Each row's edition variant (language, sections): nothing to do for most editions.
+    variants.assign_variants(session, send_id, session.get_one(Edition, send.edition_id))
     session.execute(sql(_INSERT_BATCHES), {"send_id": send_id, "now": now, "size": batch_size})
     if rows >= ANALYZE_FROM_ROWS and session.get_bind().dialect.name == "postgresql":
         # Statistics that predate a large ledger (or a table never analysed: autovacuum may

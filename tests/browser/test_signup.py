@@ -69,7 +69,8 @@ def test_a_citizen_signs_up_and_confirms_in_the_browser(
 
 
 def fill_in_by_keyboard(page: object) -> None:
-    """Address, Tab, name, Tab past the (only, ticked) newsletter, Space on consent, Enter."""
+    """Address, Tab, name, Tab past the (only, ticked) newsletter and the folded sections,
+    Space on consent, Enter."""
     keyboard = page.keyboard  # type: ignore[attr-defined]
     page.focus("#email")  # type: ignore[attr-defined]
     keyboard.type(ADDRESS)
@@ -79,6 +80,8 @@ def fill_in_by_keyboard(page: object) -> None:
     keyboard.press("Tab")
     assert focused(page) == "list-cronache"
     assert page.is_checked("#list-cronache")  # type: ignore[attr-defined]
+    keyboard.press("Tab")
+    assert focused(page) == "sections-summary"  # the optional sections, folded away
     keyboard.press("Tab")
     assert focused(page) == "consent"
     assert not page.is_checked("#consent")  # type: ignore[attr-defined]

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 
 from dispatcher.models import SendState
+from dispatcher.office import imports
 from dispatcher.office.approvals import EditionState
 from dispatcher.office.images import store_image
 from dispatcher.sends import dryrun, ledger
@@ -144,6 +145,8 @@ def _some_of_everything(desk: Desk) -> dict[str, object]:
         send = ledger.create_send(session, edition_id, ["cronache"], utcnow())
         person = add_subscribers(session, get_list(session, "cronache").id, 1)[0]
         image = store_image(session, PNG, "logo.png", "Il logo", "editor", edition_id)
+        data = b"email;nome\nanna@example.org;Anna\n"
+        job = imports.upload(session, "cronache", "soci.csv", data, False, "admin")
         folder = Path(desk.settings.dry_run_dir) / "access"
         dry_run, _ = dryrun.start_dry_run(
             session, edition_id, ["cronache"], folder, now=utcnow(), batch_size=10
@@ -157,4 +160,5 @@ def _some_of_everything(desk: Desk) -> dict[str, object]:
             "list_id": get_list(session, "cronache").id,
             "image_id": image.id,
             "filename": image.filename,
+            "job_id": job.id,
         }

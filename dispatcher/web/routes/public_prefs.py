@@ -1,7 +1,9 @@
 """``/p/<token>``: a person's preferences, from the link in every edition.
 
 The page lists the newsletters (each one on or off), the sections the person wants
-and the language. Turning a newsletter off unsubscribes (``how="preferences"``).
+(read from each newsletter's settings: they decide which articles of an edition the
+person receives) and the language. Turning a newsletter off unsubscribes
+(``how="preferences"``).
 Turning one on is new consent, and is handled like the sign-up form: the
 subscription becomes pending and a confirmation mail goes to the address. The
 token proves only that its holder has one of the person's mails, and mails get
@@ -20,7 +22,7 @@ from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from dispatcher.editions.newsletter import SECTION_CHOICES
+from dispatcher.editions.newsletter import NewsletterSettings, Section
 from dispatcher.office.confirmation import ConfirmationMail, MailKind, confirm_url, send_mails
 from dispatcher.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, choose_language
 from dispatcher.web.routes.public_common import (
@@ -83,7 +85,8 @@ def save_preferences(
         privacy_version=state.settings.web.privacy_version,
         max_age=state.settings.web.confirm_max_age,
     )
-    allowed = set(SECTION_CHOICES) | set(sections(subscriber))
+    # Only the sections a newsletter defines can be chosen (and kept).
+    allowed = {section.slug for _, group in newsletter_sections(session) for section in group}
     chosen = set(chosen_sections or ()) & allowed
     set_preferences(session, subscriber, chosen, language if language in LANGUAGES else None)
     if started and not mail_allowed(state, subscriber.email):
@@ -130,7 +133,10 @@ def _page(
         "token": token,
         "address": masked(subscriber.email),
         "choices": choices,
-        "sections": _section_labels(subscriber, language),
+        "section_groups": [
+            (m.name, [(s.slug, s.label(language)) for s in group])
+            for m, group in newsletter_sections(session)
+        ],
         "chosen_sections": set(sections(subscriber)),
         "email_language": subscriber.language,
         "privacy_version": web_state(request).settings.web.privacy_version,
@@ -140,15 +146,14 @@ def _page(
     return render(request, "public/preferences.html", context, headers=NO_STORE)
 
 
-def _section_labels(subscriber: Subscriber, language: str) -> dict[str, str]:
-    """Slug to label: the choices, and any other section the person has (from an import)."""
-    labels = {
-        slug: names.get(language, names[DEFAULT_LANGUAGE])
-        for slug, names in SECTION_CHOICES.items()
-    }
-    for slug in sections(subscriber):
-        labels.setdefault(slug, slug.capitalize())
-    return labels
+def newsletter_sections(session: Session) -> list[tuple[MailingList, tuple[Section, ...]]]:
+    """Each newsletter that is divided into sections, with its sections (from its settings)."""
+    found = []
+    for mailing_list in newsletter_lists(session):
+        group = NewsletterSettings.from_dict(mailing_list.settings).sections
+        if group:
+            found.append((mailing_list, group))
+    return found
 
 
 def masked(address: str) -> str:

@@ -48,6 +48,7 @@ from dispatcher.web.routes.public_common import (
     newsletter_of,
     too_many,
 )
+from dispatcher.web.routes.public_prefs import newsletter_sections
 from dispatcher.web.routes.public_privacy import notice
 from dispatcher.web.state import DbSession, State, WebState
 from dispatcher.web.templating import render
@@ -72,6 +73,7 @@ class SignupForm:
     name: str = ""
     lists: set[str] = field(default_factory=set)
     consent: bool = False
+    sections: set[str] = field(default_factory=set)  # optional: the newsletters' sections
 
 
 @router.get("/iscriviti")
@@ -80,7 +82,7 @@ def signup_page(
 ) -> Response:
     offered = newsletter_lists(session)
     chosen = {lista} if lista else {offered[0].slug} if len(offered) == 1 else set()
-    return _form_page(request, state, offered, SignupForm(lists=chosen), {})
+    return _form_page(request, session, state, offered, SignupForm(lists=chosen), {})
 
 
 @router.post("/iscriviti")
@@ -92,6 +94,7 @@ def signup(
     email: Annotated[str, Form(max_length=MAX_FIELD)] = "",
     name: Annotated[str, Form(max_length=MAX_FIELD)] = "",
     lists: Annotated[list[str] | None, Form()] = None,
+    sections: Annotated[list[str] | None, Form()] = None,
     consent: Annotated[str, Form(max_length=10)] = "",
     privacy_version: Annotated[str, Form(max_length=64)] = "",
     form_token: Annotated[str, Form(max_length=MAX_FIELD)] = "",  # nosec B107 - not a password
@@ -103,10 +106,11 @@ def signup(
     if honeypot.strip():
         return _done_page(request)  # a robot: nothing done, and it cannot tell
     form = SignupForm(email.strip(), name.strip(), set(lists or ()), consent == "yes")
+    form.sections = set(sections or ())
     offered = newsletter_lists(session)
     errors = _problems(state, form, offered, privacy_version, form_token)
     if errors:
-        return _form_page(request, state, offered, form, errors, status_code=400)
+        return _form_page(request, session, state, offered, form, errors, status_code=400)
     chosen = [mailing_list for mailing_list in offered if mailing_list.slug in form.lists]
     mails = _sign_up(session, state, request, form, chosen)
     confirm_max_age = state.settings.web.confirm_max_age
@@ -163,6 +167,7 @@ def _sign_up(
             privacy_version=state.settings.web.privacy_version,
             language=language,
             max_age=state.settings.web.confirm_max_age,
+            sections=_sections_of(session, mailing_list, form.sections),
         )
         for mailing_list in chosen
     ]
@@ -172,6 +177,12 @@ def _sign_up(
         _mail(state, signup, mailing_list, language)
         for signup, mailing_list in zip(signups, chosen, strict=True)
     ]
+
+
+def _sections_of(session: Session, mailing_list: MailingList, ticked: set[str]) -> list[str]:
+    """The ticked sections that are the newsletter's own (the request keeps only those)."""
+    own = {m.slug: group for m, group in newsletter_sections(session)}.get(mailing_list.slug, ())
+    return sorted(ticked & {section.slug for section in own})
 
 
 def _mail(
@@ -205,6 +216,7 @@ def _form_token_ok(state: WebState, token: str) -> bool:
 
 def _form_page(
     request: Request,
+    session: Session,
     state: WebState,
     offered: list[MailingList],
     form: SignupForm,
@@ -213,6 +225,10 @@ def _form_page(
 ) -> Response:
     context = {
         "newsletters": offered,
+        "section_groups": [
+            (m.name, [(s.slug, s.label(choose_language(request))) for s in group])
+            for m, group in newsletter_sections(session)
+        ],
         "form": form,
         "errors": errors,
         "form_token": _serializer(state).dumps("signup"),

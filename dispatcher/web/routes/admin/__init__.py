@@ -16,8 +16,11 @@ from dispatcher.web.routes.admin import (
     blocks,
     dryruns,
     editions,
+    editor,
     home,
     images,
+    imports,
+    lists,
     people,
     preview,
     proofs,
@@ -43,6 +46,9 @@ PAGES = (
     people,
     users,
     account,
+    editor,
+    lists,
+    imports,
 )
 ROLE_ROUTERS: RoleRouters = ROUTERS
 

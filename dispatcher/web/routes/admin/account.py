@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from dispatcher.models import User
 from dispatcher.office import accounts, totp
 from dispatcher.office.accounts import AccountRefusedError
-from dispatcher.office.users import MIN_PASSWORD_LENGTH
+from dispatcher.office.users import MIN_PASSWORD_LENGTH, get_user
 from dispatcher.web.auth import Forbidden, LoginRequired, log_in
 from dispatcher.web.routes.admin.common import acting_user, flash, page, see_other, viewer
 from dispatcher.web.state import DbSession, State, WebState
@@ -85,7 +85,7 @@ def confirm_totp(
 
 def _me(request: Request, session: Session) -> User:
     """The logged-in user, in this request's transaction (to change them)."""
-    user = session.get(User, acting_user(request).id)
+    user = get_user(session, acting_user(request).id)
     if user is None:  # removed since the router's dependency found them
         raise LoginRequired()
     return user

@@ -35,7 +35,7 @@ from dispatcher.office.reach import reach_of
 from dispatcher.office.users import audit
 from dispatcher.preflight import PreflightReport
 from dispatcher.sends.lookups import list_slugs, sends_of_edition
-from dispatcher.web.routes.admin import common
+from dispatcher.web.routes.admin import common, figures
 from dispatcher.web.routes.admin.common import editor, flash, page, problem, see_other, viewer
 from dispatcher.web.state import DbSession, RowId, State, WebState
 from subscribers.orm import utcnow
@@ -238,6 +238,7 @@ def edition_page(
         "require_approval": scheduling.approval_required(state.settings),
         "public_url": state.settings.public_url,
         "problem": problem(error) if error else None,
+        **figures.edition_context(session, edition),
         **extra,
     }
     return page(request, "edition.html", context, status_code=409 if error else 200)

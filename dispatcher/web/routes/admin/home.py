@@ -16,6 +16,7 @@ from dispatcher.office import scheduling
 from dispatcher.office.approvals import Approval, EditionState, approval_of, edition_state
 from dispatcher.office.edition_store import recent_editions
 from dispatcher.office.users import AuditFilter, audit_entries
+from dispatcher.web.routes.admin import figures
 from dispatcher.web.routes.admin.common import page, viewer
 from dispatcher.web.routes.admin.editions import send_lines
 from dispatcher.web.state import DbSession, State
@@ -52,6 +53,7 @@ def home(
         "newest_url": "/admin#editions" if editions_before else None,
         "upcoming": send_lines(session, scheduling.upcoming_sends(session)),
         "recent": send_lines(session, scheduling.recent_sends(session)),
+        **figures.desk_context(session),
     }
     return page(request, "home.html", context)
 

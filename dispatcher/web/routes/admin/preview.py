@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
+from dispatcher.models import Edition
 from dispatcher.office.edition_store import get_edition
-from dispatcher.sends.compose import PREVIEW_RECIPIENT, preview
+from dispatcher.sends import variants
+from dispatcher.sends.compose import PREVIEW_RECIPIENT, Preview, preview
 from dispatcher.web.routes.admin.common import page, viewer
-from dispatcher.web.state import DbSession, RowId, State
+from dispatcher.web.state import DbSession, RowId, State, WebState
 
 #: Widths shown side by side: a common phone, and the usual email column.
 WIDTHS = (("phone", 375), ("desktop", 640))
@@ -24,11 +27,27 @@ _FRAME_POLICY = (
 )
 
 
+def _shown(session: Session, edition: Edition, state: WebState, language: str | None) -> Preview:
+    """The preview in Italian, or in another language the edition carries (``?lingua=en``)."""
+    chosen = [v for v in variants.whole_variants(session, edition.id) if v.key == language]
+    variant = chosen[0] if chosen else None
+    return preview(session, edition, state.settings, state.signer, variant)
+
+
 @viewer.get("/editions/{edition_id}/preview")
-def preview_page(request: Request, session: DbSession, state: State, edition_id: RowId) -> Response:
+def preview_page(
+    request: Request,
+    session: DbSession,
+    state: State,
+    edition_id: RowId,
+    lingua: str | None = None,
+) -> Response:
     edition = get_edition(session, edition_id)
-    shown = preview(session, edition, state.settings, state.signer)
+    shown = _shown(session, edition, state, lingua)
+    languages = [v.key for v in variants.whole_variants(session, edition.id)]
     context = {
+        "languages": languages,
+        "language": lingua if lingua in languages else None,
         "edition": edition,
         "widths": WIDTHS,
         "text": shown.text,
@@ -39,8 +58,14 @@ def preview_page(request: Request, session: DbSession, state: State, edition_id:
 
 
 @viewer.get("/editions/{edition_id}/preview/html")
-def preview_html(request: Request, session: DbSession, state: State, edition_id: RowId) -> Response:
+def preview_html(
+    request: Request,
+    session: DbSession,
+    state: State,
+    edition_id: RowId,
+    lingua: str | None = None,
+) -> Response:
     edition = get_edition(session, edition_id)
-    shown = preview(session, edition, state.settings, state.signer)
+    shown = _shown(session, edition, state, lingua)
     headers = {"Content-Security-Policy": _FRAME_POLICY, "Cache-Control": "no-store"}
     return HTMLResponse(shown.html, headers=headers)

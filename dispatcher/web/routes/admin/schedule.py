@@ -20,6 +20,7 @@ from dispatcher.office import scheduling
 from dispatcher.office.calendar import BlockOverrideError
 from dispatcher.office.edition_store import editions_of, get_edition
 from dispatcher.sends.lookups import edition_of_send
+from dispatcher.web.routes.admin import figures
 from dispatcher.web.routes.admin.common import (
     ADMIN,
     actor,
@@ -159,5 +160,6 @@ def _newsletter_page(
         "proposed": scheduling.proposal(session, state.settings, newsletter, utcnow()),
         "weekdays": scheduling.WEEKDAYS,
         "problem": problem(error) if error else None,
+        **figures.list_context(session, newsletter.id),
     }
     return page(request, "newsletter.html", context, status_code=400 if error else 200)
