@@ -42,6 +42,8 @@ Classes defined in another module name it in brackets::
         │   │                           [office.calendar]
         │   ├── AccountRefusedError     a user name, role or password change refused
         │   │                           [office.accounts]
+        │   ├── SettingsChangedError    a list's settings changed under the confirmation page
+        │   │                           [office.list_settings]
         │   ├── ImageInUseError         a picture an edition or a newsletter's logo uses
         │   │                           [office.media]
         │   └── ClaimLostError          a batch's lease expired, the rows are no longer its own

@@ -4,7 +4,9 @@
 ``dispatcher send EDITION_ID --list cronache --now`` still works, beside
 ``dispatcher send pause SEND_ID``, ``resume``, ``cancel``, ``retry``, ``late`` and
 ``correction``. Each command opens a transaction, calls a service of
-:mod:`dispatcher.sends.control`, and enqueues batches only after it commits.
+:mod:`dispatcher.sends.control` (late sends and corrections: of
+:mod:`dispatcher.office.send_actions`, which checks the calendar and the approval, as
+the desk does), and enqueues batches only after it commits.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import click
 
 from dispatcher.cli import sending
 from dispatcher.cli.context import AppContext, pass_app
-from dispatcher.office import calendar
+from dispatcher.office import send_actions
 from dispatcher.office.users import audit
 from dispatcher.preflight import run_preflight
 from dispatcher.sends import control, reconcile
@@ -111,10 +113,8 @@ def retry(app: AppContext, send_id: int) -> None:
 @pass_app
 def late(app: AppContext, send_id: int, wait: bool) -> None:
     """Send SEND_ID's edition to those who subscribed after it, starting now."""
-    with app.transaction() as session:
-        calendar.check_time(session, app.settings, utcnow())  # it starts now: not in a block
-        new = control.create_late_send(session, send_id, utcnow(), "cli")
-        audit(session, "cli", "send.late", "send", new.id, parent=send_id)
+    with app.transaction() as session:  # it starts now: the calendar and the approval apply
+        new = send_actions.late_send(session, app.settings, send_id, utcnow(), "cli")
     click.echo(f"send {new.id}: edition of send {send_id} to those who subscribed since")
     _start(app, new.id, wait)
 
@@ -127,14 +127,16 @@ def late(app: AppContext, send_id: int, wait: bool) -> None:
 def correction(app: AppContext, send_id: int, edition_id: int, wait: bool) -> None:
     """Send edition --edition to everyone who received SEND_ID's edition, starting now.
 
+    The correcting edition must be approved in its current version.
+
     It reaches the recipients of every send of that edition (late sends, sends
     again, to other lists); if SEND_ID is still going, its messages not sent yet
     are replaced by the correction.
     """
-    with app.transaction() as session:
-        calendar.check_time(session, app.settings, utcnow())  # it starts now: not in a block
-        new = control.create_correction(session, send_id, edition_id, utcnow(), "cli")
-        audit(session, "cli", "send.correction", "send", new.id, parent=send_id)
+    with app.transaction() as session:  # it starts now: the calendar and the approval apply
+        new = send_actions.correction_send(
+            session, app.settings, send_id, edition_id, utcnow(), "cli"
+        )
     click.echo(
         f"send {new.id}: edition {edition_id} to everyone who received the edition "
         f"of send {send_id}"

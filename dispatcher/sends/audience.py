@@ -227,6 +227,20 @@ def refuse_repeat(session: Session, edition_id: int, list_ids: list[int]) -> Non
 
     :raises StateError: naming each list and the earlier send
     """
+    earlier = earlier_sends(session, edition_id, list_ids)
+    if earlier:
+        named = ", ".join(f"{slug} (send {send_id})" for slug, send_id in earlier)
+        raise StateError(
+            f"edition {edition_id} was already sent to {named}; "
+            "use --again to send it to those who did not get it"
+        ).coded("send.already_sent", edition=edition_id, lists=", ".join(s for s, _ in earlier))
+
+
+def earlier_sends(session: Session, edition_id: int, list_ids: list[int]) -> list[tuple[str, int]]:
+    """The lists among ``list_ids`` that already had the edition, with their first send.
+
+    :returns: ``(slug, send id)`` pairs: what :func:`refuse_repeat` refuses
+    """
     took = Batch.n_sent + Batch.n_uncertain + Batch.n_bounced + Batch.n_complained
     someone_received = select(Batch.id).where(Batch.send_id == Send.id, took > 0).exists()
     earlier = session.execute(
@@ -241,10 +255,67 @@ def refuse_repeat(session: Session, edition_id: int, list_ids: list[int]) -> Non
             or_(Send.state != SendState.FINISHED.value, someone_received),
         )
         .group_by(MailingList.slug)
+        .order_by(MailingList.slug)
     ).all()
-    if earlier:
-        named = ", ".join(f"{slug} (send {send_id})" for slug, send_id in earlier)
-        raise StateError(
-            f"edition {edition_id} was already sent to {named}; "
-            "use --again to send it to those who did not get it"
-        ).coded("send.already_sent", edition=edition_id, lists=", ".join(s for s, _ in earlier))
+    return [(slug, send_id) for slug, send_id in earlier]
+
+
+# -- counting an audience before its send exists (the desk's confirmations) --------------------
+
+# The rows :data:`_INSERT_LEDGER` and :data:`_INSERT_CORRECTION` would write as ``queued``,
+# counted with the same clauses: the send's lists are given, since the send does not exist.
+_NOT_SUPPRESSED = "NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.subscriber_id = {who})"
+_COUNT_LISTS = """
+SELECT COUNT(*) FROM (SELECT s.subscriber_id FROM subscriptions s
+WHERE s.status = 'confirmed' AND s.list_id IN :list_ids AND {not_suppressed}
+  {received_clause}
+GROUP BY s.subscriber_id) AS audience
+"""
+_COUNT_CORRECTION = """
+SELECT COUNT(*) FROM (SELECT p.subscriber_id FROM deliveries p
+WHERE p.send_id IN :sources AND (p.status IN :received OR (p.status = 'failed' AND p.in_doubt))
+  AND {not_suppressed}
+  AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.subscriber_id = p.subscriber_id
+              AND s.status = 'confirmed' AND s.list_id IN :list_ids)
+  {received_clause}
+GROUP BY p.subscriber_id) AS audience
+"""
+
+
+def count_audience(
+    session: Session,
+    edition_id: int,
+    list_ids: list[int],
+    kind: str = KIND_NORMAL,
+    corrected_edition_id: int | None = None,
+) -> int:
+    """How many people a send would reach if it started now: the ``queued`` rows that
+    :func:`write_ledger` would write (suppressed people, who get a skipped row, are not
+    counted).
+
+    :param kind: ``normal`` (also a send ``again``), ``late`` or ``correction``
+    :param corrected_edition_id: for a correction, the edition it corrects
+    """
+    if not list_ids:
+        return 0
+    prior = sends_carrying(session, edition_id)
+    params: dict[str, list[object]] = {"list_ids": list(list_ids)}
+    if kind == KIND_CORRECTION:
+        if corrected_edition_id is None:
+            raise ValueError("a correction's count needs the edition it corrects")
+        sources = sends_carrying(session, corrected_edition_id)
+        if not sources:
+            return 0
+        template, who = _COUNT_CORRECTION, "p"
+        params |= {"sources": list(sources), "received": list(RECEIVED_STATUSES)}
+    else:
+        template, who = _COUNT_LISTS, "s"
+    if prior:
+        received = ANY_STATUS if kind == KIND_LATE else RECEIVED_STATUSES
+        params |= {"prior": list(prior), "received": list(received)}
+    text = template.format(
+        not_suppressed=_NOT_SUPPRESSED.format(who=f"{who}.subscriber_id"),
+        received_clause=_RECEIVED.format(who=who) if prior else "",
+    )
+    statement = sql(text).bindparams(*(bindparam(name, expanding=True) for name in params))
+    return int(session.scalar(statement, params) or 0)

@@ -209,6 +209,20 @@ def retry_send(
     return ControlResult(send_id, state, rows)
 
 
+_TO_RETRY = sql(
+    """
+SELECT COUNT(*) FROM deliveries
+WHERE send_id = :send_id AND (status = 'deferred' OR (
+  status = 'failed' AND smtp_reply LIKE 'expired after %' AND (:in_doubt OR NOT in_doubt)))
+"""
+)
+
+
+def retry_count(session: Session, send_id: int, *, in_doubt: bool = False) -> int:
+    """How many messages :func:`retry_send` would try again now (deferred and expired)."""
+    return int(session.scalar(_TO_RETRY, {"send_id": send_id, "in_doubt": in_doubt}) or 0)
+
+
 def _recount_unsettled(session: Session, send_id: int) -> None:
     """Recount the batches holding failed or deferred rows (a few, each a bounded count)."""
     batch_ids = session.scalars(

@@ -79,8 +79,10 @@ def test_upload_preview_proof_approve_schedule_and_delivery(
             check_preview(page)
             send_proof(page, smtpd)
             approve(page)
-            page.click("#schedule-now")
-            assert "programmato per il" in page.inner_text(".notice")
+            page.click("#schedule-now")  # asks first, saying how many it reaches
+            assert f"Invia ora a {SUBSCRIBERS} iscritti di" in page.inner_text("#question")
+            page.click("#confirm")
+            assert f"partito: {SUBSCRIBERS} destinatari" in page.inner_text(".notice")
 
         with office() as session:
             send_id = session.scalars(select(Send.id)).one()

@@ -58,8 +58,36 @@
     if (element.textContent !== text) { element.textContent = text; }
   }
 
+  // Changes are announced politely (a send's state, the number of workers alive),
+  // never each figure; a button stops and restarts the updates.
+  var announcer = document.querySelector("[data-announce]");
+  var toggle = document.querySelector("[data-live-toggle]");
+  var running = true, timer = null, seenStates = {}, seenWorkers = null;
+
+  function announce(text) {
+    if (announcer && text && announcer.textContent !== text) { announcer.textContent = text; }
+  }
+
+  function noteState(send) {
+    var before = seenStates[send.send_id];
+    seenStates[send.send_id] = send.state;
+    if (before !== undefined && before !== send.state && announcer) {
+      announce(fill(announcer.getAttribute("data-state-text"),
+                    { send: send.send_id, state: labels[send.state] || send.state }));
+    }
+  }
+
+  function noteWorkers(system) {
+    var alive = system.available ? system.workers_alive : null;
+    if (seenWorkers !== null && alive !== seenWorkers && alive !== null && announcer) {
+      announce(fill(announcer.getAttribute("data-workers-text"), { n: alive }));
+    }
+    seenWorkers = alive;
+  }
+
   function updateSend(send) {
     var box = document.querySelector('[data-send="' + send.send_id + '"]');
+    noteState(send);
     if (!box) { return false; }
     box.querySelectorAll("[data-field]").forEach(function (element) {
       show(element, get(send, element.getAttribute("data-field")));
@@ -110,6 +138,7 @@
       }
     });
     updateWorkers(system);
+    noteWorkers(system);
   }
 
   function updateFailures(failures) {
@@ -131,13 +160,29 @@
   }
 
   function tick() {
+    timer = null;
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (response) { return response.ok ? response.json() : null; })
-      .then(function (data) { if (data) { update(data); } })
+      .then(function (data) { if (data && running) { update(data); } })
       .catch(function () { /* offline for a moment: the next tick tries again */ })
-      .then(function () { window.setTimeout(tick, PERIOD); });
+      .then(function () { if (running && timer === null) { timer = window.setTimeout(tick, PERIOD); } });
+  }
+
+  function setRunning(on) {
+    running = on;
+    toggle.setAttribute("aria-pressed", on ? "false" : "true");
+    toggle.textContent = toggle.getAttribute(on ? "data-pause" : "data-resume");
+    document.querySelectorAll("[data-live]").forEach(function (note) {
+      note.textContent = toggle.getAttribute(on ? "data-live-text" : "data-paused");
+    });
+    if (!on && timer !== null) { window.clearTimeout(timer); timer = null; }
+    if (on && timer === null) { tick(); }
   }
 
   document.querySelectorAll("[data-live]").forEach(function (note) { note.hidden = false; });
-  window.setTimeout(tick, PERIOD);
+  if (toggle) {
+    toggle.hidden = false;
+    toggle.addEventListener("click", function () { setRunning(!running); });
+  }
+  timer = window.setTimeout(tick, PERIOD);
 })();

@@ -25,6 +25,8 @@ from dispatcher.web.routes.admin import (
     preview,
     proofs,
     schedule,
+    send_actions,
+    send_progress,
     users,
 )
 from dispatcher.web.routes.admin.common import ROUTERS, RoleRouters, install_filters
@@ -49,6 +51,8 @@ PAGES = (
     editor,
     lists,
     imports,
+    send_actions,
+    send_progress,
 )
 ROLE_ROUTERS: RoleRouters = ROUTERS
 

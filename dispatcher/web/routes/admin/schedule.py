@@ -35,6 +35,7 @@ from dispatcher.web.routes.admin.common import (
     viewer,
 )
 from dispatcher.web.routes.admin.editions import edition_shown
+from dispatcher.web.routes.admin.send_actions import ask_send_now
 from dispatcher.web.state import DbSession, RowId, State, WebState
 from subscribers.orm import utcnow
 from subscribers.service import get_list
@@ -55,12 +56,14 @@ def schedule(
     override: TextField = "",
 ) -> Response:
     get_edition(session, edition_id)
+    if now:  # "send now" asks first, saying how many it reaches (send_actions.py)
+        return ask_send_now(request, session, state, edition_id, lists or [], override)
 
     def action() -> Response:
         if override.strip() and not may(request, ADMIN):
             refused = BlockOverrideError("only an admin may override a calendar block")
             raise refused.coded("calendar.override_admin")
-        when = utcnow() if now else scheduling.parse_local(at)
+        when = scheduling.parse_local(at)
         send = scheduling.schedule_send(
             session,
             edition_id,
