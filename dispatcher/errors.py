@@ -142,6 +142,12 @@ class EditionFileError(ContentError):
     field: str | None
     problem: str
 
+    def __post_init__(self) -> None:
+        # A problem from dispatcher.editions.checks names itself for translation.
+        key = getattr(self.problem, "key", "")
+        if key:
+            self.coded(key, **getattr(self.problem, "params", {}))
+
     def __str__(self) -> str:
         where = self.path if self.line is None else f"{self.path}:{self.line}"
         what = f" [{self.field}]" if self.field else ""

@@ -13,9 +13,16 @@ import atexit
 import contextlib
 import functools
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
-__all__ = ["migrations_dir", "static_dir", "templates_dir", "web_templates_dir"]
+__all__ = [
+    "catalogue_file",
+    "migrations_dir",
+    "static_dir",
+    "templates_dir",
+    "web_templates_dir",
+]
 
 #: The repository's top, when the code runs from a source checkout.
 _CHECKOUT = Path(__file__).resolve().parents[1]
@@ -56,3 +63,12 @@ def static_dir() -> Path:
 def migrations_dir() -> Path:
     """Alembic's script folder: ``env.py``, ``script.py.mako`` and ``versions/``."""
     return _folder("dispatcher._migrations", "migrations")
+
+
+def catalogue_file(language: str) -> Traversable:
+    """The gettext catalogue of the web's texts in ``language`` (``dispatcher/locale``).
+
+    The ``.po`` files are package data of ``dispatcher`` itself, so the package's own
+    folder holds them in a checkout and in an installed wheel alike.
+    """
+    return resources.files("dispatcher") / "locale" / language / "LC_MESSAGES" / "messages.po"

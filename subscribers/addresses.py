@@ -54,7 +54,7 @@ def normalise(raw: str) -> str:
     """
     text = clean(raw)
     if not text:
-        raise InvalidAddressError("no address")
+        raise InvalidAddressError("no address").coded("address.missing")
     local, at, domain = text.rpartition("@")
     if at and len(text) <= MAX_LENGTH and len(local) <= 64 and _DOT_ATOM.fullmatch(local):
         # Fast path: a plain local part needs no normalising, and the domain's
@@ -72,7 +72,7 @@ def _validate(text: str) -> str:
     try:
         valid = validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:
-        raise InvalidAddressError(str(exc)) from exc
+        raise InvalidAddressError(str(exc)).coded("address.invalid", address=text) from exc
     return f"{valid.local_part}@{valid.ascii_domain}"
 
 

@@ -235,7 +235,9 @@ def map_header(
             continue
         columns[found], positions[found] = cell.strip(), index
     if Field.EMAIL not in positions:
-        raise ImportFileError(_no_email_column(header, path, line))
+        named = ", ".join(cell.strip() for cell in header if cell.strip())[:200]
+        refused = ImportFileError(_no_email_column(header, path, line))
+        raise refused.coded("import.no_email_column", line=line, found=named or "–")
     return columns, positions, tuple(ignored)
 
 
@@ -262,7 +264,9 @@ def _rows(reader: Reader, path: Path, start: int) -> Iterator[tuple[int, int, li
                 yield line, previous, row
     except csv.Error as exc:
         problem = _csv_problem(exc, reader.line_num + start - 1)
-        raise ImportFileError(f"{path}:{previous + 1}: not valid CSV: {problem}") from exc
+        refused = ImportFileError(f"{path}:{previous + 1}: not valid CSV: {problem}")
+        key = "import.stray_quote" if "stray quote" in problem else "import.not_csv"
+        raise refused.coded(key, line=previous + 1) from exc
 
 
 def _csv_problem(exc: csv.Error, at: int) -> str:
@@ -317,7 +321,7 @@ class _SpanCheck:
                     raise ImportFileError(
                         f"{self.path}:{start}: a quoted cell starts on this line and {why}:"
                         " a stray quote? Fix the file and import it again; nothing was imported"
-                    )
+                    ).coded("import.stray_quote", line=start)
 
     def _why(self, index: int, cell: str, breaks: int, start: int) -> str | None:
         if index == self.email:

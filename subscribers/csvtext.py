@@ -24,9 +24,9 @@ READ_BYTES = 1 << 20  # a file is read a block at a time, never whole
 
 # What other files look like, for a message that says what to do instead.
 _FOREIGN_FORMATS = (
-    (b"PK\x03\x04", "an Excel workbook (.xlsx) or another zip file"),
-    (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls)"),
-    (b"%PDF", "a PDF document"),
+    (b"PK\x03\x04", "an Excel workbook (.xlsx) or another zip file", "import.xlsx"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls)", "import.xls"),
+    (b"%PDF", "a PDF document", "import.pdf"),
 )
 
 
@@ -60,23 +60,30 @@ def scan(opener: Callable[[], BinaryIO], path: Path) -> Scanned:
         while block:
             blank = blank and not block.strip()
             if "utf-16" not in decoders and b"\x00" in block:
-                raise ImportFileError(f"{path}:1: binary data, not a CSV text file")
+                raise ImportFileError(f"{path}:1: binary data, not a CSV text file").coded(
+                    "import.binary"
+                )
             for name, decoder in list(decoders.items()):
                 try:
                     text = decoder.decode(block)
                 except UnicodeDecodeError as exc:
                     if len(decoders) == 1:  # a BOM said which: it must hold
                         line = lines + block[: exc.start].count(b"\n") + 1
-                        raise ImportFileError(f"{path}:{line}: not valid {name} text") from exc
+                        refused = ImportFileError(f"{path}:{line}: not valid {name} text")
+                        raise refused.coded(
+                            "import.bad_encoding", line=line, encoding=name
+                        ) from exc
                     del decoders[name]  # not UTF-8 after all
                     continue
                 if name == "utf-16" and "\x00" in text:
-                    raise ImportFileError(f"{path}:1: binary data, not a CSV text file")
+                    raise ImportFileError(f"{path}:1: binary data, not a CSV text file").coded(
+                        "import.binary"
+                    )
             lines += block.count(b"\n")
             block = raw.read(READ_BYTES)
         _finish(decoders, path, lines)
     if blank:
-        raise ImportFileError(f"{path}:1: the file is empty")
+        raise ImportFileError(f"{path}:1: the file is empty").coded("import.empty")
     return Scanned(next(iter(decoders)), lines + 1)
 
 
@@ -87,7 +94,8 @@ def _finish(decoders: dict[str, codecs.IncrementalDecoder], path: Path, lines: i
             decoder.decode(b"", final=True)
         except UnicodeDecodeError as exc:
             if len(decoders) == 1:
-                raise ImportFileError(f"{path}:{lines + 1}: not valid {name} text") from exc
+                refused = ImportFileError(f"{path}:{lines + 1}: not valid {name} text")
+                raise refused.coded("import.bad_encoding", line=lines + 1, encoding=name) from exc
             del decoders[name]
 
 
@@ -95,11 +103,11 @@ def _declared(head: bytes, path: Path) -> tuple[str, ...]:
     """The encodings ``head`` (the first bytes) allows, the likelier first."""
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return ("utf-16",)
-    for signature, kind in _FOREIGN_FORMATS:
+    for signature, kind, key in _FOREIGN_FORMATS:
         if head.startswith(signature):
             raise ImportFileError(
                 f"{path}:1: this is {kind}, not CSV: save it as CSV (UTF-8) and import that"
-            )
+            ).coded(key)
     if head.startswith(codecs.BOM_UTF8):
         return ("utf-8-sig",)
     # cp1252 leaves five bytes undefined; Latin-1 defines every byte.
@@ -116,5 +124,9 @@ def checked(text: str, path: Path) -> str:
     sample = text[:SNIFF_CHARS]
     controls = sum(1 for c in sample if unicodedata.category(c) == "Cc" and c not in "\t\r\n")
     if "\x00" in text or controls > CONTROL_RATIO * len(sample):
-        raise ImportFileError(f"{path}:1: binary data, not a CSV text file")
+        raise _binary(path)
     return text
+
+
+def _binary(path: Path) -> ImportFileError:
+    return ImportFileError(f"{path}:1: binary data, not a CSV text file").coded("import.binary")

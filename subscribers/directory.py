@@ -92,13 +92,15 @@ def add_by_office(
     if person is None or person.erased_at is not None:
         raise UnknownSubscriberError(f"there is no subscriber {subscriber_id}")
     if find_suppression(session, keys, person.email) is not None:
-        raise SubscriptionStateError("the address is suppressed: only their own sign-up lifts it")
+        raise SubscriptionStateError(
+            "the address is suppressed: only their own sign-up lifts it"
+        ).coded("person.suppressed_add")
     subscription = find_subscription(session, subscriber_id, list_id)
     if subscription is not None and subscription.status not in _MAY_ADD:
         raise SubscriptionStateError(
             f"the person is {subscription.status} on this list: only their own sign-up "
             "brings them back"
-        )
+        ).coded("person.left_add")
     now = utcnow()
     if subscription is None:
         subscription = Subscription(

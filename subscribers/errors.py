@@ -17,13 +17,37 @@ NewsletterError
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Self
+
 
 class NewsletterError(Exception):
     """Base of every error the project (``dispatcher`` and ``subscribers``) raises on purpose.
 
     The edges translate it once: the web app's handlers into a page or JSON, the
     command line into a one-line message and exit status 1.
+
+    Besides its English message (what the command line prints, advice included) an
+    error may carry a stable ``key`` naming what went wrong and the ``params`` its
+    sentence needs: the web pages show the key's text from their catalogues in the
+    reader's language, filled with the params (``dispatcher.web.errors``). Set them
+    with :meth:`coded`, or per class when a class has one meaning.
     """
+
+    #: What went wrong, stable and dotted (``edition.unknown_field``); "" when not named yet.
+    key: str = ""
+    #: The values the key's sentence names (``{"field": "subject", "line": 3}``).
+    params: Mapping[str, object] = MappingProxyType({})
+
+    def coded(self, key: str, **params: object) -> Self:
+        """Name this error for translation, with the values its sentence needs.
+
+        ``raise StateError(f"send {n} is paused: ...").coded("send.not_running", send=n)``
+        """
+        self.key = key
+        self.params = {**self.params, **params}
+        return self
 
 
 class InputError(NewsletterError, ValueError):

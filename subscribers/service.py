@@ -22,11 +22,16 @@ def create_list(
     :raises InputError: if the slug is taken or not made of lower-case letters, digits and dashes
     """
     if not slug or not all(c.isascii() and (c.isalnum() or c == "-") for c in slug):
-        raise InputError(f"list slug {slug!r}: use lower-case letters, digits and dashes")
+        refused = InputError(f"list slug {slug!r}: use lower-case letters, digits and dashes")
+        raise refused.coded("list.bad_slug", slug=slug)
     if slug != slug.lower():
-        raise InputError(f"list slug {slug!r}: use lower-case letters")
+        raise InputError(f"list slug {slug!r}: use lower-case letters").coded(
+            "list.bad_slug", slug=slug
+        )
     if session.scalar(select(MailingList.id).where(MailingList.slug == slug)) is not None:
-        raise InputError(f"a list with slug {slug!r} already exists")
+        raise InputError(f"a list with slug {slug!r} already exists").coded(
+            "list.exists", slug=slug
+        )
     mailing_list = MailingList(slug=slug, name=name, settings=settings or {})
     session.add(mailing_list)
     session.flush()
@@ -37,7 +42,7 @@ def get_list(session: Session, slug: str) -> MailingList:
     """:raises UnknownListError: if no list has ``slug``"""
     found = session.scalar(select(MailingList).where(MailingList.slug == slug))
     if found is None:
-        raise UnknownListError(f"no list with slug {slug!r}")
+        raise UnknownListError(f"no list with slug {slug!r}").coded("list.unknown", name=slug)
     return found
 
 
@@ -45,7 +50,7 @@ def get_list_by_id(session: Session, list_id: int) -> MailingList:
     """:raises UnknownListError: if no list has ``list_id``"""
     found = session.get(MailingList, list_id)
     if found is None:
-        raise UnknownListError(f"no list with id {list_id}")
+        raise UnknownListError(f"no list with id {list_id}").coded("list.unknown", name=list_id)
     return found
 
 

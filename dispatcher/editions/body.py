@@ -20,6 +20,7 @@ from markdown_it.token import Token
 from dispatcher.editions.checks import (
     BODY_LINK_SCHEMES,
     IMAGE_SCHEMES,
+    Problem,
     control_problem,
     sentinel_problem,
     text_problem,
@@ -99,7 +100,7 @@ class _Body:
         for index, line in enumerate(self.lines):
             problem = control_problem(line)
             if problem:
-                raise self.fail(index, f"the text {problem}")
+                raise self.fail(index, f"the text {problem}").coded(problem.key)
 
     def article_starts(self, tokens: Sequence[Token]) -> list[tuple[int, int, str]]:
         """Find each article heading as (its first line, the line after it, its title)."""
@@ -116,7 +117,7 @@ class _Body:
                 raise self.fail(token.map[0], "use ## for article titles (# is not allowed)")
             elif not starts:
                 problem = "text before the first article title (## Title) belongs to no article"
-                raise self.fail(token.map[0], problem)
+                raise self.fail(token.map[0], problem).coded("edition.text_before_article")
         if not starts:
             raise self.fail(0, "there are no articles: start each one with a line ## Title")
         return starts
@@ -126,7 +127,8 @@ class _Body:
         title = inline.content.strip()
         problem = text_problem(title, one_line=True)
         if problem:
-            raise self.fail(line, f"the article title {problem}")
+            error = self.fail(line, f"the article title {problem}")
+            raise error.coded(problem.key, **problem.params)
         return title
 
     def article(
@@ -145,10 +147,13 @@ class _Body:
                 f'the article "{title}" must end with its author\'s initials '
                 f"on a line of their own, such as {INITIALS_EXAMPLE}"
             )
-            raise self.fail(last, problem)
+            raise self.fail(last, problem).coded(
+                "edition.no_initials", title=title, example=INITIALS_EXAMPLE
+            )
         text = "\n".join(self.lines[start:last]).strip("\n")
         if not text.strip():
-            raise self.fail(start - 1, f'the article "{title}" has no text')
+            error = self.fail(start - 1, f'the article "{title}" has no text')
+            raise error.coded("edition.article_empty", title=title)
         return Article(title=title, body=text, initials=initials, section=section)
 
     def section(
@@ -163,11 +168,12 @@ class _Body:
             return None, start
         slug = found.group(1)
         if not _SLUG.fullmatch(slug):
-            raise self.fail(first, f'"{slug}" is not a section (use its slug, such as ambiente)')
+            error = self.fail(first, f'"{slug}" is not a section (use its slug, such as ambiente)')
+            raise error.coded("edition.bad_section", section=slug)
         if known is not None and slug not in known:
             listed = ", ".join(known) or "none: add [[sections]] to the newsletter's settings"
             problem = f'unknown section "{slug}" (this newsletter\'s sections: {listed})'
-            raise self.fail(first, problem)
+            raise self.fail(first, problem).coded("edition.unknown_section", section=slug)
         return slug, first + 1
 
     def check_inline(self, inline: Token) -> None:
@@ -185,6 +191,7 @@ class _Body:
         self.check_url(inline, src, IMAGE_SCHEMES)
         if not image.content.strip():
             problem = f"the picture {src} has no alt text: write ![what it shows]({src})"
+            problem = Problem(problem, "edition.picture_alt", src=src)
             raise self.fail(self.line_of(inline, src), problem)
 
     def check_url(self, inline: Token, url: str, schemes: tuple[str, ...]) -> None:

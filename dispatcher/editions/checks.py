@@ -23,7 +23,24 @@ _NONCHARACTERS = "\ufffe\uffff"
 _URL_FORBIDDEN = re.compile(r"[\s<>\"\\]")
 
 
-def url_problem(url: str, schemes: tuple[str, ...]) -> str | None:
+class Problem(str):
+    """A problem in plain English words that also names itself for translation.
+
+    It is a ``str`` (callers print it, or put it in a sentence of theirs); ``key`` and
+    ``params`` are what the web pages translate. An :class:`EditionFileError` made with
+    one takes its key (``dispatcher.errors``).
+    """
+
+    key: str
+    params: dict[str, object]
+
+    def __new__(cls, text: str, key: str, **params: object) -> Problem:
+        made = super().__new__(cls, text)
+        made.key, made.params = key, params
+        return made
+
+
+def url_problem(url: str, schemes: tuple[str, ...]) -> Problem | None:
     """Say why ``url`` cannot be a link or picture in an email.
 
     :param url: the address as written
@@ -34,23 +51,30 @@ def url_problem(url: str, schemes: tuple[str, ...]) -> str | None:
     scheme, _, rest = url.partition(":")
     if scheme.lower() not in schemes or not rest:
         starts = (s + (":" if s == "mailto" else "://") for s in schemes)
-        return f"{shown} must start with {' or '.join(starts)}"
+        allowed = " or ".join(starts)
+        return Problem(
+            f"{shown} must start with {allowed}", "check.link_scheme", url=url, schemes=allowed
+        )
     if _URL_FORBIDDEN.search(url) or any(unicodedata.category(c) == "Cc" for c in url):
-        return f"{shown} contains spaces, quotes or other characters not allowed in a link"
+        problem = f"{shown} contains spaces, quotes or other characters not allowed in a link"
+        return Problem(problem, "check.link_characters", url=url)
     if len(url) > MAX_URL_LENGTH:
-        return f"the address is longer than {MAX_URL_LENGTH} characters"
+        problem = f"the address is longer than {MAX_URL_LENGTH} characters"
+        return Problem(problem, "check.link_too_long", max=MAX_URL_LENGTH)
     if scheme.lower() == "mailto":
-        return None if "@" in rest else f"{shown} has no email address after mailto:"
+        problem = f"{shown} has no email address after mailto:"
+        return None if "@" in rest else Problem(problem, "check.link_no_address", url=url)
     try:
         host = urlsplit(url).hostname
     except ValueError:
         host = None
     if not rest.startswith("//") or not host:
-        return f"{shown} has no site name (write it like https://www.example.org/page)"
+        problem = f"{shown} has no site name (write it like https://www.example.org/page)"
+        return Problem(problem, "check.link_no_site", url=url)
     return None
 
 
-def text_problem(value: str, *, one_line: bool) -> str | None:
+def text_problem(value: str, *, one_line: bool) -> Problem | None:
     """Say why ``value`` cannot be used as text in an email.
 
     :param value: the text, already stripped of surrounding blanks
@@ -58,9 +82,9 @@ def text_problem(value: str, *, one_line: bool) -> str | None:
     :returns: the problem in plain words, or None when the text can be used
     """
     if not value:
-        return "is empty"
+        return Problem("is empty", "check.empty")
     if one_line and ("\n" in value or "\r" in value):
-        return "must be on one line"
+        return Problem("must be on one line", "check.one_line")
     problem = control_problem(value)
     if problem:
         return problem
@@ -69,7 +93,7 @@ def text_problem(value: str, *, one_line: bool) -> str | None:
     return None
 
 
-def control_problem(value: str) -> str | None:
+def control_problem(value: str) -> Problem | None:
     """Say why ``value`` holds a character nobody can see (tabs and line feeds are fine).
 
     U+FFFE and U+FFFF are no characters at all, and make MJML fail on the whole edition.
@@ -80,13 +104,15 @@ def control_problem(value: str) -> str | None:
     if any(
         (unicodedata.category(c) == "Cc" and c not in "\n\t") or c in _NONCHARACTERS for c in value
     ):
-        return "contains an invisible control character (retype it or paste it as plain text)"
+        problem = "contains an invisible control character (retype it or paste it as plain text)"
+        return Problem(problem, "check.control_character")
     return None
 
 
-def sentinel_problem() -> str:
+def sentinel_problem() -> Problem:
     """:returns: the explanation given when text contains the reserved slot marker"""
-    return f'contains "{SENTINEL_PREFIX}", which is reserved for the dispatcher\'s own use'
+    problem = f'contains "{SENTINEL_PREFIX}", which is reserved for the dispatcher\'s own use'
+    return Problem(problem, "check.reserved_marker", marker=SENTINEL_PREFIX)
 
 
 def collapse_whitespace(value: str) -> str:

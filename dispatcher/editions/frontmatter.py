@@ -25,6 +25,7 @@ import yaml
 from dispatcher.editions.checks import (
     IMAGE_SCHEMES,
     WEB_SCHEMES,
+    Problem,
     collapse_whitespace,
     text_problem,
     url_problem,
@@ -63,10 +64,12 @@ def read_front_matter(text: str, path: str, first_line: int) -> FrontMatter:
     place = _Place(path, first_line, "", _line_breaks(text))
     if len(text) > MAX_FRONT_MATTER:
         problem = f"the front matter is longer than {MAX_FRONT_MATTER:,} characters"
-        raise EditionFileError(path, first_line - 1, None, problem)
+        error = EditionFileError(path, first_line - 1, None, problem)
+        raise error.coded("edition.front_matter_long", max=MAX_FRONT_MATTER)
     root = _compose(text, place)
     if root is None:
-        raise EditionFileError(path, first_line - 1, None, "the front matter is empty")
+        error = EditionFileError(path, first_line - 1, None, "the front matter is empty")
+        raise error.coded("edition.front_matter_empty")
     # A missing top-level field is reported on the opening "---" line.
     top = _Fields.of(root, place, TOP_FIELDS, first_line - 1)
     highlights = tuple(_highlight(item) for item in top.mappings("highlights", HIGHLIGHT_FIELDS))
@@ -121,20 +124,26 @@ def _compose(text: str, place: _Place) -> yaml.Node | None:
         mark = exc.problem_mark or exc.context_mark
         line = place.at(mark.index) if mark else place.first_line
         problem = exc.problem or exc.context or "syntax error"
+        key = "edition.yaml"
         if "'\\t'" in problem:
             problem += " (indent with spaces, not tabs)"
+            key = "edition.yaml_tab"
+        if "anchors and aliases" in problem:
+            key = "edition.yaml_alias"
         problem = f"the front matter is not valid YAML: {problem}"
-        raise EditionFileError(place.path, line, None, problem) from exc
+        raise EditionFileError(place.path, line, None, problem).coded(key) from exc
     except yaml.reader.ReaderError as exc:
         # YAML allows no control characters but tab and line breaks, even quoted.
         problem = (
             f"the front matter contains an invisible control character (U+{exc.character:04X}):"
             " retype the line or paste it as plain text"
         )
-        raise EditionFileError(place.path, place.at(exc.position), None, problem) from exc
+        error = EditionFileError(place.path, place.at(exc.position), None, problem)
+        raise error.coded("check.control_character") from exc
     except yaml.YAMLError as exc:
         problem = f"the front matter cannot be read: {exc}"
-        raise EditionFileError(place.path, place.first_line, None, problem) from exc
+        error = EditionFileError(place.path, place.first_line, None, problem)
+        raise error.coded("edition.yaml") from exc
 
 
 def _line_breaks(text: str) -> tuple[int, ...]:
@@ -150,7 +159,8 @@ def _line_breaks(text: str) -> tuple[int, ...]:
 def _slug(fields: _Fields, name: str) -> str:
     value = fields.text(name)
     if not _SLUG.fullmatch(value):
-        fields.fail(name, f'"{value}" is not a newsletter name (use lower-case letters, digits, -)')
+        problem = f'"{value}" is not a newsletter name (use lower-case letters, digits, -)'
+        fields.fail(name, problem, "edition.bad_newsletter", value=value)
     return value
 
 
@@ -169,7 +179,7 @@ def _cover(fields: _Fields) -> Cover:
 def _highlight(fields: _Fields) -> Highlight:
     image = fields.optional_url("image", IMAGE_SCHEMES)
     if image is None and "image_alt" in fields.nodes:
-        fields.fail("image_alt", "alt text is given but there is no image")
+        fields.fail("image_alt", "alt text is given but there is no image", "edition.alt_no_image")
     return Highlight(
         title=fields.text("title"),
         link=fields.optional_url("link", WEB_SCHEMES),
@@ -201,7 +211,8 @@ def _alt_text(fields: _Fields, image: str) -> str:
     if "image_alt" not in fields.nodes:
         line = fields.nodes["image"][0]
         problem = "the image has no alt text: say in a few words what it shows"
-        raise EditionFileError(fields.place.path, line, fields.place.name("image_alt"), problem)
+        field = fields.place.name("image_alt")
+        raise EditionFileError(fields.place.path, line, field, problem).coded("edition.image_alt")
     return fields.text("image_alt")
 
 
@@ -249,13 +260,15 @@ class _Fields:
         if not isinstance(node, yaml.MappingNode):
             where = place.prefix.rstrip(".") or None
             problem = "must be a list of `name: value` lines"
-            raise EditionFileError(place.path, place.line(node), where, problem)
+            error = EditionFileError(place.path, place.line(node), where, problem)
+            raise error.coded("edition.not_fields")
         nodes: dict[str, tuple[int, yaml.Node]] = {}
         for key, value in node.value:
             key_line = place.line(key)
             name = str(key.value) if isinstance(key, yaml.ScalarNode) else "?"
             if name in nodes:
                 problem = f"appears twice (first on line {nodes[name][0]})"
+                problem = Problem(problem, "edition.field_twice", first=nodes[name][0])
             elif name not in allowed:
                 problem = _unknown(name, allowed)
             else:
@@ -264,23 +277,25 @@ class _Fields:
             raise EditionFileError(place.path, key_line, place.name(name), problem)
         return cls(place, line, nodes)
 
-    def fail(self, name: str, problem: str) -> NoReturn:
-        """Refuse the value of field ``name``.
+    def fail(self, name: str, problem: str, key: str = "", **params: object) -> NoReturn:
+        """Refuse the value of field ``name`` (``key`` and ``params`` name the problem).
 
         :raises EditionFileError: always
         """
         line = self.nodes[name][0] if name in self.nodes else self.line
-        raise EditionFileError(self.place.path, line, self.place.name(name), problem)
+        error = EditionFileError(self.place.path, line, self.place.name(name), problem)
+        raise error.coded(key, **params) if key else error
 
     def _node(self, name: str) -> yaml.Node:
         if name not in self.nodes:
-            self.fail(name, "is missing")
+            self.fail(name, "is missing", "edition.missing_field")
         return self.nodes[name][1]
 
     def _scalar(self, name: str, kind: str) -> str:
         node = self._node(name)
         if not isinstance(node, yaml.ScalarNode):
-            self.fail(name, f"must be {kind}, not a list or a group of fields")
+            problem = f"must be {kind}, not a list or a group of fields"
+            self.fail(name, problem, "edition.not_single")
         # Text fields take what was written, so `subject: 2024` or `title: yes` stay text.
         return "" if node.tag == _NULL_TAG else str(node.value).strip()
 
@@ -288,7 +303,12 @@ class _Fields:
         value = self._scalar(name, "text")
         problem = text_problem(value, one_line=True)
         if problem is None and max_length is not None and len(value) > max_length:
-            problem = f"is {len(value)} characters long: keep it within {max_length}"
+            problem = Problem(
+                f"is {len(value)} characters long: keep it within {max_length}",
+                "check.too_long",
+                length=len(value),
+                max=max_length,
+            )
         if problem:
             self.fail(name, problem)
         return value
@@ -324,20 +344,24 @@ class _Fields:
         value = self._scalar(name, "a whole number")
         digits = value.lstrip("0")
         if not value.isdigit() or not value.isascii() or not digits:
-            self.fail(name, f'"{value[:40]}" is not a whole number above zero, such as 42')
+            problem = f'"{value[:40]}" is not a whole number above zero, such as 42'
+            self.fail(name, problem, "edition.bad_number", value=value[:40])
         # Length first: int() refuses strings of over 4,300 digits with a ValueError.
         if len(digits) > len(str(MAX_NUMBER)) or int(digits) > MAX_NUMBER:
-            self.fail(name, f"{value[:40]} is too large for an edition number")
+            problem = f"{value[:40]} is too large for an edition number"
+            self.fail(name, problem, "edition.number_too_large", value=value[:40])
         return int(digits)
 
     def date(self, name: str) -> datetime.date:
         value = self._scalar(name, "a date")
         if not _DATE.fullmatch(value):
-            self.fail(name, f'"{value}" is not a date (use YYYY-MM-DD, such as 2024-12-06)')
+            problem = f'"{value}" is not a date (use YYYY-MM-DD, such as 2024-12-06)'
+            self.fail(name, problem, "edition.bad_date", value=value)
         try:
             return datetime.date.fromisoformat(value)
         except ValueError:
-            self.fail(name, f'"{value}" is not a real date (use YYYY-MM-DD)')
+            problem = f'"{value}" is not a real date (use YYYY-MM-DD)'
+            self.fail(name, problem, "edition.bad_date", value=value)
 
     def mapping(self, name: str, allowed: tuple[str, ...]) -> _Fields:
         node = self._node(name)
@@ -348,13 +372,17 @@ class _Fields:
             return
         node = self.nodes[name][1]
         if not isinstance(node, yaml.SequenceNode):
-            self.fail(name, "must be a list of items, each starting with `- title:`")
+            problem = "must be a list of items, each starting with `- title:`"
+            self.fail(name, problem, "edition.not_items")
         for index, item in enumerate(node.value):
             place = self.place.within(f"{name}[{index + 1}].")
             yield _Fields.of(item, place, allowed, place.line(item))
 
 
-def _unknown(name: str, allowed: tuple[str, ...]) -> str:
+def _unknown(name: str, allowed: tuple[str, ...]) -> Problem:
     close = difflib.get_close_matches(name, allowed, n=1)
-    hint = f'did you mean "{close[0]}"?' if close else f"known fields: {', '.join(allowed)}"
-    return f"unknown field ({hint})"
+    known = ", ".join(allowed)
+    if close:
+        problem = f'unknown field (did you mean "{close[0]}"?)'
+        return Problem(problem, "edition.field_close", close=close[0])
+    return Problem(f"unknown field (known fields: {known})", "edition.unknown_field", known=known)

@@ -143,7 +143,10 @@ class NewsletterSettings:
         keys = _Keys(data, source, "", _names(cls))
         return cls(
             slug=keys.matching(
-                "slug", _SLUG, "is not valid here: use lower-case letters, digits and -"
+                "slug",
+                _SLUG,
+                "is not valid here: use lower-case letters, digits and -",
+                "edition.bad_newsletter",
             ),
             name=keys.text("name"),
             from_name=keys.text("from_name"),
@@ -205,7 +208,8 @@ def _toml_error(path: str, exc: tomllib.TOMLDecodeError) -> EditionFileError:
     found = _TOML_POSITION.search(message)
     line = int(found.group(1)) if found else None
     problem = _TOML_POSITION.sub("", message)
-    return EditionFileError(path, line, None, f"the settings are not valid TOML: {problem}")
+    error = EditionFileError(path, line, None, f"the settings are not valid TOML: {problem}")
+    return error.coded("settings.toml")
 
 
 def _names(cls: type[object]) -> tuple[str, ...]:
@@ -221,7 +225,15 @@ def _colours(keys: _Keys) -> Colours:
                 f"{foreground} on {background} has a contrast of {ratio:.2f}:1, "
                 f"below the {MIN_CONTRAST}:1 people with low vision need"
             )
-            keys.fail(name, problem)
+            keys.fail(
+                name,
+                problem,
+                "settings.low_contrast",
+                foreground=foreground,
+                background=background,
+                ratio=f"{ratio:.2f}",
+                needed=MIN_CONTRAST,
+            )
     return colours
 
 
@@ -233,7 +245,8 @@ def _sections(value: object, source: str) -> tuple[Section, ...]:
     found: list[Section] = []
     for index, item in enumerate(value):
         keys = _Keys(item, source, f"sections[{index + 1}].", _names(Section))
-        slug = keys.matching("slug", _SLUG, "is not valid here: use lower-case letters, digits, -")
+        problem = "is not valid here: use lower-case letters, digits, -"
+        slug = keys.matching("slug", _SLUG, problem, "settings.bad_section")
         if slug in (section.slug for section in found):
             keys.fail("slug", f'"{slug}" is the slug of another section too')
         found.append(Section(slug=slug, name=keys.text("name"), name_en=keys.text("name_en")))
@@ -243,7 +256,7 @@ def _sections(value: object, source: str) -> tuple[Section, ...]:
 def _logo(keys: _Keys) -> Logo:
     width = keys.data.get("width", Logo.width)
     if not isinstance(width, int) or isinstance(width, bool) or not 16 <= width <= 600:
-        keys.fail("width", "must be a whole number of pixels from 16 to 600")
+        keys.fail("width", "must be a whole number of pixels from 16 to 600", "settings.logo_width")
     return Logo(url=keys.url("url"), alt=keys.text("alt"), width=width)
 
 
@@ -254,14 +267,20 @@ class _Keys:
         self.source = source
         self.prefix = prefix
         if not isinstance(data, Mapping):
-            raise EditionFileError(source, None, prefix.rstrip(".") or None, "must be a table")
+            error = EditionFileError(source, None, prefix.rstrip(".") or None, "must be a table")
+            raise error.coded("settings.not_table")
         self.data: Mapping[str, Any] = data
         for name in data:
             if name not in allowed:
-                self.fail(name, f"unknown setting (known: {', '.join(allowed)})")
+                known = ", ".join(allowed)
+                self.fail(
+                    name, f"unknown setting (known: {known})", "settings.unknown", known=known
+                )
 
-    def fail(self, name: str, problem: str) -> NoReturn:
-        raise EditionFileError(self.source, None, f"{self.prefix}{name}", problem)
+    def fail(self, name: str, problem: str, key: str = "", **params: object) -> NoReturn:
+        """Refuse setting ``name`` (``key`` and ``params`` name the problem for the web)."""
+        error = EditionFileError(self.source, None, f"{self.prefix}{name}", problem)
+        raise error.coded(key, **params) if key else error
 
     def optional(self, check: Callable[[str], str], name: str) -> str | None:
         """Apply ``check(name)`` when the key is present and not null, else None."""
@@ -276,15 +295,15 @@ class _Keys:
         """The true/false setting ``name``; an absent one reads as false."""
         value = self.data.get(name, False)
         if not isinstance(value, bool):
-            self.fail(name, "must be true or false, without quotes")
+            self.fail(name, "must be true or false, without quotes", "settings.not_flag")
         return value
 
     def text(self, name: str) -> str:
         value = self.data.get(name)
         if value is None:
-            self.fail(name, "is missing")
+            self.fail(name, "is missing", "edition.missing_field")
         if not isinstance(value, str):
-            self.fail(name, "must be text in quotes")
+            self.fail(name, "must be text in quotes", "settings.not_text")
         problem = text_problem(value.strip(), one_line=True)
         if problem:
             self.fail(name, problem)
@@ -293,31 +312,36 @@ class _Keys:
     def lines(self, name: str) -> tuple[str, ...]:
         value = self.data.get(name)
         if not isinstance(value, list | tuple) or not value:
-            self.fail(name, 'must be a list of lines, such as ["first line", "second line"]')
+            self.fail(
+                name,
+                'must be a list of lines, such as ["first line", "second line"]',
+                "settings.not_lines",
+            )
         for line in value:
-            problem = (
+            problem: str | None = (
                 "must be text"
                 if not isinstance(line, str)
                 else text_problem(line.strip(), one_line=True)
             )
             if problem:
-                self.fail(name, f'"{line}" {problem}')
+                self.fail(name, f'"{line}" {problem}', "settings.bad_line", line=line)
         return tuple(line.strip() for line in value)
 
-    def matching(self, name: str, pattern: re.Pattern[str], problem: str) -> str:
+    def matching(self, name: str, pattern: re.Pattern[str], problem: str, key: str) -> str:
         """The text field ``name``; unless it matches, fail with ``"<value>" <problem>``."""
         value = self.text(name)
         if not pattern.fullmatch(value):
-            self.fail(name, f'"{value}" {problem}')
+            self.fail(name, f'"{value}" {problem}', key, value=value)
         return value
 
     def address(self, name: str) -> str:
         value = self.text(name)
         local, at, domain = value.rpartition("@")
         if not at or "@" in local or not _LOCAL_PART.fullmatch(local) or len(local) > 64:
-            self.fail(name, f'"{value}" is not an email address such as name@example.org')
+            problem = f'"{value}" is not an email address such as name@example.org'
+            self.fail(name, problem, "settings.bad_address", value=value)
         if not _DOMAIN.fullmatch(domain) or len(value) > 254:
-            self.fail(name, f'"{value}" has no valid domain after the @')
+            self.fail(name, f'"{value}" has no valid domain after the @', "settings.bad_domain")
         return value
 
     def list_id(self, name: str) -> str:
@@ -327,15 +351,16 @@ class _Keys:
                 f'"{value}" is not a List-Id: write a domain-like name without <>, '
                 "such as newsletter.example.org"
             )
-            self.fail(name, problem)
+            self.fail(name, problem, "settings.bad_list_id", value=value)
         return value
 
     def language(self, name: str) -> str:
         problem = "is not valid here: use a language code such as it or it-IT"
-        return self.matching(name, _LANGUAGE, problem)
+        return self.matching(name, _LANGUAGE, problem, "settings.bad_language")
 
     def colour(self, name: str) -> str:
-        return self.matching(name, _HEX_COLOUR, "is not a colour: use #rrggbb, such as #1c4f82")
+        problem = "is not a colour: use #rrggbb, such as #1c4f82"
+        return self.matching(name, _HEX_COLOUR, problem, "settings.bad_colour")
 
     def url(self, name: str) -> str:
         value = self.text(name)

@@ -42,7 +42,8 @@ def load_edition(path: Path) -> Edition:
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         problem = "is not UTF-8 text (save it again choosing the UTF-8 encoding)"
-        raise EditionFileError(str(path), line, None, problem) from exc
+        error = EditionFileError(str(path), line, None, problem).coded("edition.not_utf8")
+        raise error from exc
     return parse_edition(text, str(path))
 
 
@@ -66,7 +67,7 @@ def parse_edition(text: str, path: str, sections: Collection[str] | None = None)
     body = lines[closing + 1 :]
     if not any(line.strip() for line in body):
         problem = "there is no text after the front matter: add the articles, each under ## Title"
-        raise EditionFileError(path, closing + 1, "body", problem)
+        raise EditionFileError(path, closing + 1, "body", problem).coded("edition.no_body")
     articles = read_articles(body, path, first_line=closing + 2, sections=sections)
     return front.with_articles(articles)
 
@@ -75,7 +76,10 @@ def _refuse_slot_marker(lines: Sequence[str], path: str) -> None:
     # Slots are filled by replacing bytes; an edition holding the marker could fill its own.
     for index, line in enumerate(lines):
         if SENTINEL_PREFIX in line:
-            raise EditionFileError(path, index + 1, None, f"the text {sentinel_problem()}")
+            problem = sentinel_problem()
+            raise EditionFileError(path, index + 1, None, f"the text {problem}").coded(
+                problem.key, **problem.params
+            )
 
 
 def _closing_delimiter(lines: Sequence[str], path: str) -> int:
@@ -84,9 +88,9 @@ def _closing_delimiter(lines: Sequence[str], path: str) -> int:
             f'the file must start with a line "{DELIMITER}", then the fields (subject, date, '
             f'...), then another "{DELIMITER}" line, then the articles'
         )
-        raise EditionFileError(path, 1, None, problem)
+        raise EditionFileError(path, 1, None, problem).coded("edition.no_front_matter")
     for index in range(1, len(lines)):
         if lines[index].rstrip() == DELIMITER:
             return index
     problem = f'the front matter that starts here never ends: add a line "{DELIMITER}" after it'
-    raise EditionFileError(path, 1, None, problem)
+    raise EditionFileError(path, 1, None, problem).coded("edition.front_matter_open")

@@ -73,7 +73,8 @@ class MonitoringReader:
             with Session(self._database()) as own:
                 return read_stored(own, self.settings.broker_url, now, ttl)
         except SQLAlchemyError as exc:
-            return SystemFigures(False, f"the database did not answer: {exc}")
+            problem = f"the database did not answer: {exc}"
+            return SystemFigures(False, problem, problem_key="console.down_database")
 
     def sends(
         self, session: Session, now: dt.datetime, send_ids: list[int] | None = None

@@ -66,6 +66,8 @@ class SystemFigures:
     unacked: int | None = 0
     workers: tuple[WorkerFigures, ...] = ()
     beat_seconds_ago: float | None = None  # None: no tick recorded
+    #: What ``problem`` says, as the key of the console's text for it (``problem`` is English).
+    problem_key: str = ""
 
     @property
     def workers_alive(self) -> int:
@@ -119,7 +121,8 @@ def with_rabbit_queues(
     try:
         depths = rabbit.queue_depths(broker_url, queue_names)
     except BrokerUnavailableError as exc:
-        return replace(figures, available=False, problem=f"RabbitMQ did not answer: {exc}")
+        problem = f"RabbitMQ did not answer: {exc}"
+        return replace(figures, available=False, problem=problem, problem_key="console.down_rabbit")
     return replace(figures, queues=depths, unacked=rabbit.unacked(broker_url, queue_names))
 
 
@@ -132,7 +135,8 @@ def read_system(
 ) -> SystemFigures:
     """Read the figures; never raises for Redis trouble (the figures say what went wrong)."""
     if client is None:
-        return SystemFigures(False, "the broker is not Redis: no queue or worker figures")
+        problem = "the broker is not Redis: no queue or worker figures"
+        return SystemFigures(False, problem, problem_key="console.down_not_redis")
     try:
         tick = beat.last_tick(client, prefix)
         return SystemFigures(
@@ -146,4 +150,6 @@ def read_system(
             beat_seconds_ago=None if tick is None else round(max(0.0, now - tick), 1),
         )
     except redis.RedisError as exc:
-        return SystemFigures(False, f"Redis did not answer: {exc}")
+        return SystemFigures(
+            False, f"Redis did not answer: {exc}", problem_key="console.down_redis"
+        )

@@ -49,6 +49,7 @@ class AccountRefusedError(StateError):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason
+        self.coded(f"account.refused.{reason}")
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,7 @@ class PreflightFailedError(StateError):
         problems = "; ".join(f"{c.where}: {c.message}" for c in report.errors)
         super().__init__(f"edition {edition_id} fails its preflight checks: {problems}")
         self.report = report
+        self.coded("approval.preflight_failed", edition=edition_id, count=len(report.errors))
 
 
 class ApprovalState(enum.StrEnum):
@@ -130,12 +131,14 @@ def require_approved(session: Session, edition_id: int) -> None:
     """:raises NotApprovedError: unless the edition's current content is the approved one"""
     approval = approval_of(session, get_edition(session, edition_id))
     if approval.state is ApprovalState.NONE:
-        raise NotApprovedError(f"edition {edition_id} is not approved: an approver must approve it")
+        raise NotApprovedError(
+            f"edition {edition_id} is not approved: an approver must approve it"
+        ).coded("approval.required", edition=edition_id)
     if approval.state is ApprovalState.OUTDATED:
         raise NotApprovedError(
             f"edition {edition_id} changed after {approval.approved_by} approved it: "
             "it must be approved again"
-        )
+        ).coded("approval.required_again", edition=edition_id, approver=approval.approved_by)
 
 
 def approve(
@@ -159,7 +162,7 @@ def approve(
     if expected_hash is not None and expected_hash != current:
         raise ApprovalMismatchError(
             f"edition {edition_id} changed while you were looking at it: check it again"
-        )
+        ).coded("approval.changed_meanwhile", edition=edition_id)
     report = require_clean_preflight(session, edition_id, settings)
     edition.approved_hash, edition.approved_by, edition.approved_at = current, actor, utcnow()
     detail = {"hash": current, "warnings": [c.code for c in report.warnings]}

@@ -62,6 +62,12 @@ class CalendarRefusedError(StateError):
         self.proposed = proposed
         then = f"; next allowed time {_shown(proposed)} (Europe/Rome)" if proposed else ""
         super().__init__(f"not at that time: {refusal}{then}")
+        self.coded(
+            f"calendar.refused_{refusal.kind}",
+            reason=refusal.reason,
+            until=refusal.until,
+            proposed=proposed or "–",
+        )
 
 
 class BlockOverrideError(StateError):
@@ -165,7 +171,9 @@ def record_override(session: Session, send: Send, justification: str, actor: str
     """
     text = justification.strip()
     if not text:
-        raise BlockOverrideError("an override of a calendar block needs a justification")
+        raise BlockOverrideError("an override of a calendar block needs a justification").coded(
+            "calendar.override_reason"
+        )
     send.calendar_override = text
     audit(session, actor, "send.override_block", "send", send.id, justification=text)
 
@@ -178,9 +186,11 @@ def add_block(
     :raises InputError: if the period is empty or the reason missing
     """
     if ends <= starts:
-        raise InputError("a block must end after it starts")
+        raise InputError("a block must end after it starts").coded("calendar.block_order")
     if not reason.strip():
-        raise InputError("a block needs a reason (it is shown to whoever is refused)")
+        raise InputError("a block needs a reason (it is shown to whoever is refused)").coded(
+            "calendar.block_reason"
+        )
     block = CalendarBlock(starts_at=starts, ends_at=ends, reason=reason.strip(), created_by=actor)
     session.add(block)
     session.flush()

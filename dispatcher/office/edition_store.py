@@ -56,7 +56,7 @@ def add_edition(session: Session, source: str, source_name: str, settings: Setti
         raise StateError(
             f"{source_name}: {mailing_list.slug} already has edition number {content.number} "
             f"(id {taken}); use 'dispatcher editions update {taken} FILE' to change it"
-        )
+        ).coded("edition.number_taken", newsletter=mailing_list.slug, number=content.number)
     edition = Edition(list_id=mailing_list.id, number=content.number, source_name=source_name)
     english = _fill(edition, content, source, mailing_list, settings)
     session.add(edition)
@@ -77,7 +77,9 @@ def update_edition(
     content = parse_edition(source, source_name)
     mailing_list = _newsletter_list(session, content, source_name)
     if mailing_list.id != edition.list_id:
-        raise StateError(f"{source_name}: an edition cannot move to another newsletter")
+        raise StateError(f"{source_name}: an edition cannot move to another newsletter").coded(
+            "edition.other_newsletter"
+        )
     content = _with_known_sections(content, source, source_name, mailing_list)
     edition.number, edition.source_name = content.number, source_name
     english = _fill(edition, content, source, mailing_list, settings)
@@ -133,7 +135,7 @@ def newsletter_settings(mailing_list: MailingList) -> NewsletterSettings:
         raise ContentError(
             f"list {mailing_list.slug!r} has no newsletter settings: "
             f"dispatcher lists configure {mailing_list.slug} --settings FILE.toml"
-        )
+        ).coded("newsletter.no_settings", newsletter=mailing_list.slug)
     return NewsletterSettings.from_dict(mailing_list.settings)
 
 
@@ -196,7 +198,7 @@ def _newsletter_list(session: Session, content: EditionContent, source_name: str
         raise NotFoundError(
             f"{source_name}: [newsletter] no list with slug {content.newsletter!r}; "
             f"create it with 'dispatcher lists create {content.newsletter} NAME --settings FILE'"
-        )
+        ).coded("edition.unknown_newsletter", newsletter=content.newsletter)
     return found
 
 

@@ -61,7 +61,7 @@ def sniff(data: bytes) -> ImageInfo:
     except (struct.error, IndexError) as exc:
         raise ImageError("the picture's header is cut short or damaged") from exc
     if info.width <= 0 or info.height <= 0:
-        raise ImageError("the picture's header gives no width or height")
+        raise ImageError("the picture's header gives no width or height").coded("image.damaged")
     return info
 
 
@@ -74,13 +74,13 @@ def _read_header(data: bytes) -> ImageInfo:
         return _webp(data)
     if data[:3] == b"\xff\xd8\xff":
         return _jpeg(data)
-    raise ImageError("this is not a PNG, JPEG, GIF or WebP picture")
+    raise ImageError("this is not a PNG, JPEG, GIF or WebP picture").coded("image.not_picture")
 
 
 def _png(data: bytes) -> ImageInfo:
     # The first chunk must be IHDR: width and height are its first two big-endian words.
     if data[12:16] != b"IHDR":
-        raise ImageError("the PNG file does not start with its IHDR header")
+        raise ImageError("the PNG file does not start with its IHDR header").coded("image.damaged")
     width, height = struct.unpack_from(">II", data, 16)
     return ImageInfo("image/png", "png", width, height)
 
@@ -95,23 +95,23 @@ def _webp(data: bytes) -> ImageInfo:
     if chunk == b"VP8 ":
         # Lossy: a 3-byte frame tag, the start code 9d 01 2a, then 14-bit sizes.
         if data[23:26] != b"\x9d\x01\x2a":
-            raise ImageError("the WebP picture has no key frame")
+            raise ImageError("the WebP picture has no key frame").coded("image.damaged")
         width, height = struct.unpack_from("<HH", data, 26)
         return ImageInfo("image/webp", "webp", width & 0x3FFF, height & 0x3FFF)
     if chunk == b"VP8L":
         # Lossless: signature 0x2f, then width-1 and height-1 in 14 bits each.
         if data[20] != 0x2F:
-            raise ImageError("the lossless WebP picture has a bad signature")
+            raise ImageError("the lossless WebP picture has a bad signature").coded("image.damaged")
         (bits,) = struct.unpack_from("<I", data, 21)
         return ImageInfo("image/webp", "webp", (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1)
     if chunk == b"VP8X":
         # Extended: canvas width-1 and height-1 as 24-bit little-endian numbers.
         if len(data) < 30:
-            raise ImageError("the picture's header is cut short or damaged")
+            raise ImageError("the picture's header is cut short or damaged").coded("image.damaged")
         width = int.from_bytes(data[24:27], "little") + 1
         height = int.from_bytes(data[27:30], "little") + 1
         return ImageInfo("image/webp", "webp", width, height)
-    raise ImageError("the WebP picture has an unknown format")
+    raise ImageError("the WebP picture has an unknown format").coded("image.damaged")
 
 
 def _jpeg(data: bytes) -> ImageInfo:
@@ -119,7 +119,8 @@ def _jpeg(data: bytes) -> ImageInfo:
     position = 2
     while position + 4 <= len(data):
         if data[position] != 0xFF:
-            raise ImageError("the JPEG file is damaged (a segment does not start with a marker)")
+            problem = "the JPEG file is damaged (a segment does not start with a marker)"
+            raise ImageError(problem).coded("image.damaged")
         marker = data[position + 1]
         if marker == 0xFF:  # fill byte before a marker
             position += 1
@@ -134,7 +135,7 @@ def _jpeg(data: bytes) -> ImageInfo:
             return ImageInfo("image/jpeg", "jpg", width, height)
         (length,) = struct.unpack_from(">H", data, position + 2)
         position += 2 + length
-    raise ImageError("the JPEG file has no frame header giving its size")
+    raise ImageError("the JPEG file has no frame header giving its size").coded("image.damaged")
 
 
 def safe_filename(name: str, extension: str) -> str:
@@ -149,9 +150,11 @@ def check_alt(alt: str) -> str:
     """:raises ImageError: if the alt text is missing or too long"""
     cleaned = " ".join(alt.split())
     if not cleaned:
-        raise ImageError("describe the picture in the alt text: it is required")
+        raise ImageError("describe the picture in the alt text: it is required").coded("image.alt")
     if len(cleaned) > MAX_ALT_LENGTH:
-        raise ImageError(f"the alt text is longer than {MAX_ALT_LENGTH} characters")
+        raise ImageError(f"the alt text is longer than {MAX_ALT_LENGTH} characters").coded(
+            "image.alt_long", max=MAX_ALT_LENGTH
+        )
     return cleaned
 
 
@@ -171,7 +174,10 @@ def store_image(
     if edition_id is not None and session.get(Edition, edition_id) is None:
         raise NotFoundError(f"no edition with id {edition_id}")
     if len(data) > MAX_IMAGE_BYTES:
-        raise ImageError(f"the picture is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB")
+        megabytes = MAX_IMAGE_BYTES // (1024 * 1024)
+        raise ImageError(f"the picture is larger than {megabytes} MB").coded(
+            "image.too_large", megabytes=megabytes
+        )
     info = sniff(data)
     image = Image(
         edition_id=edition_id,

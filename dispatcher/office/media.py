@@ -32,6 +32,7 @@ class ImageInUseError(StateError):
         super().__init__(f"picture {filename} is used by: {', '.join(users)}")
         self.filename = filename
         self.users = users
+        self.coded("media.in_use", name=filename, names=", ".join(users))
 
 
 @dataclass(frozen=True)

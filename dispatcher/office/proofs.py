@@ -63,15 +63,17 @@ def parse_addresses(text: str) -> list[str]:
     """
     found = [part for part in re.split(r"[\s,;]+", text) if part]
     if not found:
-        raise ProofError("give at least one address for the proof")
+        raise ProofError("give at least one address for the proof").coded("proof.no_address")
     if len(found) > MAX_PROOF_ADDRESSES:
-        raise ProofError(f"a proof goes to at most {MAX_PROOF_ADDRESSES} addresses")
+        raise ProofError(f"a proof goes to at most {MAX_PROOF_ADDRESSES} addresses").coded(
+            "proof.too_many", max=MAX_PROOF_ADDRESSES
+        )
     addresses = []
     for raw in found:
         try:
             addresses.append(normalise(raw))
         except InvalidAddressError as exc:
-            raise ProofError(f"{raw}: {exc}") from exc
+            raise ProofError(f"{raw}: {exc}").coded("proof.bad_address", address=raw) from exc
     return list(dict.fromkeys(addresses))
 
 

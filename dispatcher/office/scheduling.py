@@ -123,7 +123,8 @@ def parse_local(text: str, zone: str = DEFAULT_ZONE) -> dt.datetime:
     try:
         naive = dt.datetime.strptime(cleaned, "%Y-%m-%d %H:%M")
     except ValueError as exc:
-        raise InputError(f'{text!r} is not a date and time: use "YYYY-MM-DD HH:MM"') from exc
+        refused = InputError(f'{text!r} is not a date and time: use "YYYY-MM-DD HH:MM"')
+        raise refused.coded("schedule.bad_time", value=text) from exc
     return local_to_utc(naive.date(), naive.time(), zone)
 
 
@@ -155,7 +156,8 @@ def parse_weekday(text: str) -> int:
         return int(word)
     if word[:3] in WEEKDAYS and len(word) >= 3:
         return WEEKDAYS.index(word[:3])
-    raise InputError(f"{text!r} is not a weekday: use {', '.join(WEEKDAYS)}")
+    refused = InputError(f"{text!r} is not a weekday: use {', '.join(WEEKDAYS)}")
+    raise refused.coded("schedule.bad_weekday", value=text)
 
 
 def parse_clock(text: str) -> dt.time:
@@ -166,7 +168,8 @@ def parse_clock(text: str) -> dt.time:
     try:
         return dt.datetime.strptime(text.strip(), "%H:%M").time()
     except ValueError as exc:
-        raise InputError(f"{text!r} is not a time of day: use HH:MM") from exc
+        refused = InputError(f"{text!r} is not a time of day: use HH:MM")
+        raise refused.coded("schedule.bad_clock", value=text) from exc
 
 
 def next_occurrence(weekday: int, at: dt.time, zone: str, after: dt.datetime) -> dt.datetime:
@@ -348,7 +351,7 @@ def ensure_editable(session: Session, edition_id: int) -> None:
         raise EditionLockedError(
             f"edition {edition_id} has send {waiting} scheduled or in progress: "
             "unschedule it before changing the edition"
-        )
+        ).coded("schedule.locked", edition=edition_id, send=waiting)
 
 
 def upcoming_sends(session: Session, limit: int = 20) -> list[Send]:
@@ -371,17 +374,21 @@ def _change_scheduled(session: Session, send_id: int, **values: object) -> None:
     )
     if changed.rowcount != 1:  # type: ignore[attr-defined]
         state = session.scalar(select(Send.state).where(Send.id == send_id))
-        raise NotScheduledError(f"send {send_id} is {state}: only a scheduled send can change")
+        raise NotScheduledError(
+            f"send {send_id} is {state}: only a scheduled send can change"
+        ).coded("schedule.not_scheduled", send=send_id)
 
 
 def _get_send(session: Session, send_id: int) -> Send:
     send = session.get(Send, send_id)
     if send is None:
-        raise NotFoundError(f"no send with id {send_id}")
+        raise NotFoundError(f"no send with id {send_id}").coded("send.unknown", send=send_id)
     return send
 
 
 def _refuse_past(when: dt.datetime, now: dt.datetime) -> None:
     if when < now - PAST_TOLERANCE:
         shown = to_local(when).strftime("%Y-%m-%d %H:%M")
-        raise TimeInPastError(f"{shown} ({DEFAULT_ZONE}) has already gone: choose a later time")
+        raise TimeInPastError(
+            f"{shown} ({DEFAULT_ZONE}) has already gone: choose a later time"
+        ).coded("schedule.past", when=when)

@@ -33,11 +33,16 @@ def _dummy_hash() -> str:
 def create_user(session: Session, username: str, password: str, role: str) -> User:
     """:raises StateError: if the name is taken, the role unknown or the password too short"""
     if role not in {r.value for r in Role}:
-        raise StateError(f"unknown role {role!r}: use one of {', '.join(r.value for r in Role)}")
+        roles = ", ".join(r.value for r in Role)
+        raise StateError(f"unknown role {role!r}: use one of {roles}").coded(
+            "user.unknown_role", role=role, roles=roles
+        )
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise StateError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+        raise StateError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters").coded(
+            "user.password_short", min=MIN_PASSWORD_LENGTH
+        )
     if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise StateError(f"user {username!r} already exists")
+        raise StateError(f"user {username!r} already exists").coded("user.exists", name=username)
     user = User(username=username, password_hash=_hasher.hash(password), role=role)
     session.add(user)
     session.flush()
@@ -75,7 +80,9 @@ def set_password(session: Session, username: str, password: str) -> None:
     """
     user = _existing(session, username)
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise StateError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+        raise StateError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters").coded(
+            "user.password_short", min=MIN_PASSWORD_LENGTH
+        )
     user.password_hash = _hasher.hash(password)
     end_user_sessions(session, user.id)
 

@@ -36,12 +36,16 @@ def check_size(html: str) -> PreflightReport:
             f"the HTML is {size:,} bytes: Gmail clips messages over {GMAIL_CLIP_BYTES:,} "
             "bytes and hides the rest, unsubscribe link included; shorten the edition",
             "html",
+            size=size,
+            limit=GMAIL_CLIP_BYTES,
         )
     elif size > SIZE_WARNING_BYTES:
         report.warn(
             "html.size",
             f"the HTML is {size:,} bytes, close to Gmail's clipping at {GMAIL_CLIP_BYTES:,}",
             "html",
+            size=size,
+            limit=GMAIL_CLIP_BYTES,
         )
     return report
 
@@ -59,6 +63,8 @@ def check_language(scan: HtmlScan, newsletter: NewsletterSettings) -> PreflightR
             "html.lang",
             f'the HTML says lang="{scan.lang}" but the newsletter is in {newsletter.language}',
             "html",
+            lang=scan.lang,
+            language=newsletter.language,
         )
     return report
 
@@ -97,7 +103,7 @@ def check_links(scan: HtmlScan) -> PreflightReport:
         problem = link_problem(link.href)
         if problem is not None:
             code, message = problem
-            report.error(code, message, _link_where(link))
+            report.error(code, message, _link_where(link), href=link.href)
     return report
 
 
@@ -144,6 +150,10 @@ def check_contrast(scan: HtmlScan) -> PreflightReport:
                 f"text in {use.foreground} on {use.background} has a contrast of {ratio:.2f}:1, "
                 f'below the {needed}:1 of WCAG AA (e.g. "{use.sample}")',
                 "html",
+                foreground=use.foreground,
+                background=use.background,
+                ratio=f"{ratio:.2f}",
+                needed=needed,
             )
     return report
 
@@ -158,6 +168,10 @@ def check_newsletter_colours(newsletter: NewsletterSettings) -> PreflightReport:
                 f"{foreground} on {background} has a contrast of {ratio:.2f}:1, "
                 f"below the {MIN_CONTRAST}:1 of WCAG AA",
                 f"newsletter colours.{name}",
+                foreground=foreground,
+                background=background,
+                ratio=f"{ratio:.2f}",
+                needed=MIN_CONTRAST,
             )
     return report
 

@@ -6,7 +6,7 @@ schedule it); a warning is worth a look but does not block.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 
 
@@ -17,11 +17,15 @@ class Finding:
     :param code: a stable identifier, e.g. ``html.size`` or ``image.alt`` (for code and tests)
     :param message: what is wrong and how to fix it, in plain words
     :param where: what it concerns: ``html``, ``text``, ``headers``, a link, an image...
+    :param params: the values the web's sentence for it names; the web pages show the
+        catalogue's ``preflight.error.<code>`` (or ``preflight.warning.<code>``) filled
+        with them instead of ``message``, which stays for the command line
     """
 
     code: str
     message: str
     where: str
+    params: Mapping[str, object] = field(default_factory=dict, compare=False)
 
 
 @dataclass
@@ -40,11 +44,11 @@ class PreflightReport:
         """Every finding's code, errors and warnings alike."""
         return {f.code for f in (*self.errors, *self.warnings)}
 
-    def error(self, code: str, message: str, where: str) -> None:
-        self.errors.append(Finding(code, message, where))
+    def error(self, code: str, message: str, where: str, **params: object) -> None:
+        self.errors.append(Finding(code, message, where, params))
 
-    def warn(self, code: str, message: str, where: str) -> None:
-        self.warnings.append(Finding(code, message, where))
+    def warn(self, code: str, message: str, where: str, **params: object) -> None:
+        self.warnings.append(Finding(code, message, where, params))
 
     def merge(self, others: Iterable[PreflightReport]) -> PreflightReport:
         """Add the findings of ``others`` to this report; :returns: this report"""
@@ -53,7 +57,7 @@ class PreflightReport:
             self.warnings.extend(other.warnings)
         return self
 
-    def to_dict(self) -> dict[str, list[dict[str, str]]]:
+    def to_dict(self) -> dict[str, list[dict[str, object]]]:
         """A JSON-ready form, for the admin and the API."""
         return {
             "errors": [asdict(f) for f in self.errors],

@@ -46,5 +46,6 @@ def check_links_online(urls: Iterable[str], timeout: float = TIMEOUT_SECONDS) ->
         statuses = list(pool.map(lambda u: link_status(u, timeout), wanted))
     for url, status in zip(wanted, statuses, strict=True):
         if status is not None:
-            report.warn("link.unreachable", f"{url} did not answer as expected: {status}", url)
+            problem = f"{url} did not answer as expected: {status}"
+            report.warn("link.unreachable", problem, url, url=url, status=status)
     return report

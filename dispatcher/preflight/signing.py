@@ -40,5 +40,7 @@ def check_signing(
             f"messages are signed by {dkim_domain} but sent From {from_domain}: DMARC ignores"
             " the signature. Use a DKIM_DOMAIN that is the From domain or a parent of it",
             WHERE,
+            signed_by=dkim_domain,
+            sender=from_domain,
         )
     return report

@@ -63,9 +63,11 @@ def judge(result: SpamResult) -> PreflightReport:
     rules = ", ".join(result.rules) or "none"
     message = f"SpamAssassin scores the sample message {result.score:.1f} (rules: {rules})"
     if result.score >= SPAM_ERROR_SCORE:
-        report.error("spam.score", f"{message}: at {SPAM_ERROR_SCORE} it is spam", WHERE)
+        problem = f"{message}: at {SPAM_ERROR_SCORE} it is spam"
+        report.error("spam.score", problem, WHERE, score=f"{result.score:.1f}", rules=rules)
     elif result.score > SPAM_WARNING_SCORE:
-        report.warn("spam.score", f"{message}: over {SPAM_WARNING_SCORE} is risky", WHERE)
+        problem = f"{message}: over {SPAM_WARNING_SCORE} is risky"
+        report.warn("spam.score", problem, WHERE, score=f"{result.score:.1f}", rules=rules)
     return report
 
 

@@ -44,6 +44,9 @@ def check_text_twin(scan: HtmlScan, text: str) -> PreflightReport:
             f"{len(missing)} of the {len(html_words)} words of the HTML are not in the plain "
             f"text, e.g. {_examples(missing)}",
             "text",
+            missing=len(missing),
+            total=len(html_words),
+            examples=_examples(missing),
         )
     links = missing_links((link.href for link in scan.links), text)
     if links:
@@ -51,6 +54,8 @@ def check_text_twin(scan: HtmlScan, text: str) -> PreflightReport:
             "text.missing_links",
             f"{len(links)} links of the HTML are not in the plain text: {_examples(links)}",
             "text",
+            count=len(links),
+            examples=_examples(links),
         )
     return report
 

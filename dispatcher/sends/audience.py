@@ -233,7 +233,7 @@ def refuse_repeat(session: Session, edition_id: int, list_ids: list[int]) -> Non
         raise StateError(
             f"edition {edition_id} was already sent to {named}; "
             "use --again to send it to those who did not get it"
-        )
+        ).coded("send.already_sent", edition=edition_id, lists=", ".join(s for s, _ in earlier))
 
 
 def earlier_sends(session: Session, edition_id: int, list_ids: list[int]) -> list[tuple[str, int]]:

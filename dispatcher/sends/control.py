@@ -192,7 +192,9 @@ def retry_send(
     """
     state = _state_of(session, send_id)
     if state not in (_RUNNING, _PAUSED, _FINISHED):
-        raise StateError(f"send {send_id} is {state}: only a started send has rows to retry")
+        raise StateError(f"send {send_id} is {state}: only a started send has rows to retry").coded(
+            "send.not_started", send=send_id
+        )
     params = {"send_id": send_id, "now": now}
     rows = int(session.execute(_DUE_NOW, params).rowcount)  # type: ignore[attr-defined]
     again = session.execute(_EXPIRED_AGAIN, params | {"in_doubt": in_doubt})
@@ -277,7 +279,7 @@ def create_correction(
         raise StateError(
             f"edition {edition_id} cannot correct send {send_id}: a correction is another "
             "edition of the same newsletter"
-        )
+        ).coded("send.bad_correction", edition=edition_id, send=send_id)
     return _child_send(session, parent, edition_id, KIND_CORRECTION, when, created_by)
 
 
@@ -289,7 +291,7 @@ def _started_send(session: Session, send_id: int, allowed: tuple[str, ...], what
         raise StateError(
             f"send {send_id} is {parent.state}: {what} follows a send that is "
             f"{' or '.join(allowed)}"
-        )
+        ).coded("send.not_started", send=send_id)
     return parent
 
 
@@ -332,4 +334,5 @@ def _transition(
     state = session.scalar(select(Send.state).where(Send.id == send_id))
     if state is None:
         raise NotFoundError(f"no send with id {send_id}")
-    raise StateError(f"send {send_id} is {state}: only a {' or '.join(allowed)} send can be {verb}")
+    refused = f"send {send_id} is {state}: only a {' or '.join(allowed)} send can be {verb}"
+    raise StateError(refused).coded(f"send.not_{verb}", send=send_id)

@@ -13,13 +13,18 @@ place it turns into HTTP, so routes do not wrap calls only to translate them:
 
 Starlette picks the handler of the nearest class in the exception's MRO, so the
 specific entries win over the general ones. A route that shows its form again with the
-error next to it catches the error itself: that is not translation.
+error next to it catches the error itself, and shows :func:`explain`'s words for it:
+the text of the error's ``key`` in the page's language, filled with its ``params``
+(never the English message, which may give command-line advice); an error without a
+key, or with one the catalogues lack, shows a general sentence and its English message.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -33,12 +38,15 @@ from dispatcher.errors import (
     ContentError,
     InputError,
     InvalidTokenError,
+    NewsletterError,
     NotFoundError,
     StateError,
     SubscribersError,
     UnknownListError,
 )
+from dispatcher.office.scheduling import DEFAULT_ZONE, to_local
 from dispatcher.web.auth import LoginRequired, StepRequired
+from dispatcher.web.i18n import fillable
 from dispatcher.web.security import add_headers, redact_path
 from dispatcher.web.templating import render
 
@@ -60,6 +68,33 @@ def error_response(
         return JSONResponse({"error": message_key, "status": status}, status_code=status)
     context = {"message_key": message_key, "fields": ", ".join(fields)}
     return render(request, "error.html", context, status_code=status)
+
+
+def explain(exc: Exception, general: str = "problem.other") -> dict[str, Any]:
+    """What a page says about a refused action: ``{"key", "values", "detail", "where", "intro"}``.
+
+    The template shows ``t(key, **values)``, then ``detail`` when there is one. An
+    error whose ``key`` has a text in the catalogues (and params for all its
+    placeholders) gives that key and its params (times on the office's clock) and no
+    detail; any other gives ``general`` with the error's own English message as the
+    detail. ``where`` is the file, line and field an edition file's error points at;
+    ``intro`` (None here) is a sentence a page may put before the key's text.
+    """
+    where = {
+        "file": getattr(exc, "path", None),
+        "line": getattr(exc, "line", None),
+        "field": getattr(exc, "field", None),
+    }
+    if isinstance(exc, NewsletterError) and fillable(exc.key, exc.params):
+        values = {name: _shown(value) for name, value in exc.params.items()}
+        return {"key": exc.key, "values": values, "detail": "", "where": where, "intro": None}
+    return {"key": general, "values": {}, "detail": str(exc), "where": where, "intro": None}
+
+
+def _shown(value: object) -> object:
+    if isinstance(value, dt.datetime):
+        return to_local(value, DEFAULT_ZONE).strftime("%d/%m/%Y %H:%M")
+    return value
 
 
 #: Each branch of the exception tree and the status it answers with (and the message, when

@@ -1,55 +1,55 @@
-"""Languages of the public pages: Italian first, English available.
+"""Languages of the web pages: Italian first, English available.
 
 The language is chosen by ``?lang=``, then the ``lang`` cookie, then the
-browser's Accept-Language, then Italian. Texts live in one catalogue per
-language; a key missing in English falls back to Italian, never to the key.
+browser's Accept-Language, then Italian. The texts are gettext catalogues
+(``dispatcher/locale/{it,en}/LC_MESSAGES/messages.po``) whose msgids are the
+dotted keys that ``t("key")`` looks up; the ``.po`` files are read with Babel
+when this module is imported. A key missing in English falls back to Italian,
+never to the key. Placeholders are ``{name}``, filled by :meth:`str.format`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from string import Formatter
 
+from babel.messages.pofile import read_po
 from fastapi import Request
+
+from dispatcher.resources import catalogue_file
 
 LANGUAGES = ("it", "en")
 DEFAULT_LANGUAGE = "it"
 
+
+def load_catalogue(language: str) -> dict[str, str]:
+    """Key -> text of ``language``'s catalogue (entries with no text are left out).
+
+    The ``.po`` is parsed here rather than compiled to ``.mo`` at build time: a fresh
+    clone and an installed wheel then read the same file, with no build step to forget.
+    """
+    with catalogue_file(language).open("rb") as file:
+        catalogue = read_po(file, locale=language, abort_invalid=True)
+    return {
+        message.id: message.string
+        for message in catalogue
+        if isinstance(message.id, str) and message.id and isinstance(message.string, str)
+        and message.string
+    }  # fmt: skip
+
+
+#: Key -> text per language, read once at start-up.
 CATALOGUE: dict[str, dict[str, str]] = {
-    "it": {
-        "site.title": "Newsletter della Città metropolitana di Torino",
-        "site.skip": "Vai al contenuto",
-        "site.language": "Lingua",
-        "error.title": "Qualcosa non va",
-        "error.not_found": "La pagina che cerchi non esiste.",
-        "error.bad_request": "La richiesta non è valida.",
-        "error.fields": "Campi da correggere: {fields}.",
-        "error.invalid_link": "Questo link non è valido o è scaduto.",
-        "error.server": "Si è verificato un errore. Riprova tra qualche minuto.",
-        "error.too_many": "Troppe richieste. Riprova tra qualche minuto.",
-        "error.forbidden": "Non hai accesso a questa pagina.",
-        "error.login_required": "La sessione è scaduta: accedi di nuovo e ripeti l'operazione.",
-        "error.home": "Torna alla pagina iniziale",
-    },
-    "en": {
-        "site.title": "Newsletters of the Metropolitan City of Turin",
-        "site.skip": "Skip to content",
-        "site.language": "Language",
-        "error.title": "Something is wrong",
-        "error.not_found": "The page you are looking for does not exist.",
-        "error.bad_request": "The request is not valid.",
-        "error.fields": "Fields to correct: {fields}.",
-        "error.invalid_link": "This link is not valid or has expired.",
-        "error.server": "Something went wrong. Please try again in a few minutes.",
-        "error.too_many": "Too many requests. Please try again in a few minutes.",
-        "error.forbidden": "You do not have access to this page.",
-        "error.login_required": "Your session has ended: log in again and repeat the action.",
-        "error.home": "Back to the home page",
-    },
+    language: load_catalogue(language) for language in LANGUAGES
 }
 
 
 def add_texts(texts: Mapping[str, Mapping[str, str]]) -> None:
-    """Add a router's own texts to the catalogue (``{"it": {...}, "en": {...}}``)."""
+    """Add a module's texts (``{"it": {...}, "en": {...}}``) until they move to the catalogues.
+
+    Kept for the texts modules written before the catalogues: ``tools/texts_to_po.py``
+    moves such a module into the ``.po`` files, and then it is deleted.
+    """
     for language, entries in texts.items():
         CATALOGUE.setdefault(language, {}).update(entries)
 
@@ -64,6 +64,14 @@ def choose_language(request: Request) -> str:
         if code in LANGUAGES:
             return code
     return DEFAULT_LANGUAGE
+
+
+def fillable(key: str, values: Mapping[str, object]) -> bool:
+    """Whether ``key`` has an Italian text and ``values`` name every placeholder of it."""
+    text = CATALOGUE[DEFAULT_LANGUAGE].get(key)
+    if text is None:
+        return False
+    return all(name in values for _, name, _, _ in Formatter().parse(text) if name)
 
 
 def translate(language: str, key: str, **values: object) -> str:

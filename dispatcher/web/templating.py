@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from dispatcher.resources import web_templates_dir
-from dispatcher.web.i18n import choose_language, translate
+from dispatcher.web.i18n import choose_language, fillable, translate
 
 WEB_TEMPLATES = web_templates_dir()
 
@@ -43,6 +43,7 @@ def render(
         "csrf_token": getattr(request.state, "csrf_token", ""),
         "user": getattr(request.state, "user", None),
         "signup_url": lambda slug: signup_url(slug, language),
+        "finding": lambda kind, check: finding(language, kind, check),
         **(context or {}),
     }
     body = _environment.get_template(template).render(values)
@@ -50,6 +51,19 @@ def render(
     if request.query_params.get("lang") == language:
         response.set_cookie("lang", language, max_age=365 * 86400, samesite="lax")
     return response
+
+
+def finding(language: str, kind: str, check: Any) -> str:
+    """A preflight finding (``kind`` "error" or "warning") in ``language``.
+
+    The catalogue's ``preflight.<kind>.<code>`` filled with the finding's params; a
+    code the catalogues lack (or params that do not fill it) shows the check's own
+    English message.
+    """
+    key = f"preflight.{kind}.{check.code}"
+    if not fillable(key, check.params):
+        return str(check.message)
+    return translate(language, key, **check.params)
 
 
 def signup_url(slug: str, language: str) -> str:

@@ -53,7 +53,7 @@ def test_a_pasted_edition_with_an_error_is_shown_again_with_its_line(desk: Desk)
         answer = editor.post("/admin/editions", {"source": NOT_A_NUMBER})
 
     assert answer.status_code == 400
-    assert "edizione.md:5: [number]" in answer.text
+    assert "File edizione.md. Riga 5. Campo «number»." in answer.text
     assert '<mark id="error-line">   5  number: quarantaquattro</mark>' in answer.text
     assert 'data-error-line="5"' in answer.text
     assert "number: quarantaquattro" in answer.text.split('id="source"')[1]  # text kept
@@ -68,8 +68,9 @@ def test_an_uploaded_file_with_an_error_is_named_in_the_message(desk: Desk) -> N
         latin1 = editor.post("/admin/editions", files={"file": ("old.md", "è".encode("latin-1"))})
 
     assert answer.status_code == 400
-    assert "n44.md:12: [cover.image]" in answer.text
-    assert latin1.status_code == 400 and "old.md: is not UTF-8 text" in latin1.text
+    assert "File n44.md. Riga 12. Campo «cover.image»." in answer.text
+    assert "deve iniziare con https://" in answer.text
+    assert latin1.status_code == 400 and "Il file non è testo UTF-8" in latin1.text
 
 
 def test_a_second_upload_of_the_same_number_is_refused_with_a_message(desk: Desk) -> None:
@@ -77,7 +78,7 @@ def test_a_second_upload_of_the_same_number_is_refused_with_a_message(desk: Desk
     with desk.client("editor") as editor:
         again = editor.post("/admin/editions", {"source": SOURCE})
     assert again.status_code == 400
-    assert "already has edition number 44" in again.text
+    assert "ha già un&#39;edizione numero 44" in again.text
 
 
 def test_editing_in_the_textarea_recompiles_and_is_logged(desk: Desk) -> None:
@@ -91,7 +92,7 @@ def test_editing_in_the_textarea_recompiles_and_is_logged(desk: Desk) -> None:
         broken = editor.post(f"/admin/editions/{edition_id}/source", {"source": NOT_A_NUMBER})
 
     assert saved.status_code == 303
-    assert broken.status_code == 400 and ":5: [number]" in broken.text
+    assert broken.status_code == 400 and "Riga 5. Campo «number»." in broken.text
     with desk.sessions() as session:
         edition = session.get_one(Edition, edition_id)
         assert "verso il nuovo Piano" in edition.subject  # the broken one changed nothing

@@ -143,8 +143,8 @@ def test_a_bad_upload_is_shown_with_its_reason(desk: Desk) -> None:
         )
         no_alt = editor.post("/admin/images", files={"file": ("dot.png", png(1, 1))})
     assert svg.status_code == 400 and "Immagine non accettata" in svg.text
-    assert "not a PNG, JPEG, GIF or WebP" in svg.text
-    assert no_alt.status_code == 400 and "alt text" in no_alt.text
+    assert "non è un&#39;immagine PNG, JPEG, GIF o WebP" in svg.text
+    assert no_alt.status_code == 400 and "testo alternativo" in no_alt.text
 
 
 def test_a_picture_uploaded_from_an_edition_page_is_listed_there(desk: Desk) -> None:

@@ -74,6 +74,19 @@ def test_the_wheel_holds_every_template_static_file_and_migration(wheel: Path) -
     assert expected - names == set()
 
 
+def test_the_installed_package_reads_the_web_texts_from_any_directory(
+    wheel: Path, venv: Path, tmp_path: Path
+) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for language in ("it", "en"):
+        assert f"dispatcher/locale/{language}/LC_MESSAGES/messages.po" in names
+    code = "from dispatcher.web.i18n import translate as t; print(t('en', 'public.home_title'))"
+    shown = _run(
+        [str(venv / "bin" / "python"), "-c", code], cwd=tmp_path, env=_environment(tmp_path)
+    )
+    assert shown.strip() == "Newsletters of the Metropolitan City of Turin — Subscribe"
+
+
 def test_the_installed_package_is_the_one_imported(venv: Path, tmp_path: Path) -> None:
     shown = _run(
         [str(venv / "bin" / "python"), "-c", "import dispatcher; print(dispatcher.__file__)"],

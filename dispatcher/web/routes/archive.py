@@ -29,7 +29,7 @@ from dispatcher.office.archive import PublishedEdition, published_editions, publ
 from dispatcher.office.edition_store import newsletter_settings
 from dispatcher.office.reach import count_view
 from dispatcher.render.context import italian_date
-from dispatcher.web.i18n import add_texts, choose_language
+from dispatcher.web.i18n import choose_language
 from dispatcher.web.routes.archive_frame import framed_web_version
 from dispatcher.web.routes.public_common import newsletter_of
 from dispatcher.web.state import DbSession, EditionNumber, State
@@ -51,23 +51,6 @@ WEB_VERSION_HEADERS = {
 
 router = APIRouter(include_in_schema=False)
 ET.register_namespace("", ATOM)  # the feed's elements unprefixed, as feed readers expect
-
-add_texts(
-    {
-        "it": {
-            "archive.title": "Archivio di {name}",
-            "archive.empty": "Non è ancora uscito nessun numero.",
-            "archive.number": "N. {number}",
-            "archive.feed": "Segui l'archivio con un lettore di feed (Atom)",
-        },
-        "en": {
-            "archive.title": "Archive of {name}",
-            "archive.empty": "No issue has been published yet.",
-            "archive.number": "No. {number}",
-            "archive.feed": "Follow the archive in a feed reader (Atom)",
-        },
-    }
-)
 
 
 @router.get("/archive/{slug}")

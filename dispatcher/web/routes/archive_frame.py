@@ -14,7 +14,6 @@ import re
 from markupsafe import Markup, escape
 
 from dispatcher.web.i18n import translate
-from dispatcher.web.routes import site_texts  # noqa: F401  (registers the texts used here)
 
 _BAR = "background:#1c4f82;color:#fff;font-family:'Titillium Web',Arial,sans-serif;"
 _LINK = "color:#fff;text-decoration:underline;margin-right:1.25rem;display:inline-block;"

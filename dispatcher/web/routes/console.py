@@ -27,19 +27,28 @@ from dispatcher.office.users import audit
 from dispatcher.sends import control
 from dispatcher.sends.status import SendView, iso
 from dispatcher.web.auth import admin_router
-from dispatcher.web.i18n import add_texts, choose_language, translate
-from dispatcher.web.routes.console_texts import STATUSES_EN, TEXTS
+from dispatcher.web.i18n import choose_language, translate
 from dispatcher.web.state import DbSession, RowId, State, WebState
 from dispatcher.web.templating import WEB_TEMPLATES, render
 from subscribers.orm import utcnow
 
 router = admin_router("/console", roles=("operator",))
-add_texts(TEXTS)
 
 LOCAL_ZONE = ZoneInfo("Europe/Rome")
 ASSETS = WEB_TEMPLATES / "console"
 ASSET_TYPES = {"console.js": "text/javascript", "console.css": "text/css"}
-STATUS_ORDER = tuple(STATUSES_EN)
+#: The ledger's statuses in the order the console shows them (texts: ``console.status.*``).
+STATUS_ORDER = (
+    "queued",
+    "sending",
+    "deferred",
+    "sent",
+    "failed",
+    "uncertain",
+    "skipped",
+    "bounced",
+    "complained",
+)
 _READER = "console.monitoring"
 _RESULTS = {"paused", "resumed", "cancelled", "refused"}
 

@@ -10,7 +10,6 @@ from fastapi.responses import RedirectResponse, Response
 
 from dispatcher.office.users import audit, authenticate
 from dispatcher.web.auth import csrf_protect, csrf_token, install_sessions, log_out
-from dispatcher.web.i18n import add_texts
 from dispatcher.web.routes import login_code
 from dispatcher.web.routes.login_code import finish_login
 from dispatcher.web.routes.public_common import client_ip, ip_bucket, limiter, too_many
@@ -18,27 +17,6 @@ from dispatcher.web.state import DbSession, State
 from dispatcher.web.templating import render
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
-
-add_texts(
-    {
-        "it": {
-            "login.title": "Accesso",
-            "login.username": "Nome utente",
-            "login.password": "Password",
-            "login.submit": "Entra",
-            "login.failed": "Nome utente o password non corretti.",
-            "logout.submit": "Esci",
-        },
-        "en": {
-            "login.title": "Log in",
-            "login.username": "User name",
-            "login.password": "Password",
-            "login.submit": "Log in",
-            "login.failed": "Wrong user name or password.",
-            "logout.submit": "Log out",
-        },
-    }
-)
 
 
 @router.get("/login")

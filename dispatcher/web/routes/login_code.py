@@ -19,7 +19,6 @@ from dispatcher.models import User
 from dispatcher.office import accounts, totp
 from dispatcher.office.users import audit, get_user
 from dispatcher.web.auth import csrf_protect, csrf_token, log_in
-from dispatcher.web.routes.admin import users_texts
 from dispatcher.web.routes.public_common import client_ip, ip_bucket, limiter, too_many
 from dispatcher.web.state import DbSession, State
 from dispatcher.web.templating import render
@@ -29,7 +28,7 @@ router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False
 PENDING = "totp_pending"
 CODE_SECONDS = 300
 MAX_TRIES = 5
-__all__ = ["finish_login", "router", "users_texts"]
+__all__ = ["finish_login", "router"]
 
 
 def finish_login(request: Request, session: Session, user: User, target: str) -> Response:

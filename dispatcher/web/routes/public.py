@@ -19,7 +19,6 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 
-from dispatcher.web.i18n import add_texts
 from dispatcher.web.routes import (
     public_confirm,
     public_leave,
@@ -33,27 +32,6 @@ from dispatcher.web.templating import render
 from subscribers.service import newsletter_lists
 
 router = APIRouter(include_in_schema=False)
-
-add_texts(
-    {
-        "it": {
-            "home.title": "Le newsletter della Città metropolitana di Torino",
-            "home.intro": "Scegli una newsletter per iscriverti o per leggere i numeri usciti.",
-            "home.none": "Al momento non ci sono newsletter.",
-            "home.subscribe_to": "Iscriviti a {name}",
-            "home.archive_of": "Archivio di {name}",
-            "home.manage": "Annullare l'iscrizione o cambiare le preferenze",
-        },
-        "en": {
-            "home.title": "Newsletters of the Metropolitan City of Turin",
-            "home.intro": "Choose a newsletter to subscribe or to read its past issues.",
-            "home.none": "There are no newsletters at the moment.",
-            "home.subscribe_to": "Subscribe to {name}",
-            "home.archive_of": "Archive of {name}",
-            "home.manage": "Unsubscribing or changing your preferences",
-        },
-    }
-)
 
 
 @router.get("/")

@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from dispatcher.editions.newsletter import NewsletterSettings
 from dispatcher.web.errors import error_response
-from dispatcher.web.i18n import add_texts
 from dispatcher.web.ratelimit import Rate, RateLimiter, create_limiter
 from dispatcher.web.state import WebState, db_session
 from subscribers.models import MailingList
@@ -35,23 +34,6 @@ NO_STORE = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
-
-add_texts(
-    {
-        "it": {
-            "public.archive": "Archivio",
-            "public.subscribe": "Iscriviti",
-            "public.privacy_link": "Informativa sulla privacy",
-            "public.home": "Tutte le newsletter",
-        },
-        "en": {
-            "public.archive": "Archive",
-            "public.subscribe": "Subscribe",
-            "public.privacy_link": "Privacy notice",
-            "public.home": "All newsletters",
-        },
-    }
-)
 
 
 def newsletter_of(mailing_list: MailingList) -> NewsletterSettings:

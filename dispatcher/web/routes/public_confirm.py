@@ -22,7 +22,6 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from dispatcher.office.confirmation import preferences_url
-from dispatcher.web.i18n import add_texts
 from dispatcher.web.routes.public_common import NO_STORE, WriteSession, client_ip
 from dispatcher.web.state import DbSession, State, WebState
 from dispatcher.web.templating import render
@@ -49,40 +48,6 @@ class Link:
     subscriber_id: int
     list_id: int
     request: SignupRequest | None  # None for a link mailed before requests were kept
-
-
-add_texts(
-    {
-        "it": {
-            "confirm.title": "Conferma l'iscrizione",
-            "confirm.question": "Vuoi ricevere {name}?",
-            "confirm.explain": "Premi il pulsante per confermare l'iscrizione.",
-            "confirm.name": "Il nome indicato nella richiesta è «{name}».",
-            "confirm.submit": "Conferma l'iscrizione",
-            "confirmed.title": "Iscrizione confermata",
-            "confirmed.thanks": "Grazie! Da ora riceverai {name}.",
-            "confirmed.already": "L'iscrizione a {name} è già confermata.",
-            "confirmed.preferences": "Cambia le preferenze",
-            "confirm.stale_title": "Questa richiesta non è più valida",
-            "confirm.stale": "L'iscrizione è stata annullata dopo la richiesta. "
-            "Se vuoi ricevere la newsletter, iscriviti di nuovo.",
-        },
-        "en": {
-            "confirm.title": "Confirm your subscription",
-            "confirm.question": "Do you want to receive {name}?",
-            "confirm.explain": "Press the button to confirm your subscription.",
-            "confirm.name": "The name given in the request is “{name}”.",
-            "confirm.submit": "Confirm my subscription",
-            "confirmed.title": "Subscription confirmed",
-            "confirmed.thanks": "Thank you! From now on you will receive {name}.",
-            "confirmed.already": "Your subscription to {name} is already confirmed.",
-            "confirmed.preferences": "Change your preferences",
-            "confirm.stale_title": "This request is no longer valid",
-            "confirm.stale": "The subscription was cancelled after the request. "
-            "If you want to receive the newsletter, please subscribe again.",
-        },
-    }
-)
 
 
 @router.get("/conferma/{token}")

@@ -22,7 +22,6 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
 from dispatcher.office.confirmation import preferences_url
-from dispatcher.web.i18n import add_texts
 from dispatcher.web.routes.public_common import NO_STORE, WriteSession
 from dispatcher.web.state import DbSession, State
 from dispatcher.web.templating import render
@@ -33,51 +32,6 @@ from subscribers.tokens import Purpose
 PAGE_FIELD, PAGE_VALUE = "via", "page"  # what our own button sends, besides the token
 
 router = APIRouter(include_in_schema=False)
-
-add_texts(
-    {
-        "it": {
-            "leave.title": "Annulla l'iscrizione",
-            "leave.question": "Vuoi smettere di ricevere {name}?",
-            "leave.submit": "Annulla l'iscrizione",
-            "leave.not_subscribed": "Non sei iscritto a {name}: non riceverai nessuna email.",
-            "left.title": "Iscrizione annullata",
-            "left.done": "Non riceverai più {name}.",
-            "left.mistake": "Ti sei sbagliato?",
-            "left.again": "Iscriviti di nuovo",
-            "left.others": "Gestisci le altre iscrizioni",
-            "left.this_newsletter": "questa newsletter",
-            "manage.title": "Annullare l'iscrizione o cambiare le preferenze",
-            "manage.links": "In fondo a ogni email che ricevi trovi due link personali: "
-            "«Annulla l'iscrizione», che ti toglie dalla newsletter con un clic, e "
-            "«Preferenze», dove scegli newsletter, sezioni e lingua.",
-            "manage.web": "La versione web delle newsletter è uguale per tutti e non contiene "
-            "link personali: per questo i suoi link portano a questa pagina.",
-            "manage.no_mail": "Se non hai più un'email della newsletter, aspetta la prossima: "
-            "conterrà i link.",
-        },
-        "en": {
-            "leave.title": "Unsubscribe",
-            "leave.question": "Do you want to stop receiving {name}?",
-            "leave.submit": "Unsubscribe",
-            "leave.not_subscribed": "You are not subscribed to {name}: you will get no email.",
-            "left.title": "Unsubscribed",
-            "left.done": "You will no longer receive {name}.",
-            "left.mistake": "Was it a mistake?",
-            "left.again": "Subscribe again",
-            "left.others": "Manage your other subscriptions",
-            "left.this_newsletter": "this newsletter",
-            "manage.title": "Unsubscribing or changing your preferences",
-            "manage.links": "At the bottom of every email you receive there are two personal "
-            "links: “Unsubscribe”, which takes you off the newsletter in one click, and "
-            "“Preferences”, where you choose newsletters, sections and language.",
-            "manage.web": "The web version of the newsletters is the same for everyone and has "
-            "no personal links: that is why its links lead to this page.",
-            "manage.no_mail": "If you no longer have an email of the newsletter, wait for the "
-            "next one: it will carry the links.",
-        },
-    }
-)
 
 
 async def unsubscribe_way(request: Request) -> str:

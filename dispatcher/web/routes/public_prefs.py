@@ -24,8 +24,7 @@ from sqlalchemy.orm import Session
 
 from dispatcher.editions.newsletter import NewsletterSettings, Section
 from dispatcher.office.confirmation import ConfirmationMail, MailKind, confirm_url, send_mails
-from dispatcher.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, add_texts, choose_language
-from dispatcher.web.routes import sections_texts  # noqa: F401 - registers the texts
+from dispatcher.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, choose_language
 from dispatcher.web.routes.public_common import (
     NO_STORE,
     WriteSession,
@@ -43,35 +42,6 @@ from subscribers.service import get_subscriber, newsletter_lists
 from subscribers.tokens import Purpose
 
 router = APIRouter(include_in_schema=False)
-
-add_texts(
-    {
-        "it": {
-            "prefs.title": "Le tue preferenze",
-            "prefs.for": "Preferenze dell'indirizzo {address}",
-            "prefs.lists": "Newsletter",
-            "prefs.pending": "in attesa di conferma",
-            "prefs.new_consent": "Se scegli una nuova newsletter ti manderemo un'email per "
-            "confermare; l'iscrizione segue l'informativa sulla privacy (versione {version}).",
-            "prefs.language": "Lingua delle email",
-            "prefs.submit": "Salva le preferenze",
-            "prefs.saved": "Preferenze salvate.",
-            "prefs.confirm_sent": "Ti abbiamo mandato un'email per confermare: {names}.",
-        },
-        "en": {
-            "prefs.title": "Your preferences",
-            "prefs.for": "Preferences of the address {address}",
-            "prefs.lists": "Newsletters",
-            "prefs.pending": "waiting for confirmation",
-            "prefs.new_consent": "If you choose a new newsletter we will send you an email to "
-            "confirm; the subscription follows the privacy notice (version {version}).",
-            "prefs.language": "Language of the emails",
-            "prefs.submit": "Save preferences",
-            "prefs.saved": "Preferences saved.",
-            "prefs.confirm_sent": "We sent you an email to confirm: {names}.",
-        },
-    }
-)
 
 
 @dataclass(frozen=True)

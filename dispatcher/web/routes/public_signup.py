@@ -37,7 +37,7 @@ from dispatcher.office.confirmation import (
     preferences_url,
     send_mails,
 )
-from dispatcher.web.i18n import add_texts, choose_language
+from dispatcher.web.i18n import choose_language
 from dispatcher.web.routes.public_common import (
     NO_STORE,
     WriteSession,
@@ -63,71 +63,6 @@ MAX_FIELD = 1000  # characters; longer fields are refused (400) before any work
 HONEYPOT = "sito_web"  # a name robots like to fill in
 
 router = APIRouter(include_in_schema=False)
-
-add_texts(
-    {
-        "it": {
-            "signup.title": "Iscriviti alla newsletter",
-            "signup.intro": "Ricevi nella tua casella di posta le notizie della Città "
-            "metropolitana di Torino. Ti chiederemo di confermare l'indirizzo.",
-            "signup.email": "Indirizzo email",
-            "signup.email_hint": "Per esempio nome.cognome@example.org",
-            "signup.name": "Nome e cognome (facoltativo)",
-            "signup.lists": "Newsletter da ricevere",
-            "signup.privacy_title": "Informativa sulla privacy (versione {version})",
-            "signup.consent": "Ho letto l'informativa sulla privacy (versione {version}) "
-            "e acconsento a ricevere le newsletter scelte.",
-            "signup.submit": "Iscriviti",
-            "signup.honeypot": "Lascia vuoto questo campo: serve a fermare i programmi automatici.",
-            "signup.errors_title": "Ci sono errori nel modulo",
-            "signup.error.email_missing": "Scrivi il tuo indirizzo email.",
-            "signup.error.email_invalid": "L'indirizzo email non è valido: deve essere "
-            "scritto come nome@example.org.",
-            "signup.error.lists": "Scegli almeno una newsletter.",
-            "signup.error.consent": "Per iscriverti devi accettare l'informativa sulla privacy.",
-            "signup.error.privacy_changed": "L'informativa sulla privacy è cambiata: "
-            "leggila di nuovo e conferma.",
-            "signup.error.expired": "Il modulo è scaduto: controlla i dati e invialo di nuovo.",
-            "signup.none": "Al momento non ci sono newsletter a cui iscriversi.",
-            "signup.done_title": "Controlla la tua casella di posta",
-            "signup.done": "Se l'indirizzo è corretto riceverai un'email per confermare "
-            "l'iscrizione. Apri il link che contiene: senza conferma non riceverai "
-            "nessuna newsletter.",
-            "signup.done_spam": "Se non la trovi entro qualche minuto, guarda nella posta "
-            "indesiderata.",
-        },
-        "en": {
-            "signup.title": "Subscribe to the newsletter",
-            "signup.intro": "Get the news of the Metropolitan City of Turin in your inbox. "
-            "We will ask you to confirm your address.",
-            "signup.email": "Email address",
-            "signup.email_hint": "For example jane.doe@example.org",
-            "signup.name": "Name (optional)",
-            "signup.lists": "Newsletters to receive",
-            "signup.privacy_title": "Privacy notice (version {version})",
-            "signup.consent": "I have read the privacy notice (version {version}) and agree "
-            "to receive the newsletters I chose.",
-            "signup.submit": "Subscribe",
-            "signup.honeypot": "Leave this field empty: it is there to stop automated programs.",
-            "signup.errors_title": "There are errors in the form",
-            "signup.error.email_missing": "Enter your email address.",
-            "signup.error.email_invalid": "The email address is not valid: write it like "
-            "name@example.org.",
-            "signup.error.lists": "Choose at least one newsletter.",
-            "signup.error.consent": "To subscribe you must accept the privacy notice.",
-            "signup.error.privacy_changed": "The privacy notice has changed: please read it "
-            "again and confirm.",
-            "signup.error.expired": "The form has expired: check your details and send it again.",
-            "signup.none": "There are no newsletters to subscribe to at the moment.",
-            "signup.done_title": "Check your inbox",
-            "signup.done": "If the address is correct you will receive an email to confirm "
-            "your subscription. Open the link in it: without confirmation you will "
-            "receive no newsletter.",
-            "signup.done_spam": "If you cannot find it within a few minutes, look in your "
-            "spam folder.",
-        },
-    }
-)
 
 
 @dataclass

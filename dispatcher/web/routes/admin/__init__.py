@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from dispatcher.web.i18n import add_texts
 from dispatcher.web.routes.admin import (
     account,
     approvals,
@@ -31,7 +30,6 @@ from dispatcher.web.routes.admin import (
     users,
 )
 from dispatcher.web.routes.admin.common import ROUTERS, RoleRouters, install_filters
-from dispatcher.web.routes.admin.texts import TEXTS
 
 __all__ = ["ROLE_ROUTERS", "install", "route_roles"]
 
@@ -70,8 +68,7 @@ def route_roles() -> dict[tuple[str, str], tuple[str, ...]]:
 
 
 def install(app: FastAPI) -> None:
-    """Add the admin's routes, its texts and template filters, and the public pictures."""
-    add_texts(TEXTS)
+    """Add the admin's routes, its template filters, and the public pictures."""
     install_filters()
     for _, router in ROLE_ROUTERS:
         app.include_router(router)

@@ -23,13 +23,10 @@ from dispatcher.office import accounts, totp
 from dispatcher.office.accounts import AccountRefusedError
 from dispatcher.office.users import MIN_PASSWORD_LENGTH, get_user
 from dispatcher.web.auth import Forbidden, LoginRequired, log_in
-from dispatcher.web.routes.admin import users_texts
 from dispatcher.web.routes.admin.common import acting_user, flash, page, see_other, viewer
 from dispatcher.web.state import DbSession, State, WebState
 
 Secret = Annotated[str, Form(max_length=200)]
-
-__all__ = ["users_texts"]
 
 
 @viewer.get("/account")

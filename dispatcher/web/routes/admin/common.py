@@ -34,6 +34,7 @@ from dispatcher.office.scheduling import (
 )
 from dispatcher.office.users import has_role
 from dispatcher.web.auth import admin_router
+from dispatcher.web.errors import explain
 from dispatcher.web.templating import environment, render
 from subscribers.errors import SubscriptionStateError, UnknownListError
 
@@ -50,7 +51,7 @@ READ_PEOPLE = (Role.EDITOR.value, Role.OPERATOR.value)
 #: Routers with the roles they need (the access tests read this).
 RoleRouters = tuple[tuple[tuple[str, ...], APIRouter], ...]
 
-# Errors with an Italian/English explanation; anything else shows its own message.
+# The sentence that introduces an error's English message when its key has no text yet.
 _EXPLAINED: tuple[tuple[type[Exception], str], ...] = (
     (NotApprovedError, "problem.not_approved"),
     (ApprovalMismatchError, "problem.changed"),
@@ -66,6 +67,17 @@ _EXPLAINED: tuple[tuple[type[Exception], str], ...] = (
     (SubscriptionStateError, "problem.person_state"),
     (UnknownListError, "problem.unknown_list"),
 )
+
+
+#: The sentences above that introduce an error's own text rather than say it all.
+_INTRODUCTIONS = {
+    "problem.edition_file",
+    "problem.image",
+    "problem.proof",
+    "problem.person_state",
+    "problem.unknown_list",
+    "problem.other",
+}
 
 
 def office_router(roles: tuple[str, ...]) -> APIRouter:
@@ -119,22 +131,17 @@ def see_other(url: str) -> RedirectResponse:
 
 
 def problem(exc: Exception) -> dict[str, Any]:
-    """An error for a page: a translated explanation key and the error's own words."""
-    if isinstance(exc, CalendarRefusedError):
-        return _calendar_problem(exc)
-    key = next((k for kind, k in _EXPLAINED if isinstance(exc, kind)), "problem.other")
-    return {"key": key, "detail": str(exc)}
+    """An error for a page, in the page's language (:func:`dispatcher.web.errors.explain`).
 
-
-def _calendar_problem(exc: CalendarRefusedError) -> dict[str, Any]:
-    """The refusal's reason in the page's language, with its time and the next allowed one."""
-    refused = exc.refusal
-    values = {
-        "reason": refused.reason,
-        "until": local_time(refused.until),
-        "proposed": local_time(exc.proposed) or "–",
-    }
-    return {"key": f"problem.calendar_{refused.kind}", "values": values, "detail": str(exc)}
+    An error the catalogues have no text for shows its class's sentence and its English
+    message; one they have shows its own text, after its class's sentence when that
+    sentence is an introduction ("Immagine non accettata:").
+    """
+    general = next((k for kind, k in _EXPLAINED if isinstance(exc, kind)), "problem.other")
+    shown = explain(exc, general)
+    if shown["key"] != general and general in _INTRODUCTIONS:
+        shown["intro"] = general
+    return shown
 
 
 @contextmanager

@@ -35,37 +35,11 @@ from dispatcher.office.reach import reach_of
 from dispatcher.office.users import audit
 from dispatcher.preflight import PreflightReport
 from dispatcher.sends.lookups import list_slugs, sends_of_edition
-from dispatcher.web.i18n import add_texts
 from dispatcher.web.routes.admin import common, figures
 from dispatcher.web.routes.admin.common import editor, flash, page, problem, see_other, viewer
 from dispatcher.web.state import DbSession, RowId, State, WebState
 from subscribers.orm import utcnow
 from subscribers.service import all_lists, get_list_by_id
-
-add_texts(
-    {
-        "it": {
-            "reach.title": "Portata",
-            "reach.hint": "Solo conteggi: nessun dato su chi ha cliccato o letto.",
-            "reach.link": "Link",
-            "reach.clicks": "Clic",
-            "reach.no_links": "L'edizione non ha link.",
-            "reach.views": "Letture della versione web: {count}",
-            "reach.unsubscribes": "Disiscrizioni dopo questa edizione: {count}",
-            "reach.not_sent": "Disiscrizioni: l'edizione non è ancora uscita.",
-        },
-        "en": {
-            "reach.title": "Reach",
-            "reach.hint": "Counts only: nothing about who clicked or read.",
-            "reach.link": "Link",
-            "reach.clicks": "Clicks",
-            "reach.no_links": "The edition has no links.",
-            "reach.views": "Web version views: {count}",
-            "reach.unsubscribes": "Unsubscribes after this edition: {count}",
-            "reach.not_sent": "Unsubscribes: the edition has not gone out yet.",
-        },
-    }
-)
 
 MAX_SOURCE_BYTES = 1024 * 1024
 # The form parser's limit for the text box: above the edition's limit, so that text
@@ -178,6 +152,7 @@ def store_source(
         return source_page(request, edition, text, name, exc)
     except IntegrityError:  # update_edition does not check that the new number is free
         taken = StateError(f"{name}: another edition of this newsletter has that number")
+        taken.coded("edition.number_in_use")
         return source_page(request, edition, text, name, taken)
 
 
@@ -188,21 +163,25 @@ def read_source_field(file: UploadFile | None, typed: str, default_name: str) ->
     """
     if file is None or not file.filename:
         if not typed.strip():
-            raise EditionFileError(default_name, None, None, "is empty: paste or upload a file")
+            empty = EditionFileError(default_name, None, None, "is empty: paste or upload a file")
+            raise empty.coded("edition.empty")
         if len(typed.encode()) > MAX_SOURCE_BYTES:
-            raise EditionFileError(default_name, None, None, "is larger than 1 MB (the text box)")
+            big = EditionFileError(default_name, None, None, "is larger than 1 MB (the text box)")
+            raise big.coded("edition.too_large")
         return typed.replace("\r\n", "\n"), default_name  # browsers send CRLF
     name = file.filename.replace("\\", "/").rsplit("/", 1)[-1]
     if len(name) > MAX_SOURCE_NAME:  # it is stored with the edition, in a column this wide
         problem = f"has a name longer than {MAX_SOURCE_NAME} characters: rename the file"
-        raise EditionFileError(name[:60] + "…", None, None, problem)
+        error = EditionFileError(name[:60] + "…", None, None, problem)
+        raise error.coded("edition.name_too_long", max=MAX_SOURCE_NAME)
     data = file.file.read(MAX_SOURCE_BYTES + 1)
     if len(data) > MAX_SOURCE_BYTES:
-        raise EditionFileError(name, None, None, "is larger than 1 MB")
+        raise EditionFileError(name, None, None, "is larger than 1 MB").coded("edition.too_large")
     try:
         return data.decode("utf-8-sig").replace("\r\n", "\n"), name
     except UnicodeDecodeError as exc:
-        raise EditionFileError(name, None, None, "is not UTF-8 text") from exc
+        error = EditionFileError(name, None, None, "is not UTF-8 text")
+        raise error.coded("edition.not_utf8") from exc
 
 
 def source_page(

@@ -33,7 +33,7 @@ from dispatcher.office.images import public_path, recent_images
 from dispatcher.office.users import audit
 from dispatcher.sends.compose import preview
 from dispatcher.web.i18n import choose_language, translate
-from dispatcher.web.routes.admin import common, editor_texts
+from dispatcher.web.routes.admin import common
 from dispatcher.web.routes.admin.common import editor, flash, page, see_other, viewer
 from dispatcher.web.routes.admin.editor_draft import (
     EditionDraft,
@@ -48,8 +48,6 @@ from dispatcher.web.routes.admin.editor_problems import field_error
 from dispatcher.web.routes.admin.editor_start import next_draft
 from dispatcher.web.state import DbSession, RowId, State, WebState
 from subscribers.service import get_list_by_id, newsletter_lists
-
-__all__ = ["editor_texts"]
 
 MAX_FIELD_BYTES = 2 * 1024 * 1024  # an article's text; the whole edition is checked at 1 MB
 MAX_SOURCE_BYTES = 1024 * 1024

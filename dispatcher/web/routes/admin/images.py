@@ -106,7 +106,7 @@ def serve_image(request: Request, session: DbSession, image_id: RowId, filename:
 
 def _read(file: UploadFile | None) -> tuple[bytes, str]:
     if file is None or not file.filename:
-        raise ImageError("choose a picture to upload")
+        raise ImageError("choose a picture to upload").coded("image.none")
     # One byte more than allowed is enough to know it is too big.
     return file.file.read(MAX_IMAGE_BYTES + 1), file.filename
 

@@ -21,7 +21,6 @@ from dispatcher.editions.newsletter import NewsletterSettings
 from dispatcher.errors import EditionFileError, InputError
 from dispatcher.office import list_settings
 from dispatcher.office.list_figures import list_figures
-from dispatcher.web.i18n import add_texts
 from dispatcher.web.routes.admin.common import (
     actor,
     administrator,
@@ -33,7 +32,6 @@ from dispatcher.web.routes.admin.common import (
     viewer,
 )
 from dispatcher.web.routes.admin.figures import install_charts
-from dispatcher.web.routes.admin.lists_texts import TEXTS
 from dispatcher.web.state import DbSession
 from subscribers.models import MailingList
 from subscribers.orm import utcnow
@@ -44,7 +42,6 @@ MAX_FIELDS = 40
 Slug = Annotated[str, Form(max_length=64)]
 Name = Annotated[str, Form(max_length=200)]
 
-add_texts(TEXTS)
 install_charts()  # the pages use the figures' filters and chart helpers
 
 

@@ -61,7 +61,8 @@ def schedule(
 
     def action() -> Response:
         if override.strip() and not may(request, ADMIN):
-            raise BlockOverrideError("only an admin may override a calendar block")
+            refused = BlockOverrideError("only an admin may override a calendar block")
+            raise refused.coded("calendar.override_admin")
         when = scheduling.parse_local(at)
         send = scheduling.schedule_send(
             session,

@@ -27,8 +27,9 @@ from fastapi import Form, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from dispatcher.errors import InputError, NewsletterError
+from dispatcher.errors import InputError, NewsletterError, NotFoundError, StateError
 from dispatcher.office import send_actions
+from dispatcher.office.approvals import NotApprovedError
 from dispatcher.office.calendar import BlockOverrideError, CalendarRefusedError
 from dispatcher.office.send_actions import SendPlan
 from dispatcher.web.i18n import choose_language, translate
@@ -42,7 +43,6 @@ from dispatcher.web.routes.admin.common import (
     problem,
     see_other,
 )
-from dispatcher.web.routes.admin.sends_texts import REFUSALS
 from dispatcher.web.state import DbSession, RowId, State, WebState
 from subscribers.orm import utcnow
 
@@ -119,6 +119,19 @@ def confirm_on_send(
 
     step = Step(request, session, state, f"/admin/sends/{send_id}", send_id=send_id)
     return step.confirm(plan, token, shown)
+
+
+#: Core refusals by class, the most specific first: the key of the page's explanation.
+#: A calendar refusal says which rule refused and the next allowed time (its own key,
+#: through :func:`common.problem`); the others need no values but the send's state.
+REFUSALS: tuple[tuple[type[Exception], str], ...] = (
+    (NotApprovedError, "sendact.refused.not_approved"),
+    (CalendarRefusedError, "problem.calendar"),
+    (BlockOverrideError, "sendact.refused.override"),
+    (StateError, "sendact.refused.state"),
+    (NotFoundError, "sendact.refused.not_found"),
+    (InputError, "sendact.refused.no_list"),  # the one input a send action takes
+)
 
 
 def ask_send_now(
