@@ -72,6 +72,10 @@ def settings_version(mailing_list: MailingList) -> str:
     return hashlib.sha256(canonical_json(mailing_list.settings or {}).encode()).hexdigest()[:16]
 
 
+# The settings' keys the form shows and edits.
+FORM_KEYS = frozenset(TEXT_FIELDS) | {"slug", "legal_footer", "colours", "logo", "reach"}
+
+
 def form_defaults(mailing_list: MailingList) -> dict[str, str]:
     """The form's values for a list: its settings, or sensible blanks for a new newsletter."""
     stored: dict[str, Any] = dict(mailing_list.settings or {})
@@ -107,7 +111,9 @@ def settings_from_form(mailing_list: MailingList, form: Mapping[str, str]) -> Ne
             "width": int(width) if width.isdigit() else width,
         }
     data["reach"] = bool(form.get("reach"))
-    return NewsletterSettings.from_dict(data, source="form")
+    # What the form does not edit (the sections, written in the settings file) stays as stored.
+    kept = {k: v for k, v in (mailing_list.settings or {}).items() if k not in FORM_KEYS}
+    return NewsletterSettings.from_dict({**kept, **data}, source="form")
 
 
 def settings_impact(
