@@ -112,7 +112,6 @@ class Subscription(Base):
         CheckConstraint(f"status IN ({status_values(SubscriptionStatus)})", name="status"),
         CheckConstraint(f"source IN ({status_values(ConsentSource)})", name="source"),
         Index("ix_subscriptions_subscriber", "subscriber_id"),
-        Index("ix_subscriptions_list_status", "list_id", "status"),  # the lists' counts
     )
 
     id: Mapped[intpk]

@@ -1,9 +1,10 @@
 """The desk's figures: each list's counts and weekly growth, each edition's outcome.
 
-Aggregates only, computed in SQL: counts by status (one ``GROUP BY`` served by the
-``(list_id, status)`` index), people who joined and left in each of the last weeks
-(one pass with a ``CASE`` per week), and an edition's outcome from its batches'
-counters (kept per status as rows move, so no ``GROUP BY`` over the ledger). Nothing
+Aggregates only, computed in SQL: counts by status (one ``GROUP BY``; no index of its
+own: one on (list_id, status) misled the sending claim's plan), people who joined and
+left in each of the last weeks (one pass with a ``CASE`` per week), and an edition's
+outcome from its batches' counters (kept per status as rows move, so no ``GROUP BY``
+over the ledger). Nothing
 here names a person. Weeks start on Monday at midnight on the office's clock.
 Services: the caller owns the transaction.
 """
